@@ -1,0 +1,56 @@
+import type { IAuthenticateGeneric, ICredentialTestRequest, ICredentialType, Icon, INodeProperties } from 'n8n-workflow';
+
+/**
+ * A pretix team API token (Organizer → Teams → API tokens). It acts with the team's permissions:
+ * the team needs "can view orders" for attendees and "can change organizer settings" for webhook
+ * registration.
+ */
+export class PretixApi implements ICredentialType {
+	name = 'pretixApi';
+
+	// The product is spelled "pretix" (lower case); the name is fixed by the package's credential table.
+	// eslint-disable-next-line n8n-nodes-base/cred-class-field-display-name-miscased, n8n-nodes-base/cred-class-field-display-name-missing-api
+	displayName = 'pretix API (team token)';
+
+	documentationUrl = 'https://docs.pretix.eu/dev/api/tokenauth.html';
+
+	icon: Icon = 'file:icons/pretix.svg';
+
+	properties: INodeProperties[] = [
+		{
+			displayName: 'pretix URL',
+			name: 'url',
+			type: 'string',
+			default: 'https://pretix.eu',
+			placeholder: 'https://pretix.eu',
+			description: 'Base URL of the pretix instance (pretix.eu or your own installation), without /api/v1',
+			required: true,
+		},
+		{
+			displayName: 'API Token',
+			name: 'apiToken',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			required: true,
+			description: 'Team API token from Organizer → Teams → API tokens',
+		},
+	];
+
+	authenticate: IAuthenticateGeneric = {
+		type: 'generic',
+		properties: {
+			headers: {
+				Authorization: '=Token {{$credentials.apiToken}}',
+			},
+		},
+	};
+
+	// Team tokens cannot read /api/v1/me; the organizer list is readable by every team token.
+	test: ICredentialTestRequest = {
+		request: {
+			baseURL: '={{ String($credentials.url || "https://pretix.eu").trim().replace(/\\/+$/, "").replace(/\\/api(\\/v1)?$/, "") }}',
+			url: '/api/v1/organizers/',
+		},
+	};
+}

@@ -1,0 +1,17 @@
+/**
+ * One jest run for unit, fake-server and engine tests (`test/**\/*.test.ts`).
+ * The e2e suite against a real n8n has its own config (jest.e2e.config.js): it is slow and serial.
+ * Type checking is `npm run typecheck`; ts-jest only transpiles, so test start-up stays fast.
+ */
+module.exports = {
+	testEnvironment: 'node',
+	roots: ['<rootDir>/test'],
+	testMatch: ['**/*.test.ts'],
+	testPathIgnorePatterns: ['/node_modules/', '\\.e2e\\.test\\.ts$', '\\.reliability\\.test\\.ts$'],
+	transform: {
+		'^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', isolatedModules: true, diagnostics: false }],
+	},
+	globalSetup: '<rootDir>/test/harness/global-setup.ts',
+	testTimeout: 30000,
+	maxWorkers: 2,
+};

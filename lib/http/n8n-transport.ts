@@ -1,0 +1,100 @@
+import type { IExecuteFunctions, IHookFunctions, IHttpRequestOptions, ILoadOptionsFunctions, ITriggerFunctions, IWebhookFunctions } from 'n8n-workflow';
+import { lowerCaseHeaders, TransportError, type HttpRequest, type HttpResponse, type HttpTransport } from './types';
+
+export type N8nRequestContext =
+	| IExecuteFunctions
+	| IHookFunctions
+	| ILoadOptionsFunctions
+	| ITriggerFunctions
+	| IWebhookFunctions;
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNABORTED', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
+
+/**
+ * An HttpTransport over n8n's `httpRequestWithAuthentication`, so the credential type decides how a
+ * request is signed. HTTP errors come back as responses, except 401: n8n's OAuth2 signer refreshes the
+ * token only when the request throws 401, so 401 is left to throw and mapped back afterwards.
+ */
+export function n8nTransport(context: N8nRequestContext, credentialType: string): HttpTransport {
+	return async <T>(request: HttpRequest): Promise<HttpResponse<T>> => {
+		const options: IHttpRequestOptions = {
+			method: request.method,
+			url: request.url,
+			qs: request.qs as IHttpRequestOptions['qs'],
+			headers: { Accept: 'application/json', ...request.headers },
+			returnFullResponse: true,
+			ignoreHttpStatusErrors: { ignore: true, except: [401] },
+			timeout: request.timeoutMs ?? 30_000,
+			json: true,
+		};
+		if (request.form) {
+			options.body = new URLSearchParams(request.form).toString();
+			options.headers = { ...options.headers, 'Content-Type': 'application/x-www-form-urlencoded' };
+			options.json = false;
+		} else if (request.body !== undefined) {
+			options.body = request.body as IHttpRequestOptions['body'];
+		}
+		try {
+			const response = (await context.helpers.httpRequestWithAuthentication.call(context, credentialType, options)) as {
+				body: unknown;
+				headers: unknown;
+				statusCode: number;
+			};
+			return { status: response.statusCode, headers: lowerCaseHeaders(response.headers), body: parseMaybeJson(response.body) as T };
+		} catch (error) {
+			const mapped = responseOfError(error);
+			if (mapped) return mapped as HttpResponse<T>;
+			throw toTransportError(error);
+		}
+	};
+}
+
+function parseMaybeJson(body: unknown): unknown {
+	if (typeof body !== 'string') return body;
+	const text = body.trim();
+	if (!text.startsWith('{') && !text.startsWith('[')) return body;
+	try {
+		return JSON.parse(text);
+	} catch {
+		return body;
+	}
+}
+
+type ErrorResponse = { status?: number; statusCode?: number; headers?: unknown; data?: unknown; body?: unknown };
+type RequestFailure = {
+	response?: ErrorResponse;
+	cause?: { response?: ErrorResponse; code?: unknown; status?: unknown; failure?: { cause?: unknown } };
+	code?: unknown;
+	status?: unknown;
+	failure?: { cause?: unknown };
+};
+
+/**
+ * The server's answer carried by a failed request: axios keeps it on `response`, n8n's NodeApiError
+ * wrapper on `cause.response`. A refused OAuth2 refresh (n8n's "needs to be reconnected" error, or
+ * client-oauth2's EAUTH/ESTATUS) means the credential no longer works: reported as the 401 it is.
+ */
+function responseOfError(error: unknown): HttpResponse | undefined {
+	const err = error as RequestFailure | undefined;
+	if (!err || typeof err !== 'object') return undefined;
+	const candidate = err.response ?? err.cause?.response;
+	const status = candidate?.status ?? candidate?.statusCode;
+	if (candidate && typeof status === 'number') {
+		return { status, headers: lowerCaseHeaders(candidate.headers), body: parseMaybeJson(candidate.data ?? candidate.body) };
+	}
+	const inner = err.cause ?? err;
+	const reconnect = err.failure?.cause === 'credential-invalid' || inner.failure?.cause === 'credential-invalid';
+	if (reconnect || inner.code === 'EAUTH' || inner.code === 'ESTATUS') {
+		const refusedStatus = inner.code === 'ESTATUS' && typeof inner.status === 'number' && inner.status >= 400 ? inner.status : 401;
+		return { status: refusedStatus, headers: {}, body: { detail: 'The token refresh was refused: reconnect the credential.' } };
+	}
+	return undefined;
+}
+
+export function toTransportError(error: unknown): TransportError {
+	const err = error as { code?: string; cause?: { code?: string }; message?: string };
+	const code = err?.code ?? err?.cause?.code ?? 'ENETWORK';
+	// Only the code: messages of network errors may embed URLs with tokens or IDs.
+	const known = NETWORK_CODES.has(code) ? code : 'ENETWORK';
+	return new TransportError(`No response from the server (${known})`, known);
+}

@@ -1,0 +1,363 @@
+import * as sdk from 'matrix-js-sdk';
+import { logger as sdkRootLogger } from 'matrix-js-sdk/lib/logger.js';
+import { backoffMs, sleepMs } from '../http/retry';
+import { fetchTransport } from '../http/fetch-transport';
+import { MatrixClient, type PowerLevels } from './client';
+import { DEFAULT_COMMANDS, helpText, parseCommand } from './commands';
+import { isRoomAlias, isRoomId } from './ids';
+import { buildNoticeContent, txnIdFor } from './messages';
+import { levelOf } from './rooms';
+
+/**
+ * A long-lived chat-command listener built on matrix-js-sdk's sync loop (no crypto). It emits each
+ * permitted command once: it skips its own messages, edits, notices, anything older than its start,
+ * and event ids it has already seen (persisted, so a restart inside Synapse's two-minute sync cache
+ * does not replay commands; reference §2.10).
+ */
+export interface CommandEvent {
+	command: string;
+	args: string[];
+	text: string;
+	roomId: string;
+	sender: string;
+	eventId: string;
+	/** ISO 8601, from the event's origin_server_ts. */
+	timestamp: string;
+}
+
+export interface ListenerState {
+	syncToken?: string;
+	/** Which account/homeserver the token belongs to; a token of another account is ignored. */
+	syncTokenOwner?: string;
+	seenEventIds?: string[];
+}
+
+export type PermissionMode = 'allowlistOrPowerLevel' | 'allowlist' | 'powerLevel' | 'allowlistAndPowerLevel';
+
+export interface ListenerOptions {
+	homeserverUrl: string;
+	accessToken: string;
+	prefix?: string;
+	/** Commands to emit (default: the templates' set). */
+	commands?: readonly string[];
+	/** Room IDs or aliases to listen in; empty: every joined room. */
+	rooms?: readonly string[];
+	allowlist?: readonly string[];
+	/** Minimum power level in the room where the command is typed (default 50). */
+	minPowerLevel?: number;
+	permissionMode?: PermissionMode;
+	/** Answer refused senders with a short notice. */
+	replyToRefused?: boolean;
+	/** Answer unknown commands with the help text (permitted senders only). */
+	helpOnUnknown?: boolean;
+	/** Join rooms the bot is invited to by a permitted user. */
+	autoJoin?: boolean;
+	state?: ListenerState;
+	/** Called whenever the persisted state changed (sync token, seen ids). */
+	onState?: (state: ListenerState) => void;
+	onCommand: (command: CommandEvent) => void | Promise<void>;
+	/** Problems worth telling the operator about (never with IDs in the message). */
+	onError?: (error: Error, fatal: boolean) => void;
+	/** Messages older than start minus this skew are history (default 5 s). */
+	clockSkewMs?: number;
+	maxSeenIds?: number;
+	/** For tests: replaces global fetch for the SDK. */
+	fetchFn?: typeof fetch;
+	now?: () => number;
+}
+
+const quietLogger = {
+	trace() {},
+	debug() {},
+	info() {},
+	warn() {},
+	error() {},
+	getChild() {
+		return quietLogger;
+	},
+};
+
+let sdkLoggingSilenced = false;
+/**
+ * The SDK creates module-level child loggers (e.g. per RTC session, named after room IDs) that
+ * ignore the per-client logger and write to the console. Children copy the root's method factory
+ * when created, so replacing it once keeps IDs out of the n8n log.
+ */
+function silenceSdkLogging(): void {
+	if (sdkLoggingSilenced) return;
+	sdkLoggingSilenced = true;
+	const root = sdkRootLogger as unknown as { methodFactory: unknown; rebuild?: () => void };
+	root.methodFactory = () => () => undefined;
+	root.rebuild?.();
+}
+
+type RequestOpts = { localTimeoutMs?: number; abortSignal?: AbortSignal };
+
+export class CommandListener {
+	private client?: sdk.MatrixClient;
+	private rest: MatrixClient;
+	private readonly controller = new AbortController();
+	private readonly seen: string[];
+	private readonly seenSet: Set<string>;
+	private readonly startedAt: number;
+	private readonly now: () => number;
+	private allowedRooms?: Set<string>;
+	private userId = '';
+	private prepared = false;
+	private closed = false;
+	private readonly joinedOnInvite = new Set<string>();
+	private readonly pending = new Set<Promise<unknown>>();
+	private readonly state: ListenerState;
+
+	constructor(private readonly options: ListenerOptions) {
+		this.now = options.now ?? Date.now;
+		this.startedAt = this.now();
+		this.state = { ...(options.state ?? {}) };
+		this.seen = Array.isArray(this.state.seenEventIds) ? this.state.seenEventIds.filter((id) => typeof id === 'string').slice(-this.maxSeen) : [];
+		this.seenSet = new Set(this.seen);
+		const token = options.accessToken;
+		this.rest = new MatrixClient(options.homeserverUrl, fetchTransport(() => `Bearer ${token}`));
+	}
+
+	private get maxSeen(): number {
+		return Math.max(10, this.options.maxSeenIds ?? 1000);
+	}
+
+	get ownUserId(): string {
+		return this.userId;
+	}
+
+	get isPrepared(): boolean {
+		return this.prepared;
+	}
+
+	/**
+	 * Connects (retrying with backoff while the homeserver is unreachable) and starts syncing.
+	 * Resolves once the sync loop runs; rejects only for a rejected token or when closed first.
+	 */
+	async start(): Promise<void> {
+		silenceSdkLogging();
+		for (let attempt = 0; ; attempt++) {
+			if (this.closed) throw new Error('The listener was closed before it connected');
+			const me = await this.rest.whoami();
+			if (me.ok && typeof me.value?.user_id === 'string') {
+				this.userId = me.value.user_id;
+				break;
+			}
+			if (!me.ok && me.kind === 'http' && me.status === 401) throw new Error(`The homeserver rejected the bot's access token (401 ${me.errcode})`);
+			if (attempt === 0) this.options.onError?.(new Error('The homeserver is not reachable yet; retrying with backoff'), false);
+			await sleepMs(backoffMs(attempt, 1000, 30_000), this.controller.signal);
+		}
+		await this.resolveRooms();
+		if (this.closed) throw new Error('The listener was closed before it connected');
+		this.client = this.createSdkClient();
+		await this.client.startClient({ initialSyncLimit: 1, lazyLoadMembers: true, pollTimeout: 30_000 });
+	}
+
+	/** Waits until the first sync completed (commands from then on are live). */
+	waitUntilPrepared(timeoutMs = 30_000): Promise<boolean> {
+		if (this.prepared) return Promise.resolve(true);
+		return new Promise((resolve) => {
+			const timer = setTimeout(() => done(false), timeoutMs);
+			const onSync = (state: string) => {
+				if (state === 'PREPARED') done(true);
+			};
+			const onAbort = () => done(false);
+			const done = (value: boolean) => {
+				clearTimeout(timer);
+				this.client?.off(sdk.ClientEvent.Sync, onSync);
+				this.controller.signal.removeEventListener('abort', onAbort);
+				resolve(value);
+			};
+			this.client?.on(sdk.ClientEvent.Sync, onSync);
+			this.controller.signal.addEventListener('abort', onAbort, { once: true });
+		});
+	}
+
+	/** Stops syncing, aborts requests in flight and leaves no timers or sockets behind. */
+	async close(): Promise<void> {
+		if (this.closed) return;
+		this.closed = true;
+		this.client?.stopClient();
+		this.client?.removeAllListeners();
+		this.controller.abort();
+		await Promise.allSettled([...this.pending]);
+	}
+
+	private async resolveRooms(): Promise<void> {
+		const refs = (this.options.rooms ?? []).map((r) => String(r).trim()).filter(Boolean);
+		if (!refs.length) return;
+		const allowed = new Set<string>();
+		for (const ref of refs) {
+			if (isRoomId(ref)) allowed.add(ref);
+			else if (isRoomAlias(ref)) {
+				const resolved = await this.rest.resolveAlias(ref);
+				if (resolved.ok) allowed.add(resolved.value.room_id);
+				else this.options.onError?.(new Error('A room alias in the room filter could not be resolved; it is ignored'), false);
+			}
+		}
+		this.allowedRooms = allowed;
+	}
+
+	private createSdkClient(): sdk.MatrixClient {
+		const abort = this.controller.signal;
+		const baseFetch = this.options.fetchFn ?? fetch;
+		const fetchFn: typeof fetch = (input, init) =>
+			baseFetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, abort]) : abort });
+		const owner = `${this.options.homeserverUrl}|${this.userId}`;
+		const store = new sdk.MemoryStore();
+		const saved = this.state.syncTokenOwner === owner ? this.state.syncToken : undefined;
+		if (saved) {
+			// Resume from the persisted position instead of a fresh initial sync (which Synapse may
+			// serve stale from its two-minute cache after a quick restart).
+			store.getSavedSyncToken = async () => saved;
+			store.getSavedSync = async () => ({ nextBatch: saved, roomsData: { join: {}, invite: {}, leave: {}, knock: {} }, accountData: [] }) as never;
+		}
+		const client = sdk.createClient({
+			baseUrl: this.options.homeserverUrl,
+			accessToken: this.options.accessToken,
+			userId: this.userId,
+			logger: quietLogger as never,
+			fetchFn,
+			store,
+			timelineSupport: false,
+		});
+		this.ownRequestTimeouts(client);
+		client.on(sdk.ClientEvent.Sync, (state, _prev, data) => {
+			if (state === 'PREPARED') this.prepared = true;
+			const token = data?.nextSyncToken;
+			if (token && token !== this.state.syncToken) {
+				this.state.syncToken = token;
+				this.state.syncTokenOwner = owner;
+				this.persist();
+			}
+		});
+		client.on(sdk.RoomEvent.Timeline, (event, room, toStart, _removed, data) => {
+			if (toStart || !data?.liveEvent) return;
+			this.track(this.onTimeline(event, room?.roomId ?? event.getRoomId() ?? ''));
+		});
+		client.on(sdk.RoomMemberEvent.Membership, (event, member) => {
+			if (!this.options.autoJoin || member.userId !== this.userId || member.membership !== 'invite') return;
+			this.track(this.onInvite(member.roomId, event.getSender() ?? ''));
+		});
+		client.on(sdk.HttpApiEvent.SessionLoggedOut, () => {
+			this.options.onError?.(new Error("The homeserver rejected the bot's access token (401); the listener stopped"), true);
+			void this.close();
+		});
+		return client;
+	}
+
+	/**
+	 * The SDK arms a timer per request for its local timeout and never clears it (reference §4
+	 * pitfalls), which keeps a process alive for up to 110 s after stopClient(). We run the timeout
+	 * ourselves and clear it when the request settles.
+	 */
+	private ownRequestTimeouts(client: sdk.MatrixClient): void {
+		const http = client.http as unknown as { requestOtherUrl: (method: unknown, url: unknown, body: unknown, opts?: RequestOpts) => Promise<unknown> };
+		const original = http.requestOtherUrl.bind(http);
+		http.requestOtherUrl = async (method, url, body, opts: RequestOpts = {}) => {
+			const timeout = new AbortController();
+			const timer = opts.localTimeoutMs ? setTimeout(() => timeout.abort(), opts.localTimeoutMs) : undefined;
+			try {
+				const signals = [timeout.signal, this.controller.signal, ...(opts.abortSignal ? [opts.abortSignal] : [])];
+				return await original(method, url, body, { ...opts, localTimeoutMs: undefined, abortSignal: AbortSignal.any(signals) });
+			} finally {
+				clearTimeout(timer);
+			}
+		};
+	}
+
+	private track(promise: Promise<unknown>): void {
+		const tracked = promise.catch((error: Error) => this.options.onError?.(new Error(`A chat command could not be handled: ${error?.name ?? 'Error'}`), false));
+		this.pending.add(tracked);
+		void tracked.finally(() => this.pending.delete(tracked));
+	}
+
+	private persist(): void {
+		this.state.seenEventIds = [...this.seen];
+		this.options.onState?.({ ...this.state, seenEventIds: [...this.seen] });
+	}
+
+	private remember(eventId: string): boolean {
+		if (this.seenSet.has(eventId)) return false;
+		this.seenSet.add(eventId);
+		this.seen.push(eventId);
+		while (this.seen.length > this.maxSeen) this.seenSet.delete(this.seen.shift()!);
+		return true;
+	}
+
+	private async onTimeline(event: sdk.MatrixEvent, roomId: string): Promise<void> {
+		// Initial-sync events arrive as "live" before PREPARED (reference §4 pitfalls).
+		if (this.closed || !this.prepared || event.getType() !== 'm.room.message') return;
+		const sender = event.getSender() ?? '';
+		const eventId = event.getId() ?? '';
+		if (!eventId || !eventId.startsWith('$') || sender === this.userId || event.isRedacted()) return;
+		if (this.allowedRooms && !this.allowedRooms.has(roomId)) return;
+		const content = event.getContent() as Record<string, unknown>;
+		const relation = content['m.relates_to'] as { rel_type?: string } | undefined;
+		if (relation?.rel_type === 'm.replace' || content['m.new_content'] !== undefined) return;
+		if (content.msgtype !== 'm.text') return;
+		if (event.getTs() < this.startedAt - (this.options.clockSkewMs ?? 5_000)) return;
+		const commands = this.options.commands?.length ? this.options.commands : DEFAULT_COMMANDS;
+		const parsed = parseCommand(content.body, { prefix: this.options.prefix, commands });
+		if (parsed.kind === 'none' || parsed.kind === 'tooLong') return;
+		if (!this.remember(eventId)) return;
+		this.persist();
+		const permitted = await this.isPermitted(roomId, sender);
+		if (!permitted) {
+			if (this.options.replyToRefused) await this.reply(roomId, eventId, 'Sorry, you are not allowed to use bot commands here.');
+			return;
+		}
+		if (parsed.kind === 'unknown') {
+			if (this.options.helpOnUnknown) await this.reply(roomId, eventId, `Unknown command. ${helpText(this.options.prefix ?? '!', commands)}`);
+			return;
+		}
+		await this.options.onCommand({
+			command: parsed.command,
+			args: parsed.args,
+			text: parsed.text,
+			roomId,
+			sender,
+			eventId,
+			timestamp: new Date(event.getTs()).toISOString(),
+		});
+	}
+
+	private async isPermitted(roomId: string, userId: string): Promise<boolean> {
+		const mode = this.options.permissionMode ?? 'allowlistOrPowerLevel';
+		const allowlist = (this.options.allowlist ?? []).map((id) => id.trim()).filter(Boolean);
+		const listed = allowlist.includes(userId);
+		if (mode === 'allowlist') return listed;
+		if (mode === 'allowlistOrPowerLevel' && listed) return true;
+		if (mode === 'allowlistAndPowerLevel' && !listed) return false;
+		const levels = await this.rest.powerLevels(roomId);
+		// Fail closed: when the power levels cannot be read, nobody is a moderator.
+		if (!levels.ok) return false;
+		return levelOf(levels.value as PowerLevels, userId) >= (this.options.minPowerLevel ?? 50);
+	}
+
+	private async onInvite(roomId: string, inviter: string): Promise<void> {
+		if (this.closed || this.joinedOnInvite.has(roomId)) return;
+		if (this.allowedRooms && !this.allowedRooms.has(roomId)) return;
+		const mode = this.options.permissionMode ?? 'allowlistOrPowerLevel';
+		const listed = (this.options.allowlist ?? []).includes(inviter);
+		if (mode === 'allowlist' && !listed) return;
+		if (mode === 'allowlistAndPowerLevel' && !listed) return;
+		this.joinedOnInvite.add(roomId);
+		const joined = await this.rest.join(roomId);
+		if (!joined.ok) {
+			this.joinedOnInvite.delete(roomId);
+			this.options.onError?.(new Error('Could not join a room the bot was invited to'), false);
+			return;
+		}
+		// A power level can only be read once inside: leave again if the inviter is no moderator.
+		if (!(mode === 'allowlistOrPowerLevel' && listed) && !(await this.isPermitted(roomId, inviter))) {
+			await this.rest.request('POST', ['rooms', roomId, 'leave'], { body: {} });
+		}
+	}
+
+	private async reply(roomId: string, eventId: string, text: string): Promise<void> {
+		const content = buildNoticeContent({ room: roomId, text, replyTo: eventId });
+		await this.rest.send(roomId, 'm.room.message', txnIdFor('listener-reply', eventId), content);
+	}
+}

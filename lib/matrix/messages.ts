@@ -1,0 +1,95 @@
+import { createHash } from 'node:crypto';
+import { sleepMs } from '../http/retry';
+import type { MatrixClient } from './client';
+import { isEventId } from './ids';
+import { withRetries } from './retrying';
+import { authError, failureIsAuth, resolveRoom, type RoomProblem } from './rooms';
+
+/** Matrix caps events at 65,536 bytes; leave room for the envelope. */
+export const MAX_MESSAGE_BYTES = 60_000;
+
+/**
+ * A transaction id derived from what identifies one logical message (e.g. execution id, node,
+ * item index). Retrying the same message reuses it, so the homeserver answers with the event it
+ * already created instead of posting twice (reference §2.8).
+ */
+export function txnIdFor(...parts: Array<string | number>): string {
+	const digest = createHash('sha256').update(parts.map(String).join('\u0000')).digest('base64url');
+	return `n8n.${digest.slice(0, 32)}`;
+}
+
+export interface NoticeInput {
+	room: string;
+	/** Plain text body (always sent; clients without HTML support show it). */
+	text: string;
+	html?: string;
+	/** Event to reply to (e.g. the command that asked). */
+	replyTo?: string;
+	msgtype?: 'm.notice' | 'm.text';
+}
+
+export type SendResult =
+	| { status: 'sent'; roomId: string; eventId: string; txnId: string }
+	| { status: 'notPermitted' | 'gaveUp' | 'invalidInput'; reason: string; roomId?: string; txnId: string };
+
+/** Minimal HTML → text for when only HTML was given (tags dropped, common entities decoded). */
+export function htmlToPlain(html: string): string {
+	return html
+		.replace(/<br\s*\/?>/gi, '\n')
+		.replace(/<\/(p|div|li|h\d)>/gi, '\n')
+		.replace(/<[^>]*>/g, '')
+		.replace(/&nbsp;/g, ' ')
+		.replace(/&lt;/g, '<')
+		.replace(/&gt;/g, '>')
+		.replace(/&quot;/g, '"')
+		.replace(/&#39;/g, "'")
+		.replace(/&amp;/g, '&')
+		.replace(/\n{3,}/g, '\n\n')
+		.trim();
+}
+
+export function buildNoticeContent(input: NoticeInput): Record<string, unknown> {
+	const text = String(input.text ?? '');
+	const html = input.html === undefined || input.html === '' ? undefined : String(input.html);
+	const content: Record<string, unknown> = { msgtype: input.msgtype ?? 'm.notice', body: text || (html ? htmlToPlain(html) : '') };
+	if (html) {
+		content.format = 'org.matrix.custom.html';
+		content.formatted_body = html;
+	}
+	if (input.replyTo) content['m.relates_to'] = { 'm.in_reply_to': { event_id: input.replyTo } };
+	return content;
+}
+
+export async function sendNotice(
+	client: MatrixClient,
+	input: NoticeInput,
+	options: {
+		txnId: string;
+		budgetMs?: number;
+		roomCache?: Map<string, { roomId?: string; problem?: RoomProblem }>;
+		now?: () => number;
+		sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+		signal?: AbortSignal;
+	},
+): Promise<SendResult> {
+	const { txnId } = options;
+	const content = buildNoticeContent(input);
+	if (!content.body) return { status: 'invalidInput', reason: 'emptyMessage', txnId };
+	if (Buffer.byteLength(JSON.stringify(content), 'utf8') > MAX_MESSAGE_BYTES) return { status: 'invalidInput', reason: 'messageTooLarge', txnId };
+	if (input.replyTo !== undefined && input.replyTo !== '' && !isEventId(String(input.replyTo))) return { status: 'invalidInput', reason: 'invalidReplyTo', txnId };
+	const now = options.now ?? Date.now;
+	const retry = { deadline: now() + (options.budgetMs ?? 120_000), now, sleep: options.sleep ?? sleepMs, signal: options.signal };
+	const room = await resolveRoom(client, input.room, retry, options.roomCache);
+	if (!room.roomId) {
+		const problem = room.problem ?? 'invalidRoom';
+		return { status: problem === 'homeserverUnreachable' || problem === 'homeserverError' ? 'gaveUp' : 'notPermitted', reason: problem, txnId };
+	}
+	const roomId = room.roomId;
+	const sent = await withRetries(() => client.send(roomId, 'm.room.message', txnId, content), retry);
+	if (sent.ok && typeof sent.value?.event_id === 'string') return { status: 'sent', roomId, eventId: sent.value.event_id, txnId };
+	if (!sent.ok && failureIsAuth(sent)) throw authError(sent);
+	if (!sent.ok && sent.kind === 'http' && sent.status === 403) return { status: 'notPermitted', reason: 'forbidden', roomId, txnId };
+	if (!sent.ok && sent.kind === 'http' && sent.status === 429) return { status: 'gaveUp', reason: 'rateLimited', roomId, txnId };
+	if (!sent.ok && sent.kind === 'network') return { status: 'gaveUp', reason: 'homeserverUnreachable', roomId, txnId };
+	return { status: 'gaveUp', reason: sent.ok ? 'unexpectedAnswer' : `http${sent.status}`, roomId, txnId };
+}

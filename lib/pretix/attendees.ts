@@ -1,0 +1,143 @@
+import { PretixApiError } from './errors';
+import type { PretixAnswer, PretixOrder, PretixPosition } from './types';
+
+export type OrderStatus = 'n' | 'p' | 'e' | 'c';
+
+export interface AttendeeOptions {
+	/** Identifier of the Matrix ID question, compared case-insensitively. Default `matrix`. */
+	questionIdentifier?: string;
+	/** Order statuses whose attendees count. Default paid only. Canceled orders never count. */
+	statuses?: OrderStatus[];
+	includeName?: boolean;
+	includeEmail?: boolean;
+	/** Only positions of these products (add-on positions included when they match). */
+	itemIds?: number[];
+	variationIds?: number[];
+}
+
+export interface Attendee {
+	organizer: string;
+	event: string;
+	orderCode: string;
+	orderStatus: string;
+	positionId: number;
+	/** 1-based position number inside the order. */
+	positionNumber: number;
+	itemId: number;
+	variationId: number | null;
+	subeventId: number | null;
+	/** Parent position id when this is an add-on (e.g. a workshop booked with a ticket). */
+	addonTo: number | null;
+	/** The raw answer to the Matrix ID question (not validated), or null when not answered. */
+	matrixId: string | null;
+	lastModified: string | null;
+	attendeeName?: string | null;
+	attendeeEmail?: string | null;
+	orderEmail?: string | null;
+}
+
+export interface ExtractResult {
+	attendees: Attendee[];
+	/** Positions (or orders) that were not usable data at all (garbage), counted, never echoed. */
+	malformed: number;
+}
+
+export function answerFor(answers: unknown, identifier: string): string | null {
+	if (!Array.isArray(answers)) return null;
+	const wanted = identifier.toLowerCase();
+	for (const answer of answers as PretixAnswer[]) {
+		if (answer && typeof answer === 'object' && typeof answer.question_identifier === 'string' && answer.question_identifier.toLowerCase() === wanted) {
+			return typeof answer.answer === 'string' ? answer.answer : answer.answer === null || answer.answer === undefined ? null : String(answer.answer);
+		}
+	}
+	return null;
+}
+
+function isPosition(value: unknown): value is PretixPosition {
+	const p = value as PretixPosition;
+	return !!p && typeof p === 'object' && Number.isInteger(p.id) && Number.isInteger(p.item);
+}
+
+/**
+ * The active attendees of one order: one entry per position that is not canceled, in an order whose
+ * status is selected (never canceled, never test mode). Add-on positions are not attendees of their
+ * own; they are emitted only when an item/variation filter selects them, and then carry the parent
+ * position's answer, name and e-mail when they have none.
+ */
+export function extractAttendees(order: PretixOrder, context: { organizer: string; event?: string }, options: AttendeeOptions = {}): ExtractResult {
+	const result: ExtractResult = { attendees: [], malformed: 0 };
+	if (!order || typeof order !== 'object' || typeof order.code !== 'string' || !Array.isArray(order.positions)) {
+		result.malformed++;
+		return result;
+	}
+	const statuses: OrderStatus[] = (options.statuses ?? ['p']).filter((s) => s !== 'c');
+	if (order.testmode === true || !statuses.includes(order.status as OrderStatus)) return result;
+	const identifier = options.questionIdentifier?.trim() || 'matrix';
+	const itemFilter = options.itemIds?.length ? new Set(options.itemIds) : undefined;
+	const variationFilter = options.variationIds?.length ? new Set(options.variationIds) : undefined;
+	const byId = new Map<number, PretixPosition>();
+	for (const position of order.positions) if (isPosition(position)) byId.set(position.id, position);
+	const event = context.event ?? (typeof order.event === 'string' ? order.event : '');
+
+	for (const position of order.positions) {
+		if (!isPosition(position)) {
+			result.malformed++;
+			continue;
+		}
+		if (position.canceled === true) continue;
+		if (itemFilter && !itemFilter.has(position.item)) continue;
+		if (variationFilter && (position.variation === null || !variationFilter.has(position.variation))) continue;
+		const isAddon = position.addon_to !== null && position.addon_to !== undefined;
+		if (isAddon && !itemFilter && !variationFilter) continue;
+		const parent = isAddon ? byId.get(position.addon_to as number) : undefined;
+		const own = answerFor(position.answers, identifier);
+		const attendee: Attendee = {
+			organizer: context.organizer,
+			event,
+			orderCode: order.code,
+			orderStatus: order.status,
+			positionId: position.id,
+			positionNumber: position.positionid,
+			itemId: position.item,
+			variationId: position.variation ?? null,
+			subeventId: position.subevent ?? null,
+			addonTo: isAddon ? (position.addon_to as number) : null,
+			matrixId: own ?? (parent ? answerFor(parent.answers, identifier) : null),
+			lastModified: typeof order.last_modified === 'string' ? order.last_modified : null,
+		};
+		if (options.includeName) attendee.attendeeName = position.attendee_name ?? parent?.attendee_name ?? null;
+		if (options.includeEmail) {
+			attendee.attendeeEmail = position.attendee_email ?? parent?.attendee_email ?? null;
+			attendee.orderEmail = order.email ?? null;
+		}
+		result.attendees.push(attendee);
+	}
+	return result;
+}
+
+function parseIdList(value: unknown, what: string): number[] | undefined {
+	if (value === undefined || value === null || value === '') return undefined;
+	const parts = Array.isArray(value) ? value.map(String) : String(value).split(/[\s,;]+/);
+	const ids = parts.filter(Boolean).map((part) => Number(part));
+	if (ids.some((id) => !Number.isSafeInteger(id) || id <= 0)) throw new PretixApiError('invalid_input', `${what} must be a comma-separated list of positive numbers.`);
+	return ids.length ? ids : undefined;
+}
+
+/** Attendee options from node parameters (the "Options" collection), validated. */
+export function parseAttendeeOptions(raw: Record<string, unknown> | undefined): AttendeeOptions {
+	const options = raw ?? {};
+	const statuses: OrderStatus[] = Array.isArray(options.statuses) ? (options.statuses as unknown[]).filter((s): s is OrderStatus => s === 'p' || s === 'n') : ['p'];
+	if (statuses.length === 0) throw new PretixApiError('invalid_input', 'Select at least one order status.');
+	const identifier = typeof options.questionIdentifier === 'string' && options.questionIdentifier.trim() ? options.questionIdentifier.trim() : 'matrix';
+	if (!/^[A-Za-z0-9._-]{1,190}$/.test(identifier)) {
+		throw new PretixApiError('invalid_input', 'The Matrix ID question identifier may only contain letters, digits, ".", "-" and "_".');
+	}
+	return {
+		statuses,
+		questionIdentifier: identifier,
+		includeName: options.includeName === true,
+		includeEmail: options.includeEmail === true,
+		itemIds: parseIdList(options.itemIds, 'Item IDs'),
+		variationIds: parseIdList(options.variationIds, 'Variation IDs'),
+	};
+}

@@ -1,0 +1,15 @@
+export * from './types';
+export { SubjectHasher, canonicalMatrixId, canonicalOrderCode, type HashPurpose } from './hashing';
+export { Ledger, DEFAULT_LEASE_SECONDS, type ClaimResult, type LedgerEntryInput, type LedgerOptions, type PersonInput } from './ledger';
+export { SqliteBackend, type SqliteOptions } from './sqlite';
+export { PostgresBackend, type PostgresOptions } from './postgres';
+export { RedisBackend, type RedisStoreOptions } from './redis';
+export {
+	closeAllLedgers,
+	createBackend,
+	defaultSqlitePath,
+	DEFAULT_SQLITE_FILE,
+	testStoreCredential,
+	withLedger,
+	type StoreCredential,
+} from './config';

@@ -1,0 +1,79 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+
+import * as entry from './actions/entry';
+import * as event from './actions/event';
+import { router } from './actions/router';
+import * as roomMapping from './actions/roomMapping';
+import { dedupeStoreConnectionTest } from './methods/credentialTest';
+
+/**
+ * The invite ledger: claims (who was already handled), room mappings, per-event statistics and
+ * sync cursors, stored privacy-minimally (keyed hashes only) in the backend of the credential.
+ */
+export class DedupeStore implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Dedupe Store',
+		name: 'dedupeStore',
+		icon: 'file:dedupeStore.svg',
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
+		description: 'Remember who was invited (privacy-minimal, concurrency-safe), map events to rooms, keep statistics',
+		defaults: {
+			name: 'Dedupe Store',
+		},
+		usableAsTool: true,
+		// eslint-disable-next-line n8n-nodes-base/node-class-description-inputs-wrong-regular-node
+		inputs: [NodeConnectionTypes.Main],
+		// Claim splits items into New and Seen; every other operation has one output.
+		// eslint-disable-next-line n8n-nodes-base/node-class-description-outputs-wrong
+		outputs: `={{ $parameter["resource"] === "entry" && $parameter["operation"] === "claim" ? [{ "type": "${NodeConnectionTypes.Main}", "displayName": "New" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Seen" }] : ["${NodeConnectionTypes.Main}"] }}`,
+		credentials: [
+			{
+				name: 'dedupeStoreApi',
+				required: true,
+				testedBy: 'dedupeStoreConnectionTest',
+			},
+		],
+		properties: [
+			{
+				displayName: 'Resource',
+				name: 'resource',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{
+						name: 'Entry',
+						value: 'entry',
+						description: 'Claims and outcomes of attendees, GDPR look-up and erasure',
+					},
+					{
+						name: 'Event',
+						value: 'event',
+						description: 'Statistics, purge, sync cursors',
+					},
+					{
+						name: 'Room Mapping',
+						value: 'roomMapping',
+						description: 'Which Matrix rooms an event’s attendees are invited to',
+					},
+				],
+				default: 'entry',
+			},
+			...entry.description,
+			...roomMapping.description,
+			...event.description,
+		],
+	};
+
+	methods = {
+		credentialTest: {
+			dedupeStoreConnectionTest,
+		},
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return await router.call(this);
+	}
+}

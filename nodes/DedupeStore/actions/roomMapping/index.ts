@@ -1,0 +1,29 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+import * as list from './list.operation';
+import * as resolve from './resolve.operation';
+import * as set from './set.operation';
+import * as unset from './unset.operation';
+
+export { list, resolve, set, unset };
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: { show: { resource: ['roomMapping'] } },
+		options: [
+			{ name: 'List', value: 'list', action: 'List room mappings', description: 'List mappings by event or by room' },
+			{ name: 'Resolve', value: 'resolve', action: 'Resolve rooms for an attendee', description: "The rooms an attendee belongs in, by the attendee's item and variation" },
+			{ name: 'Set', value: 'set', action: 'Set a room mapping', description: "Map an event (optionally one item/variation) to a room" },
+			{ name: 'Unset', value: 'unset', action: 'Unset room mappings', description: 'Remove mappings of an event, of a room, or both' },
+		],
+		default: 'resolve',
+	},
+	...set.description,
+	...unset.description,
+	...list.description,
+	...resolve.description,
+];

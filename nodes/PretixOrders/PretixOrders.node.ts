@@ -1,0 +1,78 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+
+import * as attendee from './actions/attendee';
+import { authenticationProperty } from './actions/common';
+import * as event from './actions/event';
+import * as order from './actions/order';
+import * as organizer from './actions/organizer';
+import { router } from './actions/router';
+
+export class PretixOrders implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Pretix Orders',
+		name: 'pretixOrders',
+		icon: 'file:pretix.svg',
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
+		description: 'Read pretix events and the attendees of their orders, one item per ticket holder',
+		defaults: {
+			name: 'Pretix Orders',
+		},
+		usableAsTool: true,
+		// The lint rule predates NodeConnectionTypes (whose Main is 'main').
+		// eslint-disable-next-line n8n-nodes-base/node-class-description-inputs-wrong-regular-node
+		inputs: [NodeConnectionTypes.Main],
+		// eslint-disable-next-line n8n-nodes-base/node-class-description-outputs-wrong
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{
+				name: 'pretixOAuth2Api',
+				required: true,
+				displayOptions: { show: { authentication: ['pretixOAuth2Api'] } },
+			},
+			{
+				name: 'pretixApi',
+				required: true,
+				displayOptions: { show: { authentication: ['pretixApi'] } },
+			},
+		],
+		properties: [
+			authenticationProperty,
+			{
+				displayName: 'Resource',
+				name: 'resource',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{
+						name: 'Attendee',
+						value: 'attendee',
+					},
+					{
+						name: 'Event',
+						value: 'event',
+					},
+					{
+						name: 'Order',
+						value: 'order',
+					},
+					{
+						name: 'Organizer',
+						value: 'organizer',
+					},
+				],
+				default: 'attendee',
+			},
+			...attendee.description,
+			...event.description,
+			...order.description,
+			...organizer.description,
+		],
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return await router.call(this);
+	}
+}

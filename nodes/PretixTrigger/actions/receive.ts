@@ -1,0 +1,151 @@
+import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+
+import {
+	actionMatches,
+	DEFAULT_TRIGGER_ACTIONS,
+	extractAttendees,
+	MAX_WEBHOOK_BODY_BYTES,
+	parseAttendeeOptions,
+	parseWebhookBody,
+	PretixApiError,
+	pretixClientFor,
+	validateWebhookPayload,
+	type PretixWebhookPayload,
+	type WebhookValidation,
+} from '../../../lib/pretix';
+import { basicCredentials, lastPathSegment, safeEqual } from './caller-auth';
+
+const SECRET_SHAPE = /^[A-Za-z0-9_-]{16,200}$/;
+
+/** Remembered notification ids per node (oldest dropped first). */
+export const MAX_SEEN_NOTIFICATIONS = 5000;
+
+interface Reply {
+	status: number;
+	body: IDataObject;
+	headers?: Record<string, string>;
+}
+
+function reply(context: IWebhookFunctions, answer: Reply, workflowData?: INodeExecutionData[][]): IWebhookResponseData {
+	const res = context.getResponseObject();
+	for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
+	res.status(answer.status).json(answer.body);
+	return workflowData ? { noWebhookResponse: true, workflowData } : { noWebhookResponse: true };
+}
+
+function authenticate(context: IWebhookFunctions): Reply | undefined {
+	const mode = context.getNodeParameter('callerAuth', 'none') as string;
+	const request = context.getRequestObject();
+	if (mode === 'pathSecret' || mode === 'pathSecretAndBasicAuth') {
+		const secret = String(context.getNodeParameter('pathSecret', '') ?? '');
+		const given = lastPathSegment((request as { originalUrl?: string }).originalUrl ?? request.url);
+		// 404, never 410: pretix disables a webhook that answers 410.
+		if (!SECRET_SHAPE.test(secret)) return { status: 500, body: { error: 'Pretix Trigger is misconfigured: the path secret must be at least 16 letters, digits, "-" or "_".' } };
+		if (!safeEqual(given, secret)) return { status: 404, body: { error: 'Unknown webhook.' } };
+	}
+	if (mode === 'basicAuth' || mode === 'pathSecretAndBasicAuth') {
+		const user = String(context.getNodeParameter('basicAuthUser', '') ?? '');
+		const password = String(context.getNodeParameter('basicAuthPassword', '') ?? '');
+		const given = basicCredentials(context.getHeaderData().authorization);
+		const ok = !!given && !!user && safeEqual(given.user, user) && safeEqual(given.password, password);
+		if (!ok) return { status: 401, body: { error: 'Authentication required: put user:password@ of this trigger into the webhook URL in pretix.' }, headers: { 'WWW-Authenticate': 'Basic realm="pretix webhook"' } };
+	}
+	return undefined;
+}
+
+function readPayload(context: IWebhookFunctions): WebhookValidation & { tooLarge?: boolean } {
+	const request = context.getRequestObject() as { rawBody?: Buffer | string };
+	const raw = request.rawBody;
+	if (raw !== undefined && (typeof raw === 'string' || Buffer.isBuffer(raw)) && raw.length > 0) {
+		const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
+		if (size > MAX_WEBHOOK_BODY_BYTES) return { ok: false, reason: `The body is larger than ${MAX_WEBHOOK_BODY_BYTES} bytes; pretix never sends that much.`, tooLarge: true };
+		return parseWebhookBody(raw);
+	}
+	return validateWebhookPayload(context.getBodyData());
+}
+
+function csv(value: unknown): string[] {
+	return String(value ?? '')
+		.split(/[\s,]+/)
+		.map((s) => s.trim())
+		.filter(Boolean);
+}
+
+/** Why a valid notification is not for this trigger, or undefined when it is. */
+function notSelected(context: IWebhookFunctions, payload: PretixWebhookPayload): string | undefined {
+	const actions = context.getNodeParameter('actions', DEFAULT_TRIGGER_ACTIONS) as string[];
+	if (!Array.isArray(actions) || !actionMatches(actions, payload.action)) return 'action not selected';
+	const organizers = csv(context.getNodeParameter('organizerFilter', ''));
+	if (organizers.length && !organizers.some((o) => o.toLowerCase() === payload.organizer.toLowerCase())) return 'organizer not selected';
+	const events = csv(context.getNodeParameter('eventFilter', ''));
+	if (events.length && (payload.event === undefined || !events.some((e) => e.toLowerCase() === payload.event!.toLowerCase()))) return 'event not selected';
+	return undefined;
+}
+
+function seenList(context: IWebhookFunctions): number[] {
+	const data = context.getWorkflowStaticData('node');
+	if (!Array.isArray(data.seenNotifications)) data.seenNotifications = [];
+	return data.seenNotifications as number[];
+}
+
+function remember(context: IWebhookFunctions, id: number): void {
+	const list = seenList(context);
+	list.push(id);
+	if (list.length > MAX_SEEN_NOTIFICATIONS) list.splice(0, list.length - MAX_SEEN_NOTIFICATIONS);
+	context.getWorkflowStaticData('node').seenNotifications = list;
+}
+
+/**
+ * One pretix notification: authenticate the caller, validate, filter, de-duplicate, optionally
+ * re-read the order, then answer. 4xx only for unauthenticated or malformed calls; never 410.
+ * When the order cannot be read, answer 503 so pretix retries later and nothing is lost.
+ */
+export async function receive(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+	const denied = authenticate(this);
+	if (denied) return reply(this, denied);
+	const parsed = readPayload(this);
+	if (!parsed.ok) return reply(this, { status: parsed.tooLarge ? 413 : 400, body: { error: parsed.reason } });
+	const payload = parsed.payload;
+	const skip = notSelected(this, payload);
+	if (skip) return reply(this, { status: 200, body: { received: true, ignored: skip } });
+	if (seenList(this).includes(payload.notification_id)) return reply(this, { status: 200, body: { received: true, duplicate: true } });
+
+	const base: IDataObject = {
+		notificationId: payload.notification_id,
+		action: payload.action,
+		organizer: payload.organizer,
+		event: payload.event ?? null,
+		orderCode: payload.code ?? null,
+	};
+	const resolve = this.getNodeParameter('resolveOrder', false) as boolean;
+	if (!resolve || payload.code === undefined || payload.event === undefined) {
+		remember(this, payload.notification_id);
+		const json: IDataObject = { ...base };
+		for (const [key, value] of Object.entries(payload)) if (!['notification_id', 'action', 'organizer', 'event', 'code'].includes(key)) json[key] = value as IDataObject[keyof IDataObject];
+		return reply(this, { status: 200, body: { received: true } }, [[{ json }]]);
+	}
+
+	let attendees: ReturnType<typeof extractAttendees>['attendees'];
+	try {
+		const options = parseAttendeeOptions(this.getNodeParameter('attendeeOptions', {}) as IDataObject);
+		// Bounded so the answer reaches pretix well inside its 30 s timeout.
+		const client = await pretixClientFor(this, this.getNodeParameter('authentication', 'pretixOAuth2Api'), { maxThrottleRetries: 1, maxFailureRetries: 1, maxRetryAfterMs: 5000, timeoutMs: 10_000 });
+		const order = await client.order(payload.organizer, payload.event, payload.code);
+		attendees = extractAttendees(order, { organizer: payload.organizer, event: payload.event }, options).attendees;
+	} catch (error) {
+		if (error instanceof PretixApiError && error.kind === 'not_found') {
+			// Deleted (test-mode) orders are gone for good: nothing to emit, nothing to retry.
+			remember(this, payload.notification_id);
+			return reply(this, { status: 200, body: { received: true, attendees: 0, order: 'not found' } });
+		}
+		const message = error instanceof PretixApiError ? error.message : 'The order could not be read from pretix.';
+		if (error instanceof PretixApiError && error.kind === 'invalid_input') {
+			return reply(this, { status: 500, body: { error: `Pretix Trigger is misconfigured: ${message}` } });
+		}
+		return reply(this, { status: 503, body: { error: `${message} pretix will retry this notification.` }, headers: { 'Retry-After': '60' } });
+	}
+	remember(this, payload.notification_id);
+	if (attendees.length === 0) return reply(this, { status: 200, body: { received: true, attendees: 0 } });
+	const items = attendees.map((attendee) => ({ json: { ...(attendee as unknown as IDataObject), notificationId: payload.notification_id, action: payload.action } }));
+	return reply(this, { status: 200, body: { received: true, attendees: attendees.length } }, [items]);
+}

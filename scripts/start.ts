@@ -1,0 +1,108 @@
+/**
+ * `npm start`: a real n8n 2.x on http://localhost:5678 (embedded SQLite) with this package installed
+ * exactly as n8n installs community packages, and the templates from workflows/ imported.
+ *
+ *   npm start                  n8n with the templates and placeholder credentials (fill them in)
+ *   npm start -- --demo        also starts a fake pretix and a fake homeserver, points the
+ *                              credentials at them and publishes the templates: the whole flow runs
+ *   npm start -- --reimport    imports the templates again (overwrites your edits to them)
+ *
+ * Owner login: N8N_OWNER_EMAIL / N8N_OWNER_PASSWORD (defaults below). Data: .n8n-dev/ (N8N_DEV_FOLDER).
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { N8nInstance, REPO_ROOT, type CredentialImport, type WorkflowImport } from '../test/harness/n8n';
+import { startDemoServices, type DemoServices } from './demo';
+
+const args = new Set(process.argv.slice(2));
+const demo = args.has('--demo');
+const userFolder = path.resolve(process.env.N8N_DEV_FOLDER ?? path.join(REPO_ROOT, '.n8n-dev'));
+const owner = {
+	email: process.env.N8N_OWNER_EMAIL ?? 'owner@example.org',
+	password: process.env.N8N_OWNER_PASSWORD ?? 'Organizer-Passw0rd',
+	firstName: 'Event',
+	lastName: 'Organizer',
+};
+const port = Number(process.env.N8N_PORT ?? 5678);
+
+function templates(): WorkflowImport[] {
+	const dir = path.join(REPO_ROOT, 'workflows');
+	return readdirSync(dir)
+		.filter((file) => file.endsWith('.json'))
+		.sort()
+		.map((file) => JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as WorkflowImport);
+}
+
+/** Credentials the templates refer to, with placeholder values (or the demo services' values). */
+export function templateCredentials(services?: DemoServices): CredentialImport[] {
+	return [
+		{
+			id: 'pretixApiCredential',
+			name: 'pretix team token',
+			type: 'pretixApi',
+			data: { url: services?.pretixUrl ?? 'https://pretix.eu', apiToken: services?.pretixToken ?? 'replace-with-your-team-token' },
+		},
+		{
+			id: 'matrixBotCredential',
+			name: 'Matrix bot',
+			type: 'matrixBotApi',
+			data: {
+				homeserverUrl: services?.homeserverUrl ?? 'https://matrix.example.org',
+				authentication: 'accessToken',
+				accessToken: services?.botToken ?? 'replace-with-the-bot-access-token',
+			},
+		},
+		{
+			id: 'dedupeStoreCredential',
+			name: 'Invite ledger',
+			type: 'dedupeStoreApi',
+			data: { backend: 'embedded', hmacSecret: services ? 'demo-ledger-secret' : 'replace-with-a-long-random-secret' },
+		},
+	];
+}
+
+async function main() {
+	mkdirSync(userFolder, { recursive: true });
+	const marker = path.join(userFolder, '.templates-imported');
+	const firstRun = !existsSync(marker);
+	const services = demo ? await startDemoServices() : undefined;
+	const importNow = firstRun || args.has('--reimport') || demo;
+	const workflows = importNow ? templates() : [];
+	const n8n = await N8nInstance.start({
+		label: 'dev',
+		userFolder,
+		installPackage: true,
+		port,
+		owner,
+		credentials: importNow ? templateCredentials(services) : [],
+		workflows,
+		publish: demo ? workflows.map((w) => w.id) : [],
+		inheritOutput: true,
+		env: services ? { PRETIX_MATRIX_DEMO: '1' } : {},
+	});
+	if (importNow) writeFileSync(marker, new Date().toISOString());
+	const lines = [
+		'',
+		`n8n is running on http://localhost:${port}  (log in as ${owner.email})`,
+		`package n8n-nodes-pretix-matrix installed in ${path.join(userFolder, '.n8n/nodes/node_modules')}`,
+		importNow ? `imported ${workflows.length} templates from workflows/` : 'templates were imported before (npm start -- --reimport to import them again)',
+	];
+	if (services) lines.push(...services.describe());
+	else lines.push('fill in the placeholder credentials (pretix, Matrix bot, ledger) and publish the templates you use');
+	lines.push('Ctrl+C stops n8n', '');
+	process.stdout.write(lines.join('\n'));
+
+	const stop = async () => {
+		await n8n.stop();
+		await services?.stop();
+		process.exit(0);
+	};
+	process.on('SIGINT', () => void stop());
+	process.on('SIGTERM', () => void stop());
+}
+
+main().catch((error) => {
+	process.stderr.write(`npm start failed: ${(error as Error).stack ?? error}\n`);
+	process.exit(1);
+});

@@ -1,0 +1,224 @@
+import { credentialTest, runWorkflow, wf } from '../harness/engine';
+import { FAKE_OAUTH_CLIENT, FAKE_TEAM_TOKEN, FAKE_TEAM_TOKEN_NO_ORDERS, FAKE_TEAM_TOKEN_SAMPLEEVENTS, startFakePretix, type FakePretix, type StartedFakePretix } from '../fakes/pretix';
+import type { IDataObject } from 'n8n-workflow';
+
+let fake: StartedFakePretix & FakePretix;
+beforeEach(async () => {
+	fake = await startFakePretix();
+});
+afterEach(async () => {
+	await fake.stop();
+});
+
+const teamCredentials = (token = FAKE_TEAM_TOKEN) => ({ pretixApi: { url: fake.url, apiToken: token } });
+
+function ordersNode(parameters: IDataObject, auth: 'pretixApi' | 'pretixOAuth2Api' = 'pretixApi') {
+	return wf([{ name: 'Orders', type: 'pretixOrders', parameters: { authentication: auth, ...parameters }, credentials: [auth] }]);
+}
+
+/** Static data comes back as n8n's observable proxy; persist it as n8n does, as plain JSON. */
+const plain = (data: IDataObject): IDataObject => JSON.parse(JSON.stringify(data));
+
+const PAID_POSITIONS = [5001, 5004, 5006, 5007, 5008, 5010, 5011, 5012, 5013, 5014, 5015, 5016, 5017, 5018];
+
+describe('Pretix Orders: attendees', () => {
+	test('attendee getMany by event URL: one item per active position, no personal data by default', async () => {
+		const r = await runWorkflow({ workflow: ordersNode({ resource: 'attendee', operation: 'getMany', eventBy: 'url', eventUrl: `${fake.url}/exampleorg/summit26/` }), credentials: teamCredentials() });
+		expect(r.status).toBe('success');
+		const out = r.output('Orders');
+		expect(out.map((a) => a.positionId)).toEqual(PAID_POSITIONS);
+		expect(out[0]).toEqual({ organizer: 'exampleorg', event: 'summit26', orderCode: 'ABC3K', orderStatus: 'p', positionId: 5001, positionNumber: 1, itemId: 201, variationId: null, subeventId: null, addonTo: null, matrixId: '@alice:example.org', lastModified: '2026-05-04T09:14:02.118204Z' });
+		expect(out.find((a) => a.positionId === 5016)!.matrixId).toBeNull();
+		expect(r.items('Orders').every((item) => (item.pairedItem as { item: number }).item === 0)).toBe(true);
+		expect(fake.requests.every((req) => req.auth === 'token')).toBe(true);
+	});
+
+	test('by slugs, with pending, name and e-mail, item filter on the add-on', async () => {
+		const r = await runWorkflow({
+			workflow: ordersNode({ resource: 'attendee', operation: 'getMany', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26', attendeeOptions: { statuses: ['p', 'n'], includeName: true, includeEmail: true } }),
+			credentials: teamCredentials(),
+		});
+		const bob = r.output('Orders').find((a) => a.orderCode === 'B7NQX')!;
+		expect(bob).toMatchObject({ orderStatus: 'n', attendeeName: 'Bob Sample', attendeeEmail: 'bob@example.org' });
+		const addon = await runWorkflow({ workflow: ordersNode({ resource: 'attendee', operation: 'getMany', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26', attendeeOptions: { itemIds: '203' } }), credentials: teamCredentials() });
+		expect(addon.output('Orders')).toEqual([expect.objectContaining({ positionId: 5009, addonTo: 5006, matrixId: '@frank:example.org' })]);
+	});
+
+	test('custom question identifier, matched case-insensitively', async () => {
+		const r = await runWorkflow({ workflow: ordersNode({ resource: 'attendee', operation: 'getMany', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26', attendeeOptions: { questionIdentifier: 'TSHIRT' } }), credentials: teamCredentials() });
+		expect(r.output('Orders').find((a) => a.positionId === 5004)!.matrixId).toBe('L');
+	});
+
+	test('limit', async () => {
+		const r = await runWorkflow({ workflow: ordersNode({ resource: 'attendee', operation: 'getMany', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26', returnAll: false, limit: 3 }), credentials: teamCredentials() });
+		expect(r.output('Orders')).toHaveLength(3);
+	});
+
+	test('custom-domain event URL resolves through public_url', async () => {
+		fake.generateOrders({ count: 3, seed: 2, organizer: 'sampleevents', event: 'conf26' });
+		const r = await runWorkflow({ workflow: ordersNode({ resource: 'attendee', operation: 'getMany', eventBy: 'url', eventUrl: 'https://tickets.example.net/conf26/' }), credentials: teamCredentials(FAKE_TEAM_TOKEN_SAMPLEEVENTS) });
+		expect(r.status).toBe('success');
+		expect(r.output('Orders').map((a) => a.event)).toEqual(['conf26', 'conf26', 'conf26']);
+	});
+
+	test('incremental: cursor per event in static data; a re-run with nothing new costs one request', async () => {
+		const workflow = ordersNode({ resource: 'attendee', operation: 'getMany', eventBy: 'url', eventUrl: `${fake.url}/exampleorg/summit26/`, incremental: true });
+		const first = await runWorkflow({ workflow, credentials: teamCredentials() });
+		expect(first.output('Orders')).toHaveLength(14);
+		fake.resetRequests();
+		const second = await runWorkflow({ workflow, credentials: teamCredentials(), staticData: plain(first.staticData) });
+		expect(second.status).toBe('success');
+		expect(second.output('Orders')).toEqual([]);
+		expect(fake.requestCount()).toBe(1);
+		expect(fake.requests[0].query.modified_since).toBeDefined();
+		fake.setAnswer('F7KMA', 5010, '@ivan:example.org');
+		const third = await runWorkflow({ workflow, credentials: teamCredentials(), staticData: plain(second.staticData) });
+		expect(third.output('Orders').map((a) => [a.orderCode, a.matrixId])).toEqual([['F7KMA', '@ivan:example.org']]);
+	});
+
+	test('a 429 storm and a 409 are ridden out', async () => {
+		fake.storm429(2, 1);
+		fake.injectFaults({ status: 409, retryAfter: 1 });
+		const r = await runWorkflow({ workflow: ordersNode({ resource: 'attendee', operation: 'getMany', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26' }), credentials: teamCredentials() });
+		expect(r.status).toBe('success');
+		expect(r.output('Orders')).toHaveLength(14);
+		expect(fake.requests.map((q) => q.status)).toEqual([429, 429, 409, 200]);
+	}, 15000);
+});
+
+describe('Pretix Orders: other resources', () => {
+	test('event get (URL with a sub-event id), event getMany, organizer getMany', async () => {
+		const get = await runWorkflow({ workflow: ordersNode({ resource: 'event', operation: 'get', eventBy: 'url', eventUrl: `${fake.url}/exampleorg/meetups26/42/` }), credentials: teamCredentials() });
+		expect(get.output('Orders')).toEqual([expect.objectContaining({ organizer: 'exampleorg', slug: 'meetups26', has_subevents: true, subevent: 42 })]);
+		const many = await runWorkflow({ workflow: ordersNode({ resource: 'event', operation: 'getMany', organizer: 'exampleorg' }), credentials: teamCredentials() });
+		expect(many.output('Orders').map((e) => e.slug)).toEqual(['meetups26', 'summit26']);
+		const orgs = await runWorkflow({ workflow: ordersNode({ resource: 'organizer', operation: 'getMany' }), credentials: teamCredentials() });
+		expect(orgs.output('Orders')).toEqual([{ name: 'Example Org e.V.', slug: 'exampleorg', public_url: `${fake.url}/exampleorg/` }]);
+	});
+
+	test('order get: attendees of one order; canceled order → no items; unknown code → error without the code', async () => {
+		const r = await runWorkflow({ workflow: ordersNode({ resource: 'order', operation: 'get', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26', code: 'e3pzv' }), credentials: teamCredentials() });
+		expect(r.output('Orders').map((a) => a.positionId)).toEqual([5006, 5007, 5008]);
+		const canceled = await runWorkflow({ workflow: ordersNode({ resource: 'order', operation: 'get', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26', code: 'C8RTW' }), credentials: teamCredentials() });
+		expect(canceled.status).toBe('success');
+		expect(canceled.output('Orders')).toEqual([]);
+		const missing = await runWorkflow({ workflow: ordersNode({ resource: 'order', operation: 'get', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26', code: 'ZZZZZ' }), credentials: teamCredentials() });
+		expect(missing.status).toBe('error');
+		expect(missing.error!.message).toMatch(/not found/);
+		expect(missing.error!.message).not.toContain('ZZZZZ');
+	});
+});
+
+describe('Pretix Orders: errors', () => {
+	test('wrong token → actionable 401 error that does not contain the token', async () => {
+		const r = await runWorkflow({ workflow: ordersNode({ resource: 'organizer', operation: 'getMany' }), credentials: teamCredentials('definitely-wrong-token') });
+		expect(r.status).toBe('error');
+		expect(r.error!.message).toMatch(/did not accept the credential/);
+		expect(r.error!.description).toMatch(/Reconnect/);
+		expect(JSON.stringify(r.error)).not.toContain('definitely-wrong-token');
+	});
+
+	test('no order permission → 403 naming organizer and event', async () => {
+		const r = await runWorkflow({ workflow: ordersNode({ resource: 'attendee', operation: 'getMany', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26' }), credentials: teamCredentials(FAKE_TEAM_TOKEN_NO_ORDERS) });
+		expect(r.error!.message).toContain('cannot read organizer "exampleorg", event "summit26"');
+		expect(r.error!.httpCode).toBe('403');
+	});
+
+	test('not an event URL → a clear error naming the expected shape; continueOnFail keeps going per item', async () => {
+		const r = await runWorkflow({ workflow: ordersNode({ resource: 'attendee', operation: 'getMany', eventBy: 'url', eventUrl: `${fake.url}/exampleorg/` }), credentials: teamCredentials() });
+		expect(r.status).toBe('error');
+		expect(r.error!.message).toContain('https://pretix.eu/<organizer>/<event>/');
+		const workflow = wf([{ name: 'Orders', type: 'pretixOrders', parameters: { authentication: 'pretixApi', resource: 'attendee', operation: 'getMany', eventBy: 'url', eventUrl: '={{ $json.url }}' }, credentials: ['pretixApi'], continueOnFail: true }]);
+		const c = await runWorkflow({ workflow, credentials: teamCredentials(), input: [{ url: 'nonsense' }, { url: `${fake.url}/exampleorg/summit26/` }] });
+		expect(c.status).toBe('success');
+		const out = c.items('Orders');
+		expect(out[0].json.error).toMatch(/not a valid URL|Expected an event shop URL/);
+		expect(out[0].pairedItem).toEqual({ item: 0 });
+		expect(out.slice(1)).toHaveLength(14);
+		expect(out.slice(1).every((i) => (i.pairedItem as { item: number }).item === 1)).toBe(true);
+	});
+
+	test('pretix answering 5xx / garbage persistently → a clear node error', async () => {
+		fake.injectFaults({ kind: 'garbage', times: 50 });
+		const r = await runWorkflow({ workflow: ordersNode({ resource: 'organizer', operation: 'getMany' }), credentials: teamCredentials() });
+		expect(r.status).toBe('error');
+		expect(r.error!.message).toMatch(/not JSON/);
+	}, 30000);
+
+	test('bad option values are configuration errors', async () => {
+		const r = await runWorkflow({ workflow: ordersNode({ resource: 'attendee', operation: 'getMany', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26', attendeeOptions: { itemIds: '201, abc' } }), credentials: teamCredentials() });
+		expect(r.error!.message).toMatch(/Item IDs must be/);
+		const statuses = await runWorkflow({ workflow: ordersNode({ resource: 'attendee', operation: 'getMany', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26', attendeeOptions: { statuses: [] } }), credentials: teamCredentials() });
+		expect(statuses.error!.message).toMatch(/at least one order status/);
+	});
+});
+
+describe('Pretix Orders: OAuth2', () => {
+	function oauthCredentials(token: { access_token: string; refresh_token: string }) {
+		return {
+			pretixOAuth2Api: {
+				url: fake.url,
+				clientId: FAKE_OAUTH_CLIENT.clientId,
+				clientSecret: FAKE_OAUTH_CLIENT.clientSecret,
+				oauthTokenData: { access_token: token.access_token, refresh_token: token.refresh_token, token_type: 'Bearer', expires_in: 86400, scope: 'read' },
+			},
+		};
+	}
+
+	test('Bearer token works', async () => {
+		const token = fake.issueOAuthToken();
+		const r = await runWorkflow({ workflow: ordersNode({ resource: 'attendee', operation: 'getMany', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26' }, 'pretixOAuth2Api'), credentials: oauthCredentials(token) });
+		expect(r.status).toBe('success');
+		expect(r.output('Orders')).toHaveLength(14);
+		expect(fake.requests.every((q) => q.auth === 'bearer')).toBe(true);
+		expect(r.credentialUpdates).toEqual([]);
+	});
+
+	test('expired access token → n8n refreshes with Basic client auth, keeps the same refresh token, retries', async () => {
+		const token = fake.issueOAuthToken();
+		fake.expireAccessToken(token.access_token);
+		const r = await runWorkflow({ workflow: ordersNode({ resource: 'attendee', operation: 'getMany', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26' }, 'pretixOAuth2Api'), credentials: oauthCredentials(token) });
+		expect(r.status).toBe('success');
+		expect(r.output('Orders')).toHaveLength(14);
+		const refresh = fake.requests.find((q) => q.path === '/api/v1/oauth/token')!;
+		expect(refresh.auth).toBe('basic');
+		expect(r.credentialUpdates).toHaveLength(1);
+		const updated = r.credentialUpdates[0].data as IDataObject;
+		expect(updated.refresh_token).toBe(token.refresh_token);
+		expect(updated.access_token).not.toBe(token.access_token);
+		expect(fake.accessTokens.has(updated.access_token as string)).toBe(true);
+	});
+
+	test('revoked refresh token → actionable reconnect error', async () => {
+		const token = fake.issueOAuthToken();
+		fake.refreshTokens.get(token.refresh_token)!.revoked = true;
+		fake.expireAccessToken(token.access_token);
+		const r = await runWorkflow({ workflow: ordersNode({ resource: 'organizer', operation: 'getMany' }, 'pretixOAuth2Api'), credentials: oauthCredentials(token) });
+		expect(r.status).toBe('error');
+		expect(r.error!.message).toMatch(/did not accept the credential/);
+		expect(r.error!.description).toMatch(/Reconnect/);
+		expect(JSON.stringify(r.error)).not.toContain(token.refresh_token);
+		expect(JSON.stringify(r.error)).not.toContain(token.access_token);
+	});
+
+	test('token not granted for the organizer → 403', async () => {
+		const token = fake.issueOAuthToken({ organizers: ['sampleevents'] });
+		const r = await runWorkflow({ workflow: ordersNode({ resource: 'attendee', operation: 'getMany', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26' }, 'pretixOAuth2Api'), credentials: oauthCredentials(token) });
+		expect(r.error!.message).toContain('cannot read organizer "exampleorg"');
+	});
+});
+
+describe('credential tests', () => {
+	test('pretixApi: team token tested against the organizer list', async () => {
+		expect((await credentialTest('pretixApi', { url: `${fake.url}/`, apiToken: FAKE_TEAM_TOKEN })).status).toBe('OK');
+		expect((await credentialTest('pretixApi', { url: fake.url, apiToken: 'nope' })).status).toBe('Error');
+		expect(fake.requests.some((q) => q.path === '/api/v1/organizers/' && q.auth === 'token' && q.status === 200)).toBe(true);
+	});
+
+	test('pretixOAuth2Api: tested against /api/v1/me with the Bearer token', async () => {
+		const token = fake.issueOAuthToken({ scope: 'read' });
+		const ok = await credentialTest('pretixOAuth2Api', { url: fake.url, clientId: FAKE_OAUTH_CLIENT.clientId, clientSecret: FAKE_OAUTH_CLIENT.clientSecret, oauthTokenData: { access_token: token.access_token, refresh_token: token.refresh_token } });
+		expect(ok.status).toBe('OK');
+		expect(fake.requests.some((q) => q.path === '/api/v1/me' && q.auth === 'bearer' && q.status === 200)).toBe(true);
+	});
+});

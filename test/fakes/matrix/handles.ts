@@ -1,0 +1,31 @@
+import { createHook } from 'node:async_hooks';
+
+/**
+ * Tracks timers and sockets created from now on; `alive()` lists those still keeping the process
+ * alive (ref'd and not yet destroyed), with the type. Used to prove a client closes cleanly.
+ */
+export function trackHandles() {
+	const live = new Map<number, { type: string; resource: { hasRef?: () => boolean; _destroyed?: boolean }; stack: string }>();
+	const hook = createHook({
+		init(id, type, _trigger, resource) {
+			if (type === 'Timeout' || type.startsWith('TCP')) live.set(id, { type, resource: resource as { hasRef?: () => boolean; _destroyed?: boolean }, stack: new Error().stack ?? '' });
+		},
+		destroy(id) {
+			live.delete(id);
+		},
+	}).enable();
+	// A fired timer is `_destroyed` before its destroy hook runs.
+	const isAlive = (h: { resource: { hasRef?: () => boolean; _destroyed?: boolean } }) => !h.resource._destroyed && (h.resource.hasRef?.() ?? true);
+	return {
+		alive(): string[] {
+			return [...live.values()].filter(isAlive).map((h) => h.type);
+		},
+		/** Where each live handle was created (for diagnosing a failure). */
+		stacks(): string[] {
+			return [...live.values()].filter(isAlive).map((h) => h.stack);
+		},
+		stop(): void {
+			hook.disable();
+		},
+	};
+}

@@ -1,0 +1,5 @@
+export * from './fake-pretix';
+export * from './generator';
+export * from './webhook-sender';
+export { actionMatches, isoToUs, usToIso, WEBHOOK_ACTION_TYPES, type FakeWebhook, type TeamToken, type OAuthClient } from './state';
+export { fixturesDir, readFixture, webhookFixture, errorFixture, WEBHOOK_FIXTURES, type WebhookFixtureName } from './fixtures';

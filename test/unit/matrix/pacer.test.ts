@@ -1,0 +1,66 @@
+import { AdaptivePacer } from '../../../lib/matrix/pacer';
+import { RateLimiter } from '../../fakes/matrix/rate-limit';
+
+/**
+ * Simulates a sequential inviter against a Synapse-style leaky bucket in virtual time, so the
+ * learning behaviour is checked for thousands of invites in milliseconds of real time.
+ */
+function simulate(options: { perSecond: number; burst: number; count: number; latencyMs?: number; initialRate?: number }) {
+	let clock = 0;
+	const now = () => clock;
+	const sleep = async (ms: number) => {
+		clock += ms;
+	};
+	const server = new RateLimiter({ perSecond: options.perSecond, burst: options.burst }, now);
+	const pacer = new AdaptivePacer({ now, sleep, initialRate: options.initialRate });
+	let done = 0;
+	let limited = 0;
+	return (async () => {
+		while (done < options.count) {
+			await pacer.acquire();
+			clock += options.latencyMs ?? 5;
+			const wait = server.take('bot');
+			if (wait === undefined) {
+				done++;
+				pacer.onSuccess();
+			} else {
+				limited++;
+				pacer.onRateLimited(wait);
+			}
+		}
+		return { seconds: clock / 1000, limited, rate: pacer.rate };
+	})();
+}
+
+describe('AdaptivePacer (virtual time against a leaky bucket)', () => {
+	test('2,000 invites at 10/s burst 10: within 1.15x of the floor, under 5% answered 429', async () => {
+		const floor = 2000 / 10;
+		const run = await simulate({ perSecond: 10, burst: 10, count: 2000 });
+		expect(run.seconds).toBeLessThanOrEqual(floor * 1.15);
+		expect(run.limited / 2000).toBeLessThan(0.05);
+		expect(run.rate).toBeGreaterThan(8);
+		expect(run.rate).toBeLessThan(12);
+	});
+
+	test('learns Synapse defaults (0.3/s burst 10) within a few 429s', async () => {
+		const run = await simulate({ perSecond: 0.3, burst: 10, count: 40 });
+		expect(run.limited).toBeLessThanOrEqual(4);
+		expect(run.seconds).toBeLessThanOrEqual(((40 - 10) / 0.3) * 1.15);
+	});
+
+	test('ramps up on a fast server (slow start) instead of crawling at the initial pace', async () => {
+		const run = await simulate({ perSecond: 100, burst: 10, count: 2000, latencyMs: 1, initialRate: 5 });
+		expect(run.seconds).toBeLessThan(2000 / 100 * 1.3);
+		expect(run.limited / 2000).toBeLessThan(0.05);
+	});
+
+	test('a deadline that cannot be met is refused without sleeping', async () => {
+		let clock = 0;
+		const pacer = new AdaptivePacer({ now: () => clock, sleep: async (ms) => void (clock += ms), initialRate: 1 });
+		expect(await pacer.acquire(10_000)).toBe(true);
+		pacer.onRateLimited(60_000);
+		const before = clock;
+		expect(await pacer.acquire(clock + 5_000)).toBe(false);
+		expect(clock).toBe(before);
+	});
+});
