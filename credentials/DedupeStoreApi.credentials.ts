@@ -13,7 +13,8 @@ export class DedupeStoreApi implements ICredentialType {
 	// eslint-disable-next-line n8n-nodes-base/cred-class-field-display-name-missing-api
 	displayName = 'Dedupe Store';
 
-	documentationUrl = 'https://github.com/n8n-nodes-pretix-matrix/n8n-nodes-pretix-matrix#dedupe-store';
+	documentationUrl =
+		'https://github.com/n8n-nodes-pretix-matrix/n8n-nodes-pretix-matrix#dedupe-store';
 
 	icon: Icon = 'file:icons/store.svg';
 
@@ -47,7 +48,8 @@ export class DedupeStoreApi implements ICredentialType {
 			type: 'string',
 			default: '',
 			placeholder: '/home/node/.n8n/pretix-matrix-ledger.sqlite',
-			description: 'Absolute path of the SQLite file. Empty: pretix-matrix-ledger.sqlite in the n8n user folder (~/.n8n).',
+			description:
+				'Absolute path of the SQLite file. Empty: pretix-matrix-ledger.sqlite in the n8n user folder (~/.n8n).',
 			displayOptions: { show: { backend: ['embedded'] } },
 		},
 		{
@@ -111,7 +113,8 @@ export class DedupeStoreApi implements ICredentialType {
 			name: 'pgTablePrefix',
 			type: 'string',
 			default: 'pretix_matrix_',
-			description: 'Prefix of the table names (letters, digits, _), so several ledgers can share a schema',
+			description:
+				'Prefix of the table names (letters, digits, _), so several ledgers can share a schema',
 			displayOptions: { show: { backend: ['postgres'] } },
 		},
 		{
@@ -184,7 +187,8 @@ export class DedupeStoreApi implements ICredentialType {
 			type: 'number',
 			typeOptions: { minValue: 0 },
 			default: 0,
-			description: 'Delete ledger entries this many days after their last change (only counts are kept). 0 keeps them until the event is purged.',
+			description:
+				'Delete ledger entries this many days after their last change (only counts are kept). 0 keeps them until the event is purged.',
 		},
 	];
 }

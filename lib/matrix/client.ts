@@ -7,23 +7,21 @@ import { TransportError, type HttpMethod, type HttpTransport, type QueryValue } 
  * resolves to a typed outcome instead of throwing, so callers classify without string matching on
  * exceptions. Nothing here logs, and error texts never carry IDs or tokens.
  */
-export type MatrixOutcome<T> =
-	| { ok: true; status: number; value: T }
-	| MatrixFailure;
+export type MatrixOutcome<T> = { ok: true; status: number; value: T } | MatrixFailure;
 
-export type MatrixFailure =
-	| {
-			ok: false;
-			kind: 'http';
-			status: number;
-			errcode: string;
-			/** The server's text. May contain Matrix IDs: never put it in logs or user-facing errors. */
-			serverError: string;
-			retryAfterMs?: number;
-			/** Whether the delay came from the millisecond-precise body (else the whole-second header). */
-			retryAfterPrecise?: boolean;
-	  }
-	| { ok: false; kind: 'network'; code: string };
+export interface MatrixHttpFailure {
+	ok: false;
+	kind: 'http';
+	status: number;
+	errcode: string;
+	/** The server's text. May contain Matrix IDs: never put it in logs or user-facing errors. */
+	serverError: string;
+	retryAfterMs?: number;
+	/** Whether the delay came from the millisecond-precise body (else the whole-second header). */
+	retryAfterPrecise?: boolean;
+}
+
+export type MatrixFailure = MatrixHttpFailure | { ok: false; kind: 'network'; code: string };
 
 export interface MemberEvent {
 	type: 'm.room.member';

@@ -30,7 +30,8 @@ export type MxidNote =
 	| 'lowercasedServerName'
 	| 'removedTrailingDot';
 
-const EXAMPLE = 'A Matrix ID looks like @name:example.org (an @, your user name, a colon, and your server).';
+const EXAMPLE =
+	'A Matrix ID looks like @name:example.org (an @, your user name, a colon, and your server).';
 
 export const REASON_MESSAGES: Readonly<Record<MxidReason, string>> = {
 	empty: `No Matrix ID was given. ${EXAMPLE}`,
@@ -56,7 +57,8 @@ export const NOTE_MESSAGES: Readonly<Record<MxidNote, string>> = {
 	unwrappedLink: 'The Matrix ID was taken from a link.',
 	addedAtSign: 'The leading @ was missing and has been added.',
 	addedDefaultServer: 'The server part was missing; the default server was added.',
-	lowercasedLocalpart: 'Upper-case letters in the user name were changed to lower case (Matrix user names are always lower case).',
+	lowercasedLocalpart:
+		'Upper-case letters in the user name were changed to lower case (Matrix user names are always lower case).',
 	lowercasedServerName: 'Upper-case letters in the server name were changed to lower case.',
 	removedTrailingDot: 'A dot at the end of the server name was removed.',
 };

@@ -1,9 +1,4 @@
-import {
-	isValidLocalpart,
-	MAX_USER_ID_BYTES,
-	parseServerName,
-	utf8Length,
-} from './grammar';
+import { isValidLocalpart, MAX_USER_ID_BYTES, parseServerName, utf8Length } from './grammar';
 import { NOTE_MESSAGES, REASON_MESSAGES, type MxidNote, type MxidReason } from './messages';
 
 /**
@@ -135,7 +130,8 @@ function normalizeUnsafe(input: unknown, options: NormalizeOptions): MxidResult 
 	serverName = lowerServerName;
 
 	const candidate = `@${localpart}:${serverName}`;
-	if (/\s/.test(localpart) || /\s/.test(serverName)) return reject('containsSpace', candidate, notes);
+	if (/\s/.test(localpart) || /\s/.test(serverName))
+		return reject('containsSpace', candidate, notes);
 	if (!isValidLocalpart(localpart)) return reject('badLocalpart', candidate, notes);
 	const parsed = parseServerName(serverName);
 	if (typeof parsed === 'string') return reject(parsed, candidate, notes);
@@ -154,9 +150,7 @@ function normalizeUnsafe(input: unknown, options: NormalizeOptions): MxidResult 
 }
 
 type Unwrapped =
-	| { kind: 'plain' }
-	| { kind: 'link'; id: string }
-	| { kind: 'reject'; reason: MxidReason };
+	{ kind: 'plain' } | { kind: 'link'; id: string } | { kind: 'reject'; reason: MxidReason };
 
 function unwrapLink(text: string): Unwrapped {
 	const matrixTo = MATRIX_TO.exec(text);

@@ -50,7 +50,8 @@ export function createBackend(credential: StoreCredential): LedgerBackend {
 	switch (backend) {
 		case 'embedded': {
 			const path = credential.filePath?.trim() || defaultSqlitePath();
-			if (path !== ':memory:' && !isAbsolute(path)) throw new LedgerInputError('The store file path must be absolute');
+			if (path !== ':memory:' && !isAbsolute(path))
+				throw new LedgerInputError('The store file path must be absolute');
 			return new SqliteBackend({ path });
 		}
 		case 'postgres':
@@ -60,7 +61,12 @@ export function createBackend(credential: StoreCredential): LedgerBackend {
 				database: credential.pgDatabase || 'postgres',
 				user: credential.pgUser || undefined,
 				password: credential.pgPassword || undefined,
-				ssl: credential.pgSsl === 'require' ? true : credential.pgSsl === 'allowUnauthorized' ? { rejectUnauthorized: false } : false,
+				ssl:
+					credential.pgSsl === 'require'
+						? true
+						: credential.pgSsl === 'allowUnauthorized'
+							? { rejectUnauthorized: false }
+							: false,
 				schema: credential.pgSchema || 'public',
 				tablePrefix: credential.pgTablePrefix ?? 'pretix_matrix_',
 			});
@@ -96,14 +102,20 @@ function cacheKey(credential: StoreCredential): string {
 }
 
 /** Opens (or re-uses) the ledger for a credential, runs `work`, and lets it go idle afterwards. */
-export async function withLedger<T>(credential: StoreCredential, work: (ledger: Ledger) => Promise<T>): Promise<T> {
+export async function withLedger<T>(
+	credential: StoreCredential,
+	work: (ledger: Ledger) => Promise<T>,
+): Promise<T> {
 	const key = cacheKey(credential);
 	let entry = cache.get(key);
 	if (!entry) {
 		const opening = (async () => {
 			const backend = createBackend(credential);
 			await backend.init();
-			return new Ledger(backend, { secret: credential.hmacSecret ?? '', retentionDays: credential.retentionDays ?? 0 });
+			return new Ledger(backend, {
+				secret: credential.hmacSecret ?? '',
+				retentionDays: credential.retentionDays ?? 0,
+			});
 		})();
 		entry = { ledger: opening, users: 0 };
 		cache.set(key, entry);
@@ -136,7 +148,10 @@ export async function testStoreCredential(credential: StoreCredential): Promise<
 	const backend = createBackend(credential);
 	try {
 		// Validates the secret too, so a bad one fails the test rather than the first execution.
-		new Ledger(backend, { secret: credential.hmacSecret ?? '', retentionDays: credential.retentionDays ?? 0 });
+		new Ledger(backend, {
+			secret: credential.hmacSecret ?? '',
+			retentionDays: credential.retentionDays ?? 0,
+		});
 		await backend.init();
 		await backend.ping();
 	} finally {

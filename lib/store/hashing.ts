@@ -20,7 +20,9 @@ export class SubjectHasher {
 			throw new Error('The store secret must be at least 8 characters long');
 		}
 		const derive = (purpose: HashPurpose) =>
-			createHmac('sha256', secret).update(CONTEXT + purpose).digest();
+			createHmac('sha256', secret)
+				.update(CONTEXT + purpose)
+				.digest();
 		this.keys = { subject: derive('subject'), mxid: derive('mxid'), order: derive('order') };
 	}
 

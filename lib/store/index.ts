@@ -1,6 +1,13 @@
 export * from './types';
 export { SubjectHasher, canonicalMatrixId, canonicalOrderCode, type HashPurpose } from './hashing';
-export { Ledger, DEFAULT_LEASE_SECONDS, type ClaimResult, type LedgerEntryInput, type LedgerOptions, type PersonInput } from './ledger';
+export {
+	Ledger,
+	DEFAULT_LEASE_SECONDS,
+	type ClaimResult,
+	type LedgerEntryInput,
+	type LedgerOptions,
+	type PersonInput,
+} from './ledger';
 export { SqliteBackend, type SqliteOptions } from './sqlite';
 export { PostgresBackend, type PostgresOptions } from './postgres';
 export { RedisBackend, type RedisStoreOptions } from './redis';

@@ -70,7 +70,8 @@ export class Ledger {
 		this.backend = backend;
 		this.hasher = new SubjectHasher(options.secret);
 		const days = Number(options.retentionDays ?? 0);
-		if (!Number.isFinite(days) || days < 0) throw new LedgerInputError('Retention days must be zero or a positive number');
+		if (!Number.isFinite(days) || days < 0)
+			throw new LedgerInputError('Retention days must be zero or a positive number');
 		this.retentionMs = days > 0 ? days * DAY_MS : null;
 		this.now = options.now ?? Date.now;
 	}
@@ -79,10 +80,15 @@ export class Ledger {
 		return this.backend.kind;
 	}
 
-	async claim(entries: LedgerEntryInput[], options: { leaseSeconds?: number } = {}): Promise<ClaimResult[]> {
+	async claim(
+		entries: LedgerEntryInput[],
+		options: { leaseSeconds?: number } = {},
+	): Promise<ClaimResult[]> {
 		const leaseSeconds = options.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
 		if (!Number.isFinite(leaseSeconds) || leaseSeconds < 1 || leaseSeconds > MAX_LEASE_SECONDS) {
-			throw new LedgerInputError(`The lease must be between 1 second and ${MAX_LEASE_SECONDS} seconds`);
+			throw new LedgerInputError(
+				`The lease must be between 1 second and ${MAX_LEASE_SECONDS} seconds`,
+			);
 		}
 		const rows = entries.map((entry, index) => this.toStored(entry, index));
 		await this.maybeSweep();
@@ -97,7 +103,13 @@ export class Ledger {
 		return positions.map((position) => {
 			const result = results[position];
 			if (seenInCall.has(position)) {
-				return { status: 'duplicate', claimed: false, attempts: result.attempts, outcome: null, reason: null };
+				return {
+					status: 'duplicate',
+					claimed: false,
+					attempts: result.attempts,
+					outcome: null,
+					reason: null,
+				};
 			}
 			seenInCall.add(position);
 			return { ...result, claimed: result.status === 'new' || result.status === 'reclaimed' };
@@ -109,15 +121,33 @@ export class Ledger {
 		this.toStored(entry, 0);
 	}
 
-	async complete(entries: LedgerEntryInput[], outcome: 'invited' | 'invalid' | 'accepted', reason?: unknown): Promise<number> {
+	async complete(
+		entries: LedgerEntryInput[],
+		outcome: 'invited' | 'invalid' | 'accepted',
+		reason?: unknown,
+	): Promise<number> {
 		if (outcome !== 'invited' && outcome !== 'invalid' && outcome !== 'accepted') {
 			throw new LedgerInputError('The outcome must be invited, invalid or accepted');
 		}
-		return this.settle(entries, { kind: 'complete', outcome, reason: this.reason(reason), retryable: false });
+		return this.settle(entries, {
+			kind: 'complete',
+			outcome,
+			reason: this.reason(reason),
+			retryable: false,
+		});
 	}
 
-	async fail(entries: LedgerEntryInput[], reason: unknown, options: { retryable?: boolean } = {}): Promise<number> {
-		return this.settle(entries, { kind: 'fail', outcome: 'failed', reason: this.reason(reason), retryable: options.retryable === true });
+	async fail(
+		entries: LedgerEntryInput[],
+		reason: unknown,
+		options: { retryable?: boolean } = {},
+	): Promise<number> {
+		return this.settle(entries, {
+			kind: 'fail',
+			outcome: 'failed',
+			reason: this.reason(reason),
+			retryable: options.retryable === true,
+		});
 	}
 
 	/** Gives claimed keys back so the next claim wins them at once (nothing is recorded). */
@@ -125,7 +155,12 @@ export class Ledger {
 		return this.settle(entries, { kind: 'release', outcome: null, reason: null, retryable: false });
 	}
 
-	async setMapping(input: { event: unknown; room: unknown; item?: unknown; variation?: unknown }): Promise<{ created: boolean; mapping: RoomMapping }> {
+	async setMapping(input: {
+		event: unknown;
+		room: unknown;
+		item?: unknown;
+		variation?: unknown;
+	}): Promise<{ created: boolean; mapping: RoomMapping }> {
 		const mapping: RoomMapping = {
 			event: text(input.event, 'event', 200),
 			room: text(input.room, 'room', 300),
@@ -137,7 +172,12 @@ export class Ledger {
 	}
 
 	/** Without a room, removes the event's mappings; without an event, every mapping of the room. */
-	async unsetMappings(input: { event?: unknown; room?: unknown; item?: unknown; variation?: unknown }): Promise<number> {
+	async unsetMappings(input: {
+		event?: unknown;
+		room?: unknown;
+		item?: unknown;
+		variation?: unknown;
+	}): Promise<number> {
 		const filter = this.mappingFilter(input);
 		if (filter.event === undefined && filter.room === undefined) {
 			throw new LedgerInputError('Give an event, a room, or both, to remove mappings');
@@ -155,7 +195,11 @@ export class Ledger {
 	 * event; a filtered one only when its item/variation equals the attendee's. No match means no
 	 * rooms: never all of the event's rooms.
 	 */
-	async resolveRooms(input: { event: unknown; item?: unknown; variation?: unknown }): Promise<string[]> {
+	async resolveRooms(input: {
+		event: unknown;
+		item?: unknown;
+		variation?: unknown;
+	}): Promise<string[]> {
 		const event = text(input.event, 'event', 200);
 		const item = filterValue(input.item, 'item');
 		const variation = filterValue(input.variation, 'variation');
@@ -182,12 +226,21 @@ export class Ledger {
 		if (typeof value !== 'string' || value.length > 10_000) {
 			throw new LedgerInputError('The cursor value must be text of at most 10000 characters');
 		}
-		await this.backend.setCursor(text(event, 'event', 200), text(name, 'cursor name', 100), value, this.now());
+		await this.backend.setCursor(
+			text(event, 'event', 200),
+			text(name, 'cursor name', 100),
+			value,
+			this.now(),
+		);
 	}
 
 	/** Deletes the event's ledger rows and cursors (and mappings if asked); the counts stay as a summary. */
 	async purgeEvent(event: unknown, options: { mappings?: boolean } = {}): Promise<PurgeCounts> {
-		return this.backend.purgeEvent(text(event, 'event', 200), { mappings: options.mappings === true }, this.now());
+		return this.backend.purgeEvent(
+			text(event, 'event', 200),
+			{ mappings: options.mappings === true },
+			this.now(),
+		);
 	}
 
 	/** GDPR erasure: every row recorded for this Matrix ID or order code (or with it as subject). */
@@ -213,7 +266,10 @@ export class Ledger {
 		return this.backend.close();
 	}
 
-	private async settle(entries: LedgerEntryInput[], settlement: Omit<Settlement, 'now' | 'expiresAt'>): Promise<number> {
+	private async settle(
+		entries: LedgerEntryInput[],
+		settlement: Omit<Settlement, 'now' | 'expiresAt'>,
+	): Promise<number> {
 		const rows = entries.map((entry, index) => this.toStored(entry, index));
 		const { unique } = uniqueSorted(rows);
 		const now = this.now();
@@ -236,13 +292,16 @@ export class Ledger {
 	private reason(reason: unknown): string | null {
 		if (reason === undefined || reason === null || reason === '') return null;
 		if (typeof reason !== 'string' || !REASON.test(reason)) {
-			throw new LedgerInputError('The reason must be a short code (letters, digits, _ . : -), not free text');
+			throw new LedgerInputError(
+				'The reason must be a short code (letters, digits, _ . : -), not free text',
+			);
 		}
 		return reason;
 	}
 
 	private toStored(entry: LedgerEntryInput, index: number): StoredClaim {
-		if (!entry || typeof entry !== 'object') throw new LedgerInputError('Each entry needs an event and a subject', index);
+		if (!entry || typeof entry !== 'object')
+			throw new LedgerInputError('Each entry needs an event and a subject', index);
 		const subject = entry.subject;
 		if (subject === undefined || subject === null || subject === '') {
 			throw new LedgerInputError('The subject is missing', index);
@@ -251,13 +310,21 @@ export class Ledger {
 			throw new LedgerInputError('The subject must be text or a number', index);
 		}
 		const subjectText = String(subject);
-		if (subjectText.length > 2048) throw new LedgerInputError('The subject is longer than 2048 characters', index);
+		if (subjectText.length > 2048)
+			throw new LedgerInputError('The subject is longer than 2048 characters', index);
 		return {
 			event: text(entry.event, 'event', 200, index),
-			scope: entry.scope === undefined || entry.scope === null ? '' : text(entry.scope, 'scope', 300, index, true),
+			scope:
+				entry.scope === undefined || entry.scope === null
+					? ''
+					: text(entry.scope, 'scope', 300, index, true),
 			subject: this.hasher.subject(subjectText),
-			mxid: optionalText(entry.matrixId, 'Matrix ID', index, (value) => this.hasher.matrixId(value)),
-			order: optionalText(entry.orderCode, 'order code', index, (value) => this.hasher.orderCode(value)),
+			mxid: optionalText(entry.matrixId, 'Matrix ID', index, (value) =>
+				this.hasher.matrixId(value),
+			),
+			order: optionalText(entry.orderCode, 'order code', index, (value) =>
+				this.hasher.orderCode(value),
+			),
 		};
 	}
 
@@ -265,7 +332,8 @@ export class Ledger {
 		const hashes: PersonHashes = { mxid: [], order: [], subject: [] };
 		const matrixId = optionalText(person?.matrixId, 'Matrix ID', undefined, (value) => value);
 		const orderCode = optionalText(person?.orderCode, 'order code', undefined, (value) => value);
-		if (matrixId === null && orderCode === null) throw new LedgerInputError('Give a Matrix ID or an order code');
+		if (matrixId === null && orderCode === null)
+			throw new LedgerInputError('Give a Matrix ID or an order code');
 		if (matrixId !== null) {
 			hashes.mxid.push(this.hasher.matrixId(matrixId));
 			// The Matrix ID may itself have been the subject, as typed or normalised.
@@ -282,12 +350,20 @@ export class Ledger {
 		return hashes;
 	}
 
-	private mappingFilter(input: { event?: unknown; room?: unknown; item?: unknown; variation?: unknown }): MappingFilter {
+	private mappingFilter(input: {
+		event?: unknown;
+		room?: unknown;
+		item?: unknown;
+		variation?: unknown;
+	}): MappingFilter {
 		const filter: MappingFilter = {};
-		if (input.event !== undefined && input.event !== null && input.event !== '') filter.event = text(input.event, 'event', 200);
-		if (input.room !== undefined && input.room !== null && input.room !== '') filter.room = text(input.room, 'room', 300);
+		if (input.event !== undefined && input.event !== null && input.event !== '')
+			filter.event = text(input.event, 'event', 200);
+		if (input.room !== undefined && input.room !== null && input.room !== '')
+			filter.room = text(input.room, 'room', 300);
 		if ('item' in input && input.item !== undefined) filter.item = filterValue(input.item, 'item');
-		if ('variation' in input && input.variation !== undefined) filter.variation = filterValue(input.variation, 'variation');
+		if ('variation' in input && input.variation !== undefined)
+			filter.variation = filterValue(input.variation, 'variation');
 		return filter;
 	}
 }
@@ -307,30 +383,49 @@ function uniqueSorted(rows: StoredClaim[]): { unique: StoredClaim[]; positions: 
 	}
 	const keys = [...byKey.keys()].sort();
 	const index = new Map(keys.map((key, i) => [key, i]));
-	return { unique: keys.map((key) => byKey.get(key)!), positions: rows.map((row) => index.get(keyOf(row))!) };
+	return {
+		unique: keys.map((key) => byKey.get(key)!),
+		positions: rows.map((row) => index.get(keyOf(row))!),
+	};
 }
 
-function text(value: unknown, what: string, max: number, index?: number, allowEmpty = false): string {
+function text(
+	value: unknown,
+	what: string,
+	max: number,
+	index?: number,
+	allowEmpty = false,
+): string {
 	if (typeof value === 'number' && Number.isFinite(value)) value = String(value);
 	if (typeof value !== 'string') throw new LedgerInputError(`The ${what} must be text`, index);
-	if (!allowEmpty && value.length === 0) throw new LedgerInputError(`The ${what} is missing`, index);
-	if (value.length > max) throw new LedgerInputError(`The ${what} is longer than ${max} characters`, index);
-	if (CONTROL.test(value)) throw new LedgerInputError(`The ${what} contains control characters`, index);
+	if (!allowEmpty && value.length === 0)
+		throw new LedgerInputError(`The ${what} is missing`, index);
+	if (value.length > max)
+		throw new LedgerInputError(`The ${what} is longer than ${max} characters`, index);
+	if (CONTROL.test(value))
+		throw new LedgerInputError(`The ${what} contains control characters`, index);
 	return value;
 }
 
-function optionalText(value: unknown, what: string, index: number | undefined, map: (value: string) => string): string | null {
+function optionalText(
+	value: unknown,
+	what: string,
+	index: number | undefined,
+	map: (value: string) => string,
+): string | null {
 	if (value === undefined || value === null || value === '') return null;
 	if (typeof value !== 'string') throw new LedgerInputError(`The ${what} must be text`, index);
 	if (value.trim() === '') return null;
-	if (value.length > 2048) throw new LedgerInputError(`The ${what} is longer than 2048 characters`, index);
+	if (value.length > 2048)
+		throw new LedgerInputError(`The ${what} is longer than 2048 characters`, index);
 	return map(value);
 }
 
 function filterValue(value: unknown, what: string): string | null {
 	if (value === undefined || value === null || value === '') return null;
 	if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-	if (typeof value === 'string' && value.length <= 50 && !CONTROL.test(value)) return value.trim() || null;
+	if (typeof value === 'string' && value.length <= 50 && !CONTROL.test(value))
+		return value.trim() || null;
 	throw new LedgerInputError(`The ${what} filter must be an id (text or number)`);
 }
 

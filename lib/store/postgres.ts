@@ -1,6 +1,13 @@
 import { Pool, type PoolClient, type PoolConfig, type QueryResultRow } from 'pg';
 
-import { foldGroups, mappingWhere, STATS_SELECT, toHeldRow, type GroupRow, type LedgerRowRecord } from './sql';
+import {
+	foldGroups,
+	mappingWhere,
+	STATS_SELECT,
+	toHeldRow,
+	type GroupRow,
+	type LedgerRowRecord,
+} from './sql';
 import {
 	addCounts,
 	EMPTY_COUNTS,
@@ -46,8 +53,10 @@ export interface PostgresOptions {
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,40}$/;
 const PREFIX = /^[A-Za-z0-9_]{0,30}$/;
-const UNNEST_KEYS = 'unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(event, scope, subject, i)';
-const UNNEST_CLAIMS = 'unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS t(event, scope, subject, mxid, ord, i)';
+const UNNEST_KEYS =
+	'unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(event, scope, subject, i)';
+const UNNEST_CLAIMS =
+	'unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS t(event, scope, subject, mxid, ord, i)';
 
 export class PostgresBackend implements LedgerBackend {
 	readonly kind = 'postgres' as const;
@@ -59,10 +68,19 @@ export class PostgresBackend implements LedgerBackend {
 	constructor(private readonly options: PostgresOptions) {
 		this.schema = options.schema?.trim() || 'public';
 		this.prefix = options.tablePrefix ?? 'pretix_matrix_';
-		if (!IDENTIFIER.test(this.schema)) throw new LedgerInputError('The schema name may only contain letters, digits and _');
-		if (!PREFIX.test(this.prefix)) throw new LedgerInputError('The table prefix may only contain letters, digits and _ (at most 30)');
+		if (!IDENTIFIER.test(this.schema))
+			throw new LedgerInputError('The schema name may only contain letters, digits and _');
+		if (!PREFIX.test(this.prefix))
+			throw new LedgerInputError(
+				'The table prefix may only contain letters, digits and _ (at most 30)',
+			);
 		const name = (table: string) => `"${this.schema}"."${this.prefix}${table}"`;
-		this.t = { ledger: name('ledger'), mapping: name('mapping'), cursor: name('cursor'), summary: name('summary') };
+		this.t = {
+			ledger: name('ledger'),
+			mapping: name('mapping'),
+			cursor: name('cursor'),
+			summary: name('summary'),
+		};
 	}
 
 	async init(): Promise<void> {
@@ -88,9 +106,14 @@ export class PostgresBackend implements LedgerBackend {
 		this.pool = pool;
 		try {
 			await this.transaction(async (client) => {
-				await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`pretix-matrix-ledger:${this.schema}:${this.prefix}`]);
-				const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema]);
-				if (exists.rowCount === 0) await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
+				await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+					`pretix-matrix-ledger:${this.schema}:${this.prefix}`,
+				]);
+				const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [
+					this.schema,
+				]);
+				if (exists.rowCount === 0)
+					await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
 				await client.query(this.schemaSql());
 			});
 		} catch (error) {
@@ -165,9 +188,20 @@ CREATE TABLE IF NOT EXISTS ${summary} (
 		if (rows.length === 0) return [];
 		const { ledger } = this.t;
 		const expired = '(l.expires_at IS NOT NULL AND l.expires_at <= EXCLUDED.updated_at)';
-		const arrays = [rows.map((r) => r.event), rows.map((r) => r.scope), rows.map((r) => r.subject), rows.map((r) => r.mxid), rows.map((r) => r.order)];
+		const arrays = [
+			rows.map((r) => r.event),
+			rows.map((r) => r.scope),
+			rows.map((r) => r.subject),
+			rows.map((r) => r.mxid),
+			rows.map((r) => r.order),
+		];
 		return this.transaction(async (client) => {
-			const won = await client.query<{ event: string; scope: string; subject: string; attempts: number }>(
+			const won = await client.query<{
+				event: string;
+				scope: string;
+				subject: string;
+				attempts: number;
+			}>(
 				`INSERT INTO ${ledger} AS l (event, scope, subject, mxid, ord, state, lease_until, attempts, created_at, updated_at, expires_at)
 				SELECT t.event, t.scope, t.subject, t.mxid, t.ord, 'claimed', $6::bigint, 1, $7::bigint, $7::bigint, $8::bigint
 				FROM ${UNNEST_CLAIMS} ORDER BY t.i
@@ -186,25 +220,48 @@ CREATE TABLE IF NOT EXISTS ${summary} (
 				RETURNING l.event, l.scope, l.subject, l.attempts`,
 				[...arrays, timing.leaseUntil, timing.now, timing.expiresAt],
 			);
-			const key = (r: { event: string; scope: string; subject: string }) => `${r.event}\u0000${r.scope}\u0000${r.subject}`;
+			const key = (r: { event: string; scope: string; subject: string }) =>
+				`${r.event}\u0000${r.scope}\u0000${r.subject}`;
 			const results = new Map<string, BackendClaimResult>();
 			for (const row of won.rows) {
-				results.set(key(row), { status: row.attempts === 1 ? 'new' : 'reclaimed', attempts: row.attempts, outcome: null, reason: null });
+				results.set(key(row), {
+					status: row.attempts === 1 ? 'new' : 'reclaimed',
+					attempts: row.attempts,
+					outcome: null,
+					reason: null,
+				});
 			}
 			if (won.rows.length < rows.length) {
-				const current = await client.query<{ event: string; scope: string; subject: string; state: string; outcome: string | null; reason: string | null; attempts: number }>(
+				const current = await client.query<{
+					event: string;
+					scope: string;
+					subject: string;
+					state: string;
+					outcome: string | null;
+					reason: string | null;
+					attempts: number;
+				}>(
 					`SELECT l.event, l.scope, l.subject, l.state, l.outcome, l.reason, l.attempts FROM ${ledger} l
 					JOIN ${UNNEST_KEYS} ON l.event = t.event AND l.scope = t.scope AND l.subject = t.subject`,
 					arrays.slice(0, 3),
 				);
 				for (const row of current.rows) {
 					if (results.has(key(row))) continue;
-					results.set(key(row), { status: row.state === 'done' ? 'done' : 'leased', attempts: row.attempts, outcome: row.outcome as Outcome | null, reason: row.reason });
+					results.set(key(row), {
+						status: row.state === 'done' ? 'done' : 'leased',
+						attempts: row.attempts,
+						outcome: row.outcome as Outcome | null,
+						reason: row.reason,
+					});
 				}
 			}
 			return rows.map((row) => {
 				const result = results.get(key(row));
-				if (!result) throw new LedgerBackendError('The PostgreSQL store lost a claim row during the claim', 'INCONSISTENT');
+				if (!result)
+					throw new LedgerBackendError(
+						'The PostgreSQL store lost a claim row during the claim',
+						'INCONSISTENT',
+					);
 				return result;
 			});
 		});
@@ -217,7 +274,12 @@ CREATE TABLE IF NOT EXISTS ${summary} (
 			const result = await this.query(
 				`UPDATE ${ledger} l SET lease_until = 0, updated_at = $4::bigint FROM ${UNNEST_KEYS}
 				WHERE l.event = t.event AND l.scope = t.scope AND l.subject = t.subject AND l.state = 'claimed'`,
-				[rows.map((r) => r.event), rows.map((r) => r.scope), rows.map((r) => r.subject), settlement.now],
+				[
+					rows.map((r) => r.event),
+					rows.map((r) => r.scope),
+					rows.map((r) => r.subject),
+					settlement.now,
+				],
 			);
 			return result.rowCount ?? 0;
 		}
@@ -267,13 +329,27 @@ CREATE TABLE IF NOT EXISTS ${summary} (
 
 	async listMappings(filter: MappingFilter): Promise<RoomMapping[]> {
 		const where = mappingWhere(filter, (i) => `$${i}`);
-		const result = await this.query<Record<string, string>>(`SELECT event, room, item, variation FROM ${this.t.mapping} ${where.sql}`, where.values);
-		return result.rows.map((row) => ({ event: row.event, room: row.room, item: row.item || null, variation: row.variation || null }));
+		const result = await this.query<Record<string, string>>(
+			`SELECT event, room, item, variation FROM ${this.t.mapping} ${where.sql}`,
+			where.values,
+		);
+		return result.rows.map((row) => ({
+			event: row.event,
+			room: row.room,
+			item: row.item || null,
+			variation: row.variation || null,
+		}));
 	}
 
 	async stats(event: string, now: number): Promise<EventStats> {
-		const live = await this.query<Record<keyof EventCounts, string>>(`SELECT ${STATS_SELECT} FROM ${this.t.ledger} WHERE event = $1 AND (expires_at IS NULL OR expires_at > $2)`, [event, now]);
-		const summary = await this.query<Record<string, string>>(`SELECT seen, invited, accepted, invalid, failed FROM ${this.t.summary} WHERE event = $1`, [event]);
+		const live = await this.query<Record<keyof EventCounts, string>>(
+			`SELECT ${STATS_SELECT} FROM ${this.t.ledger} WHERE event = $1 AND (expires_at IS NULL OR expires_at > $2)`,
+			[event, now],
+		);
+		const summary = await this.query<Record<string, string>>(
+			`SELECT seen, invited, accepted, invalid, failed FROM ${this.t.summary} WHERE event = $1`,
+			[event],
+		);
 		const counts = live.rows[0];
 		const stats: EventStats = { event, ...EMPTY_COUNTS, held: Number(counts.seen) };
 		addCounts(stats, counts as unknown as Partial<EventCounts>);
@@ -282,7 +358,10 @@ CREATE TABLE IF NOT EXISTS ${summary} (
 	}
 
 	async getCursor(event: string, name: string): Promise<string | null> {
-		const result = await this.query<{ value: string }>(`SELECT value FROM ${this.t.cursor} WHERE event = $1 AND name = $2`, [event, name]);
+		const result = await this.query<{ value: string }>(
+			`SELECT value FROM ${this.t.cursor} WHERE event = $1 AND name = $2`,
+			[event, name],
+		);
 		return result.rows[0]?.value ?? null;
 	}
 
@@ -294,17 +373,28 @@ CREATE TABLE IF NOT EXISTS ${summary} (
 		);
 	}
 
-	async purgeEvent(event: string, options: { mappings: boolean }, now: number): Promise<PurgeCounts> {
+	async purgeEvent(
+		event: string,
+		options: { mappings: boolean },
+		now: number,
+	): Promise<PurgeCounts> {
 		return this.transaction(async (client) => {
 			const ledger = await this.deleteFolding(client, 'event = $1', [event], now);
-			const cursors = (await client.query(`DELETE FROM ${this.t.cursor} WHERE event = $1`, [event])).rowCount ?? 0;
-			const mappings = options.mappings ? ((await client.query(`DELETE FROM ${this.t.mapping} WHERE event = $1`, [event])).rowCount ?? 0) : 0;
+			const cursors =
+				(await client.query(`DELETE FROM ${this.t.cursor} WHERE event = $1`, [event])).rowCount ??
+				0;
+			const mappings = options.mappings
+				? ((await client.query(`DELETE FROM ${this.t.mapping} WHERE event = $1`, [event]))
+						.rowCount ?? 0)
+				: 0;
 			return { ledger, cursors, mappings };
 		});
 	}
 
 	async forget(person: PersonHashes, now: number): Promise<number> {
-		return this.transaction((client) => this.deleteFolding(client, PERSON_WHERE, personValues(person), now));
+		return this.transaction((client) =>
+			this.deleteFolding(client, PERSON_WHERE, personValues(person), now),
+		);
 	}
 
 	async lookup(person: PersonHashes, now: number): Promise<HeldRow[]> {
@@ -316,12 +406,22 @@ CREATE TABLE IF NOT EXISTS ${summary} (
 	}
 
 	async sweepExpired(now: number): Promise<number> {
-		return this.transaction((client) => this.deleteFolding(client, 'expires_at IS NOT NULL AND expires_at <= $1', [now], now));
+		return this.transaction((client) =>
+			this.deleteFolding(client, 'expires_at IS NOT NULL AND expires_at <= $1', [now], now),
+		);
 	}
 
 	/** Deletes matching rows and adds exactly their counts to the summary, in the caller's transaction. */
-	private async deleteFolding(client: PoolClient, where: string, values: unknown[], now: number): Promise<number> {
-		const deleted = await client.query<{ event: string; state: string; outcome: string | null }>(`DELETE FROM ${this.t.ledger} WHERE ${where} RETURNING event, state, outcome`, values);
+	private async deleteFolding(
+		client: PoolClient,
+		where: string,
+		values: unknown[],
+		now: number,
+	): Promise<number> {
+		const deleted = await client.query<{ event: string; state: string; outcome: string | null }>(
+			`DELETE FROM ${this.t.ledger} WHERE ${where} RETURNING event, state, outcome`,
+			values,
+		);
 		if (deleted.rows.length === 0) return 0;
 		const perEvent = foldGroups(deleted.rows.map((row): GroupRow => ({ ...row, n: 1 })));
 		for (const [event, counts] of perEvent) {
@@ -336,7 +436,10 @@ CREATE TABLE IF NOT EXISTS ${summary} (
 		return deleted.rowCount ?? 0;
 	}
 
-	private async query<R extends QueryResultRow = QueryResultRow>(sql: string, values: unknown[] = []) {
+	private async query<R extends QueryResultRow = QueryResultRow>(
+		sql: string,
+		values: unknown[] = [],
+	) {
 		const pool = this.activePool();
 		try {
 			return await pool.query<R>(sql, values);
@@ -361,7 +464,10 @@ CREATE TABLE IF NOT EXISTS ${summary} (
 			return result;
 		} catch (error) {
 			// A failed ROLLBACK means the connection is broken: drop it instead of reusing it.
-			const rolledBack = await client.query('ROLLBACK').then(() => true, () => false);
+			const rolledBack = await client.query('ROLLBACK').then(
+				() => true,
+				() => false,
+			);
 			client.release(rolledBack ? undefined : true);
 			throw wrap(error);
 		}
@@ -385,13 +491,30 @@ function wrap(error: unknown): LedgerBackendError {
 	const err = error as { code?: string; message?: string };
 	const code = typeof err?.code === 'string' ? err.code : '';
 	const network = networkProblem(code);
-	if (network) return new LedgerBackendError(`The PostgreSQL store is unreachable (${network})`, code);
-	if (/timeout/i.test(err?.message ?? '')) return new LedgerBackendError('The PostgreSQL store did not answer in time (timeout)', 'ETIMEDOUT');
-	if (/Cannot use a pool after calling end/i.test(err?.message ?? '')) return new LedgerBackendError('The PostgreSQL store is closed', 'CLOSED');
-	if (code === '28P01' || code === '28000') return new LedgerBackendError(`PostgreSQL refused the login (${code})`, code);
-	if (code === '3D000') return new LedgerBackendError('The PostgreSQL database does not exist (3D000)', code);
-	if (code === '42501') return new LedgerBackendError('The PostgreSQL user lacks a permission the store needs (42501)', code);
-	if (/^[0-9A-Z]{5}$/.test(code)) return new LedgerBackendError(`The PostgreSQL store refused the operation (SQLSTATE ${code})`, code);
-	if (/terminated|Connection terminated|not queryable|ended/i.test(err?.message ?? '')) return new LedgerBackendError('The PostgreSQL connection was lost', 'ECONNRESET');
+	if (network)
+		return new LedgerBackendError(`The PostgreSQL store is unreachable (${network})`, code);
+	if (/timeout/i.test(err?.message ?? ''))
+		return new LedgerBackendError(
+			'The PostgreSQL store did not answer in time (timeout)',
+			'ETIMEDOUT',
+		);
+	if (/Cannot use a pool after calling end/i.test(err?.message ?? ''))
+		return new LedgerBackendError('The PostgreSQL store is closed', 'CLOSED');
+	if (code === '28P01' || code === '28000')
+		return new LedgerBackendError(`PostgreSQL refused the login (${code})`, code);
+	if (code === '3D000')
+		return new LedgerBackendError('The PostgreSQL database does not exist (3D000)', code);
+	if (code === '42501')
+		return new LedgerBackendError(
+			'The PostgreSQL user lacks a permission the store needs (42501)',
+			code,
+		);
+	if (/^[0-9A-Z]{5}$/.test(code))
+		return new LedgerBackendError(
+			`The PostgreSQL store refused the operation (SQLSTATE ${code})`,
+			code,
+		);
+	if (/terminated|Connection terminated|not queryable|ended/i.test(err?.message ?? ''))
+		return new LedgerBackendError('The PostgreSQL connection was lost', 'ECONNRESET');
 	return new LedgerBackendError('The PostgreSQL store failed (unknown error)', 'UNKNOWN');
 }

@@ -192,6 +192,7 @@ export class RedisBackend implements LedgerBackend {
 		let connected = false;
 		const common: RedisOptions = {
 			lazyConnect: true,
+			connectionName: 'n8n-nodes-pretix-matrix',
 			connectTimeout: this.options.connectTimeoutMs ?? 5000,
 			maxRetriesPerRequest: 1,
 			// The first connect fails fast (clear error, no timers left behind); once connected, a
@@ -247,41 +248,70 @@ export class RedisBackend implements LedgerBackend {
 	}
 
 	async claim(rows: StoredClaim[], timing: ClaimTiming): Promise<BackendClaimResult[]> {
-		const header = [this.prefix, timing.now, timing.leaseUntil, timing.expiresAt ?? '', BACKSTOP_MS];
+		const header = [
+			this.prefix,
+			timing.now,
+			timing.leaseUntil,
+			timing.expiresAt ?? '',
+			BACKSTOP_MS,
+		];
 		const replies = await this.pipelined(rows, (pipeline, chunk) =>
-			(pipeline as unknown as ScriptClient).ledgerClaim(...header, ...chunk.flatMap((row) => this.rowArgs(row))),
+			(pipeline as unknown as ScriptClient).ledgerClaim(
+				...header,
+				...chunk.flatMap((row) => this.rowArgs(row)),
+			),
 		);
-		return (replies as Array<Array<[string, number, string, string]>>).flat().map(([status, attempts, outcome, reason]) => ({
-			status: status as BackendClaimResult['status'],
-			attempts: Number(attempts),
-			outcome: (outcome || null) as Outcome | null,
-			reason: reason || null,
-		}));
+		return (replies as Array<Array<[string, number, string, string]>>)
+			.flat()
+			.map(([status, attempts, outcome, reason]) => ({
+				status: status as BackendClaimResult['status'],
+				attempts: Number(attempts),
+				outcome: (outcome || null) as Outcome | null,
+				reason: reason || null,
+			}));
 	}
 
 	async settle(rows: StoredClaim[], settlement: Settlement): Promise<number> {
 		const state = settlement.kind === 'fail' && settlement.retryable ? 'retry' : 'done';
-		const header = [this.prefix, settlement.kind, state, settlement.outcome ?? '', settlement.reason ?? '', settlement.now, settlement.expiresAt ?? '', BACKSTOP_MS];
+		const header = [
+			this.prefix,
+			settlement.kind,
+			state,
+			settlement.outcome ?? '',
+			settlement.reason ?? '',
+			settlement.now,
+			settlement.expiresAt ?? '',
+			BACKSTOP_MS,
+		];
 		const replies = await this.pipelined(rows, (pipeline, chunk) =>
-			(pipeline as unknown as ScriptClient).ledgerSettle(...header, ...chunk.flatMap((row) => this.rowArgs(row))),
+			(pipeline as unknown as ScriptClient).ledgerSettle(
+				...header,
+				...chunk.flatMap((row) => this.rowArgs(row)),
+			),
 		);
 		return (replies as number[]).reduce((sum, n) => sum + Number(n), 0);
 	}
 
 	async setMapping(mapping: RoomMapping, now: number): Promise<boolean> {
 		const field = mappingField(mapping);
-		const created = await this.run((client) => client.hsetnx(this.key('maps'), field, JSON.stringify({ ...mapping, createdAt: now })));
+		const created = await this.run((client) =>
+			client.hsetnx(this.key('maps'), field, JSON.stringify({ ...mapping, createdAt: now })),
+		);
 		return created === 1;
 	}
 
 	async unsetMappings(filter: MappingFilter): Promise<number> {
-		const matching = (await this.allMappings()).filter(([, mapping]) => matchesFilter(mapping, filter));
+		const matching = (await this.allMappings()).filter(([, mapping]) =>
+			matchesFilter(mapping, filter),
+		);
 		if (matching.length === 0) return 0;
 		return this.run((client) => client.hdel(this.key('maps'), ...matching.map(([field]) => field)));
 	}
 
 	async listMappings(filter: MappingFilter): Promise<RoomMapping[]> {
-		return (await this.allMappings()).filter(([, mapping]) => matchesFilter(mapping, filter)).map(([, mapping]) => mapping);
+		return (await this.allMappings())
+			.filter(([, mapping]) => matchesFilter(mapping, filter))
+			.map(([, mapping]) => mapping);
 	}
 
 	async stats(event: string, now: number): Promise<EventStats> {
@@ -315,7 +345,11 @@ export class RedisBackend implements LedgerBackend {
 		await this.run((client) => client.hset(this.key('c:', event), name, value));
 	}
 
-	async purgeEvent(event: string, options: { mappings: boolean }, now: number): Promise<PurgeCounts> {
+	async purgeEvent(
+		event: string,
+		options: { mappings: boolean },
+		now: number,
+	): Promise<PurgeCounts> {
 		const keys = await this.run((client) => client.smembers(this.key('e:', event)));
 		const ledger = await this.deleteRows(keys, now, 'all');
 		const cursors = await this.run(async (client) => {
@@ -324,7 +358,8 @@ export class RedisBackend implements LedgerBackend {
 			return count;
 		});
 		await this.run(async (client) => {
-			if ((await client.scard(this.key('e:', event))) === 0) await client.srem(this.key('events'), encode(event));
+			if ((await client.scard(this.key('e:', event))) === 0)
+				await client.srem(this.key('events'), encode(event));
 		});
 		const mappings = options.mappings ? await this.unsetMappings({ event }) : 0;
 		return { ledger, cursors, mappings };
@@ -332,7 +367,11 @@ export class RedisBackend implements LedgerBackend {
 
 	async forget(person: PersonHashes, now: number): Promise<number> {
 		const rows = await this.personRows(person);
-		return this.deleteRows(rows.map((row) => row.key), now, 'all');
+		return this.deleteRows(
+			rows.map((row) => row.key),
+			now,
+			'all',
+		);
 	}
 
 	async lookup(person: PersonHashes, now: number): Promise<HeldRow[]> {
@@ -353,7 +392,9 @@ export class RedisBackend implements LedgerBackend {
 		return deleted;
 	}
 
-	private async personRows(person: PersonHashes): Promise<Array<{ key: string; record: LedgerRowRecord }>> {
+	private async personRows(
+		person: PersonHashes,
+	): Promise<Array<{ key: string; record: LedgerRowRecord }>> {
 		const indexes = [
 			...person.mxid.map((hash) => this.key('pm:') + hash),
 			...person.order.map((hash) => this.key('po:') + hash),
@@ -395,7 +436,9 @@ export class RedisBackend implements LedgerBackend {
 			const parsed = this.parseRowKey(key);
 			return parsed ? [[key, encode(parsed.event), parsed.subject]] : [];
 		});
-		const replies = await this.pipelined(args, (pipeline, chunk) => (pipeline as unknown as ScriptClient).ledgerDelete(this.prefix, now, mode, ...chunk.flat()));
+		const replies = await this.pipelined(args, (pipeline, chunk) =>
+			(pipeline as unknown as ScriptClient).ledgerDelete(this.prefix, now, mode, ...chunk.flat()),
+		);
 		return (replies as number[]).reduce((sum, n) => sum + Number(n), 0);
 	}
 
@@ -404,7 +447,11 @@ export class RedisBackend implements LedgerBackend {
 		const parts = key.slice(this.prefix.length + 2).split(':');
 		if (parts.length !== 3) return null;
 		try {
-			return { event: decodeURIComponent(parts[0]), scope: decodeURIComponent(parts[1]), subject: parts[2] };
+			return {
+				event: decodeURIComponent(parts[0]),
+				scope: decodeURIComponent(parts[1]),
+				subject: parts[2],
+			};
 		} catch {
 			return null;
 		}
@@ -418,19 +465,34 @@ export class RedisBackend implements LedgerBackend {
 		const all = await this.run((client) => client.hgetall(this.key('maps')));
 		return Object.entries(all).map(([field, value]) => {
 			const parsed = JSON.parse(value) as RoomMapping;
-			return [field, { event: parsed.event, room: parsed.room, item: parsed.item ?? null, variation: parsed.variation ?? null }];
+			return [
+				field,
+				{
+					event: parsed.event,
+					room: parsed.room,
+					item: parsed.item ?? null,
+					variation: parsed.variation ?? null,
+				},
+			];
 		});
 	}
 
 	/** Runs one script per chunk of `items`, all chunks in one pipeline; returns the replies in order. */
-	private async pipelined<T>(items: T[], add: (pipeline: ReturnType<Redis['pipeline']>, chunk: T[]) => unknown): Promise<unknown[]> {
+	private async pipelined<T>(
+		items: T[],
+		add: (pipeline: ReturnType<Redis['pipeline']>, chunk: T[]) => unknown,
+	): Promise<unknown[]> {
 		if (items.length === 0) return [];
 		const results = await this.run((client) => {
 			const pipeline = client.pipeline();
 			for (let i = 0; i < items.length; i += CHUNK) add(pipeline, items.slice(i, i + CHUNK));
 			return pipeline.exec();
 		});
-		if (!results) throw new LedgerBackendError('The Redis store dropped the batch (connection lost)', 'ECONNRESET');
+		if (!results)
+			throw new LedgerBackendError(
+				'The Redis store dropped the batch (connection lost)',
+				'ECONNRESET',
+			);
 		return results.map(([error, value]) => {
 			if (error) throw wrap(error);
 			return value;
@@ -475,12 +537,24 @@ function wrap(error: unknown): LedgerBackendError {
 	const message = err?.message ?? '';
 	const network = networkProblem(code);
 	if (network) return new LedgerBackendError(`The Redis store is unreachable (${network})`, code);
-	if (err?.name === 'MaxRetriesPerRequestError' || /Connection is closed|Stream isn't writeable|enableOfflineQueue/i.test(message)) {
-		return new LedgerBackendError('The Redis store is unreachable (connection closed)', 'ECONNRESET');
+	if (
+		err?.name === 'MaxRetriesPerRequestError' ||
+		/Connection is closed|Stream isn't writeable|enableOfflineQueue/i.test(message)
+	) {
+		return new LedgerBackendError(
+			'The Redis store is unreachable (connection closed)',
+			'ECONNRESET',
+		);
 	}
-	if (/^(NOAUTH|WRONGPASS)/.test(message)) return new LedgerBackendError('Redis refused the login (NOAUTH/WRONGPASS)', 'AUTH');
-	if (/timed? ?out/i.test(message)) return new LedgerBackendError('The Redis store did not answer in time (timeout)', 'ETIMEDOUT');
+	if (/^(NOAUTH|WRONGPASS)/.test(message))
+		return new LedgerBackendError('Redis refused the login (NOAUTH/WRONGPASS)', 'AUTH');
+	if (/timed? ?out/i.test(message))
+		return new LedgerBackendError('The Redis store did not answer in time (timeout)', 'ETIMEDOUT');
 	const redisCode = /^([A-Z]{3,})\b/.exec(message)?.[1];
-	if (redisCode) return new LedgerBackendError(`The Redis store refused the operation (${redisCode})`, redisCode);
+	if (redisCode)
+		return new LedgerBackendError(
+			`The Redis store refused the operation (${redisCode})`,
+			redisCode,
+		);
 	return new LedgerBackendError('The Redis store failed (unknown error)', 'UNKNOWN');
 }

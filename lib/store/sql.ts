@@ -1,4 +1,13 @@
-import { addCounts, EMPTY_COUNTS, type EventCounts, type HeldRow, type MappingFilter, type Outcome, type PersonHashes, type RowState } from './types';
+import {
+	addCounts,
+	EMPTY_COUNTS,
+	type EventCounts,
+	type HeldRow,
+	type MappingFilter,
+	type Outcome,
+	type PersonHashes,
+	type RowState,
+} from './types';
 
 /** Pieces shared by the two SQL backends (sqlite.ts, postgres.ts). */
 
@@ -73,7 +82,10 @@ export function toHeldRow(row: LedgerRowRecord, person: PersonHashes): HeldRow {
 }
 
 /** WHERE clause for mapping filters; `param(i)` renders the i-th placeholder. */
-export function mappingWhere(filter: MappingFilter, param: (index: number) => string): { sql: string; values: string[] } {
+export function mappingWhere(
+	filter: MappingFilter,
+	param: (index: number) => string,
+): { sql: string; values: string[] } {
 	const clauses: string[] = [];
 	const values: string[] = [];
 	const add = (column: string, value: string) => {

@@ -2,7 +2,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DatabaseSync as DatabaseSyncType, StatementSync } from 'node:sqlite';
 
-import { foldGroups, mappingWhere, STATS_SELECT, toHeldRow, type GroupRow, type LedgerRowRecord } from './sql';
+import {
+	foldGroups,
+	mappingWhere,
+	STATS_SELECT,
+	toHeldRow,
+	type GroupRow,
+	type LedgerRowRecord,
+} from './sql';
 import {
 	addCounts,
 	EMPTY_COUNTS,
@@ -132,21 +139,29 @@ export class SqliteBackend implements LedgerBackend {
 	async init(): Promise<void> {
 		if (this.db) return;
 		try {
-			if (this.options.path !== ':memory:') mkdirSync(dirname(this.options.path), { recursive: true });
+			if (this.options.path !== ':memory:')
+				mkdirSync(dirname(this.options.path), { recursive: true });
 			// Loaded lazily: `node:sqlite` exists on Node ≥22.5 only, and only this backend needs it.
 			const { DatabaseSync } = require('node:sqlite') as typeof import('node:sqlite');
 			const db = new DatabaseSync(this.options.path);
-			db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.round(this.options.busyTimeoutMs ?? 5000))}`);
+			db.exec(
+				`PRAGMA busy_timeout = ${Math.max(0, Math.round(this.options.busyTimeoutMs ?? 5000))}`,
+			);
 			db.exec('PRAGMA journal_mode = WAL');
 			db.exec('PRAGMA synchronous = NORMAL');
 			this.db = db;
 			this.transaction(() => db.exec(SCHEMA));
 			this.statements = {
 				claim: db.prepare(CLAIM_SQL),
-				current: db.prepare('SELECT state, outcome, reason, attempts FROM ledger WHERE event = ? AND scope = ? AND subject = ?'),
+				current: db.prepare(
+					'SELECT state, outcome, reason, attempts FROM ledger WHERE event = ? AND scope = ? AND subject = ?',
+				),
 				settle: db.prepare(SETTLE_SQL),
-				release: db.prepare("UPDATE ledger SET lease_until = 0, updated_at = ? WHERE event = ? AND scope = ? AND subject = ? AND state = 'claimed'"),
-				summaryAdd: db.prepare(`INSERT INTO summary (event, seen, invited, accepted, invalid, failed, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+				release: db.prepare(
+					"UPDATE ledger SET lease_until = 0, updated_at = ? WHERE event = ? AND scope = ? AND subject = ? AND state = 'claimed'",
+				),
+				summaryAdd:
+					db.prepare(`INSERT INTO summary (event, seen, invited, accepted, invalid, failed, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 					ON CONFLICT (event) DO UPDATE SET seen = seen + excluded.seen, invited = invited + excluded.invited,
 					accepted = accepted + excluded.accepted, invalid = invalid + excluded.invalid, failed = failed + excluded.failed,
 					updated_at = excluded.updated_at`),
@@ -173,9 +188,30 @@ export class SqliteBackend implements LedgerBackend {
 		const statements = this.prepared();
 		return this.transaction(() =>
 			rows.map((row): BackendClaimResult => {
-				const won = statements.claim.get(row.event, row.scope, row.subject, row.mxid, row.order, timing.leaseUntil, timing.now, timing.now, timing.expiresAt) as { attempts: number } | undefined;
-				if (won) return { status: won.attempts === 1 ? 'new' : 'reclaimed', attempts: won.attempts, outcome: null, reason: null };
-				const current = statements.current.get(row.event, row.scope, row.subject) as { state: string; outcome: string | null; reason: string | null; attempts: number };
+				const won = statements.claim.get(
+					row.event,
+					row.scope,
+					row.subject,
+					row.mxid,
+					row.order,
+					timing.leaseUntil,
+					timing.now,
+					timing.now,
+					timing.expiresAt,
+				) as { attempts: number } | undefined;
+				if (won)
+					return {
+						status: won.attempts === 1 ? 'new' : 'reclaimed',
+						attempts: won.attempts,
+						outcome: null,
+						reason: null,
+					};
+				const current = statements.current.get(row.event, row.scope, row.subject) as {
+					state: string;
+					outcome: string | null;
+					reason: string | null;
+					attempts: number;
+				};
 				return {
 					status: current.state === 'done' ? 'done' : 'leased',
 					attempts: current.attempts,
@@ -192,11 +228,25 @@ export class SqliteBackend implements LedgerBackend {
 			let changed = 0;
 			for (const row of rows) {
 				if (settlement.kind === 'release') {
-					changed += Number(statements.release.run(settlement.now, row.event, row.scope, row.subject).changes);
+					changed += Number(
+						statements.release.run(settlement.now, row.event, row.scope, row.subject).changes,
+					);
 					continue;
 				}
 				const state = settlement.kind === 'fail' && settlement.retryable ? 'retry' : 'done';
-				statements.settle.run(row.event, row.scope, row.subject, row.mxid, row.order, state, settlement.outcome, settlement.reason, settlement.now, settlement.now, settlement.expiresAt);
+				statements.settle.run(
+					row.event,
+					row.scope,
+					row.subject,
+					row.mxid,
+					row.order,
+					state,
+					settlement.outcome,
+					settlement.reason,
+					settlement.now,
+					settlement.now,
+					settlement.expiresAt,
+				);
 				changed += 1;
 			}
 			return changed;
@@ -205,26 +255,45 @@ export class SqliteBackend implements LedgerBackend {
 
 	async setMapping(mapping: RoomMapping, now: number): Promise<boolean> {
 		const result = this.database()
-			.prepare('INSERT INTO mapping (room, event, item, variation, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
+			.prepare(
+				'INSERT INTO mapping (room, event, item, variation, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+			)
 			.run(mapping.room, mapping.event, mapping.item ?? '', mapping.variation ?? '', now);
 		return Number(result.changes) === 1;
 	}
 
 	async unsetMappings(filter: MappingFilter): Promise<number> {
 		const where = mappingWhere(filter, () => '?');
-		return Number(this.database().prepare(`DELETE FROM mapping ${where.sql}`).run(...where.values).changes);
+		return Number(
+			this.database()
+				.prepare(`DELETE FROM mapping ${where.sql}`)
+				.run(...where.values).changes,
+		);
 	}
 
 	async listMappings(filter: MappingFilter): Promise<RoomMapping[]> {
 		const where = mappingWhere(filter, () => '?');
-		const rows = this.database().prepare(`SELECT event, room, item, variation FROM mapping ${where.sql}`).all(...where.values) as Array<Record<string, string>>;
-		return rows.map((row) => ({ event: row.event, room: row.room, item: row.item || null, variation: row.variation || null }));
+		const rows = this.database()
+			.prepare(`SELECT event, room, item, variation FROM mapping ${where.sql}`)
+			.all(...where.values) as Array<Record<string, string>>;
+		return rows.map((row) => ({
+			event: row.event,
+			room: row.room,
+			item: row.item || null,
+			variation: row.variation || null,
+		}));
 	}
 
 	async stats(event: string, now: number): Promise<EventStats> {
 		const db = this.database();
-		const live = db.prepare(`SELECT ${STATS_SELECT} FROM ledger WHERE event = ? AND (expires_at IS NULL OR expires_at > ?)`).get(event, now) as unknown as EventCounts;
-		const summary = db.prepare('SELECT seen, invited, accepted, invalid, failed FROM summary WHERE event = ?').get(event) as Partial<EventCounts> | undefined;
+		const live = db
+			.prepare(
+				`SELECT ${STATS_SELECT} FROM ledger WHERE event = ? AND (expires_at IS NULL OR expires_at > ?)`,
+			)
+			.get(event, now) as unknown as EventCounts;
+		const summary = db
+			.prepare('SELECT seen, invited, accepted, invalid, failed FROM summary WHERE event = ?')
+			.get(event) as Partial<EventCounts> | undefined;
 		const stats: EventStats = { event, ...EMPTY_COUNTS, held: Number(live.seen) };
 		addCounts(stats, live);
 		if (summary) addCounts(stats, summary);
@@ -232,22 +301,32 @@ export class SqliteBackend implements LedgerBackend {
 	}
 
 	async getCursor(event: string, name: string): Promise<string | null> {
-		const row = this.database().prepare('SELECT value FROM cursor WHERE event = ? AND name = ?').get(event, name) as { value: string } | undefined;
+		const row = this.database()
+			.prepare('SELECT value FROM cursor WHERE event = ? AND name = ?')
+			.get(event, name) as { value: string } | undefined;
 		return row?.value ?? null;
 	}
 
 	async setCursor(event: string, name: string, value: string, now: number): Promise<void> {
 		this.database()
-			.prepare('INSERT INTO cursor (event, name, value, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (event, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at')
+			.prepare(
+				'INSERT INTO cursor (event, name, value, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (event, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
+			)
 			.run(event, name, value, now);
 	}
 
-	async purgeEvent(event: string, options: { mappings: boolean }, now: number): Promise<PurgeCounts> {
+	async purgeEvent(
+		event: string,
+		options: { mappings: boolean },
+		now: number,
+	): Promise<PurgeCounts> {
 		const db = this.database();
 		return this.transaction(() => {
 			const ledger = this.deleteFolding('event = ?', [event], now);
 			const cursors = Number(db.prepare('DELETE FROM cursor WHERE event = ?').run(event).changes);
-			const mappings = options.mappings ? Number(db.prepare('DELETE FROM mapping WHERE event = ?').run(event).changes) : 0;
+			const mappings = options.mappings
+				? Number(db.prepare('DELETE FROM mapping WHERE event = ?').run(event).changes)
+				: 0;
 			return { ledger, cursors, mappings };
 		});
 	}
@@ -260,22 +339,38 @@ export class SqliteBackend implements LedgerBackend {
 	async lookup(person: PersonHashes, now: number): Promise<HeldRow[]> {
 		const where = personWhere(person);
 		const rows = this.database()
-			.prepare(`SELECT * FROM ledger WHERE (${where.sql}) AND (expires_at IS NULL OR expires_at > ?) ORDER BY event, scope`)
+			.prepare(
+				`SELECT * FROM ledger WHERE (${where.sql}) AND (expires_at IS NULL OR expires_at > ?) ORDER BY event, scope`,
+			)
 			.all(...where.values, now) as unknown as LedgerRowRecord[];
 		return rows.map((row) => toHeldRow(row, person));
 	}
 
 	async sweepExpired(now: number): Promise<number> {
-		return this.transaction(() => this.deleteFolding('expires_at IS NOT NULL AND expires_at <= ?', [now], now));
+		return this.transaction(() =>
+			this.deleteFolding('expires_at IS NOT NULL AND expires_at <= ?', [now], now),
+		);
 	}
 
 	/** Deletes matching ledger rows after adding their counts to the summary; inside a transaction. */
 	private deleteFolding(where: string, values: Array<string | number>, now: number): number {
 		const db = this.database();
-		const groups = db.prepare(`SELECT event, state, outcome, count(*) AS n FROM ledger WHERE ${where} GROUP BY event, state, outcome`).all(...values) as unknown as GroupRow[];
+		const groups = db
+			.prepare(
+				`SELECT event, state, outcome, count(*) AS n FROM ledger WHERE ${where} GROUP BY event, state, outcome`,
+			)
+			.all(...values) as unknown as GroupRow[];
 		if (groups.length === 0) return 0;
 		for (const [event, counts] of foldGroups(groups)) {
-			this.prepared().summaryAdd.run(event, counts.seen, counts.invited, counts.accepted, counts.invalid, counts.failed, now);
+			this.prepared().summaryAdd.run(
+				event,
+				counts.seen,
+				counts.invited,
+				counts.accepted,
+				counts.invalid,
+				counts.failed,
+				now,
+			);
 		}
 		return Number(db.prepare(`DELETE FROM ledger WHERE ${where}`).run(...values).changes);
 	}
@@ -302,7 +397,8 @@ export class SqliteBackend implements LedgerBackend {
 	}
 
 	private database(): DatabaseSyncType {
-		if (!this.db || !this.db.isOpen) throw new LedgerBackendError('The embedded store is closed', 'CLOSED');
+		if (!this.db || !this.db.isOpen)
+			throw new LedgerBackendError('The embedded store is closed', 'CLOSED');
 		return this.db;
 	}
 
@@ -330,8 +426,16 @@ function wrap(error: unknown, stage: 'open' | 'lock' | 'write'): LedgerBackendEr
 	if (error instanceof LedgerBackendError) return error;
 	const err = error as { errcode?: number; errstr?: string; code?: string };
 	const busy = err?.errcode === 5 || err?.errcode === 6;
-	if (busy) return new LedgerBackendError('The embedded store is locked by another process; try again', 'SQLITE_BUSY');
+	if (busy)
+		return new LedgerBackendError(
+			'The embedded store is locked by another process; try again',
+			'SQLITE_BUSY',
+		);
 	const detail = err?.errstr ?? err?.code ?? 'unknown error';
-	const what = stage === 'open' ? 'Could not open the embedded store' : 'The embedded store refused the write';
-	return new LedgerBackendError(`${what} (${detail})`, stage === 'open' ? 'OPEN_FAILED' : 'WRITE_FAILED');
+	const what =
+		stage === 'open' ? 'Could not open the embedded store' : 'The embedded store refused the write';
+	return new LedgerBackendError(
+		`${what} (${detail})`,
+		stage === 'open' ? 'OPEN_FAILED' : 'WRITE_FAILED',
+	);
 }

@@ -1,4 +1,9 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type {
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import * as entry from './actions/entry';
@@ -19,7 +24,8 @@ export class DedupeStore implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
-		description: 'Remember who was invited (privacy-minimal, concurrency-safe), map events to rooms, keep statistics',
+		description:
+			'Remember who was invited (privacy-minimal, concurrency-safe), map events to rooms, keep statistics',
 		defaults: {
 			name: 'Dedupe Store',
 		},

@@ -1,4 +1,10 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
 import { NodeApiError, NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { n8nTransport } from '../../lib/http/n8n-transport';
@@ -17,7 +23,8 @@ export class MxidValidate implements INodeType {
 		icon: 'file:mxidValidate.svg',
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{"field: " + $parameter["field"] + ($parameter["checkExistence"] ? ", check existence" : "")}}',
+		subtitle:
+			'={{"field: " + $parameter["field"] + ($parameter["checkExistence"] ? ", check existence" : "")}}',
 		description: 'Normalise and validate Matrix user IDs, with a reason attendees can act on',
 		defaults: {
 			name: 'MXID Validate',
@@ -42,7 +49,8 @@ export class MxidValidate implements INodeType {
 				type: 'string',
 				default: 'matrixId',
 				required: true,
-				description: 'Field of the item holding the Matrix ID as typed (a dot path such as answers.matrix works too)',
+				description:
+					'Field of the item holding the Matrix ID as typed (a dot path such as answers.matrix works too)',
 			},
 			{
 				displayName: 'Check the User Exists',
@@ -65,7 +73,8 @@ export class MxidValidate implements INodeType {
 						type: 'string',
 						default: '',
 						placeholder: 'example.org',
-						description: 'Server added to a bare user name such as "alex". Empty: a bare name is invalid (missing server).',
+						description:
+							'Server added to a bare user name such as "alex". Empty: a bare name is invalid (missing server).',
 					},
 					{
 						displayName: 'Parallel Look-Ups',
@@ -87,7 +96,8 @@ export class MxidValidate implements INodeType {
 						name: 'writeBack',
 						type: 'boolean',
 						default: false,
-						description: 'Whether to replace the Matrix ID field with the normalised ID on valid items',
+						description:
+							'Whether to replace the Matrix ID field with the normalised ID on valid items',
 					},
 				],
 			},
@@ -99,12 +109,21 @@ export class MxidValidate implements INodeType {
 		const valid: INodeExecutionData[] = [];
 		const invalid: INodeExecutionData[] = [];
 
-		const results: Array<{ result: MxidResult; field: string; resultField: string; writeBack: boolean } | { error: Error }> = items.map((item, i) => {
+		const results: Array<
+			| { result: MxidResult; field: string; resultField: string; writeBack: boolean }
+			| { error: Error }
+		> = items.map((item, i) => {
 			try {
 				const field = String(this.getNodeParameter('field', i) ?? '').trim();
-				if (!field) throw new NodeOperationError(this.getNode(), 'Name the field that holds the Matrix ID', { itemIndex: i });
+				if (!field)
+					throw new NodeOperationError(this.getNode(), 'Name the field that holds the Matrix ID', {
+						itemIndex: i,
+					});
 				const options = this.getNodeParameter('options', i, {}) as IDataObject;
-				const defaultServer = typeof options.defaultServer === 'string' && options.defaultServer.trim() ? options.defaultServer.trim() : undefined;
+				const defaultServer =
+					typeof options.defaultServer === 'string' && options.defaultServer.trim()
+						? options.defaultServer.trim()
+						: undefined;
 				return {
 					result: normalizeMxid(readField(item.json, field), { defaultServer }),
 					field,
@@ -119,13 +138,20 @@ export class MxidValidate implements INodeType {
 
 		const existence = new Map<string, Existence>();
 		if (this.getNodeParameter('checkExistence', 0, false) === true) {
-			const userIds = [...new Set(results.flatMap((r) => ('result' in r && r.result.userId ? [r.result.userId] : [])))];
+			const userIds = [
+				...new Set(
+					results.flatMap((r) => ('result' in r && r.result.userId ? [r.result.userId] : [])),
+				),
+			];
 			if (userIds.length > 0) await checkAll.call(this, userIds, existence);
 		}
 
 		results.forEach((entry, i) => {
 			if ('error' in entry) {
-				invalid.push({ json: { ...items[i].json, error: entry.error.message }, pairedItem: { item: i } });
+				invalid.push({
+					json: { ...items[i].json, error: entry.error.message },
+					pairedItem: { item: i },
+				});
 				return;
 			}
 			const { result, field, resultField, writeBack } = entry;
@@ -151,10 +177,18 @@ export class MxidValidate implements INodeType {
 	}
 }
 
-async function checkAll(this: IExecuteFunctions, userIds: string[], existence: Map<string, Existence>): Promise<void> {
+async function checkAll(
+	this: IExecuteFunctions,
+	userIds: string[],
+	existence: Map<string, Existence>,
+): Promise<void> {
 	const credentials = await this.getCredentials('matrixBotApi');
 	const base = homeserverBase(credentials.homeserverUrl);
-	if (!base) throw new NodeOperationError(this.getNode(), 'The Matrix Bot API credential has no valid homeserver URL');
+	if (!base)
+		throw new NodeOperationError(
+			this.getNode(),
+			'The Matrix Bot API credential has no valid homeserver URL',
+		);
 	const transport = n8nTransport(this, 'matrixBotApi');
 	const options = this.getNodeParameter('options', 0, {}) as IDataObject;
 	const concurrency = Math.min(20, Math.max(1, Number(options.concurrency) || 4));
@@ -165,7 +199,12 @@ async function checkAll(this: IExecuteFunctions, userIds: string[], existence: M
 			try {
 				existence.set(userId, await lookUpProfile(transport, base, userId));
 			} catch (error) {
-				if (error instanceof ProfileAuthError) throw new NodeApiError(this.getNode(), { message: error.message }, { message: error.message, httpCode: '401' });
+				if (error instanceof ProfileAuthError)
+					throw new NodeApiError(
+						this.getNode(),
+						{ message: error.message },
+						{ message: error.message, httpCode: '401' },
+					);
 				throw error;
 			}
 		}

@@ -15,7 +15,9 @@ export type Existence = 'exists' | 'notFound' | 'unreachable' | 'unknown';
 
 export class ProfileAuthError extends Error {
 	constructor() {
-		super("The homeserver rejected the bot's access token (401); check the Matrix Bot API credential");
+		super(
+			"The homeserver rejected the bot's access token (401); check the Matrix Bot API credential",
+		);
 		this.name = 'ProfileAuthError';
 	}
 }
@@ -23,7 +25,11 @@ export class ProfileAuthError extends Error {
 const MAX_RATE_LIMIT_RETRIES = 2;
 const MAX_WAIT_MS = 10_000;
 
-export async function lookUpProfile(transport: HttpTransport, homeserverUrl: string, userId: string): Promise<Existence> {
+export async function lookUpProfile(
+	transport: HttpTransport,
+	homeserverUrl: string,
+	userId: string,
+): Promise<Existence> {
 	const url = `${homeserverUrl}/_matrix/client/v3/profile/${encodeURIComponent(userId)}`;
 	for (let attempt = 0; ; attempt++) {
 		let response;
@@ -33,10 +39,12 @@ export async function lookUpProfile(transport: HttpTransport, homeserverUrl: str
 			if (error instanceof TransportError) return 'unreachable';
 			throw error;
 		}
-		const errcode = response.body && typeof response.body === 'object' ? response.body.errcode : undefined;
+		const errcode =
+			response.body && typeof response.body === 'object' ? response.body.errcode : undefined;
 		if (response.status >= 200 && response.status < 300) return 'exists';
 		if (response.status === 401) throw new ProfileAuthError();
-		if (response.status === 404) return errcode === 'M_NOT_FOUND' || errcode === undefined ? 'notFound' : 'unknown';
+		if (response.status === 404)
+			return errcode === 'M_NOT_FOUND' || errcode === undefined ? 'notFound' : 'unknown';
 		if (response.status === 429 && attempt < MAX_RATE_LIMIT_RETRIES) {
 			const wait = retryAfterMs(response) ?? 1000 * (attempt + 1);
 			if (wait > MAX_WAIT_MS) return 'unknown';

@@ -61,29 +61,56 @@ describe('MXID Validate without existence check', () => {
 		expect(ken.message).toBe(REASON_MESSAGES.containsSpace);
 		expect(ken.message).not.toContain('ken');
 		expect(ken.candidate).toBe('@ken smith:example.org');
-		expect(run.items('Validate', 1).map((i) => i.pairedItem)).toEqual([{ item: 2 }, { item: 3 }, { item: 7 }]);
+		expect(run.items('Validate', 1).map((i) => i.pairedItem)).toEqual([
+			{ item: 2 },
+			{ item: 3 },
+			{ item: 7 },
+		]);
 	});
 
 	test('options: another field (dot path), result field, write back, default server', async () => {
 		const input = [{ answers: { matrix: 'Alice' } }, { answers: { matrix: '#room:example.org' } }];
 		const run = await runWorkflow({
-			workflow: validate({ field: 'answers.matrix', options: { resultField: 'check', writeBack: true, defaultServer: 'example.org' } }),
+			workflow: validate({
+				field: 'answers.matrix',
+				options: { resultField: 'check', writeBack: true, defaultServer: 'example.org' },
+			}),
 			input,
 		});
 		expect(run.output('Validate', 0)).toEqual([
-			{ answers: { matrix: '@alice:example.org' }, check: expect.objectContaining({ valid: true, userId: '@alice:example.org' }) },
+			{
+				answers: { matrix: '@alice:example.org' },
+				check: expect.objectContaining({ valid: true, userId: '@alice:example.org' }),
+			},
 		]);
 		expect(run.output('Validate', 1)).toEqual([
-			{ answers: { matrix: '#room:example.org' }, check: expect.objectContaining({ valid: false, reason: 'isRoomOrAlias' }) },
+			{
+				answers: { matrix: '#room:example.org' },
+				check: expect.objectContaining({ valid: false, reason: 'isRoomOrAlias' }),
+			},
 		]);
 	});
 
 	test('garbage never crashes the node', async () => {
-		const input = [{ matrixId: 42 }, { matrixId: { a: 1 } }, { matrixId: ['@a:b.c'] }, { matrixId: '\u0000\u200B' }, { other: true }, { matrixId: 'x'.repeat(100_000) }];
+		const input = [
+			{ matrixId: 42 },
+			{ matrixId: { a: 1 } },
+			{ matrixId: ['@a:b.c'] },
+			{ matrixId: '\u0000\u200B' },
+			{ other: true },
+			{ matrixId: 'x'.repeat(100_000) },
+		];
 		const run = await runWorkflow({ workflow: validate(), input });
 		expect(run.status).toBe('success');
 		expect(run.output('Validate', 0)).toEqual([]);
-		expect(run.output('Validate', 1).map((i) => (i.mxid as IDataObject).reason)).toEqual(['notText', 'notText', 'notText', 'missingServer', 'empty', 'tooLong']);
+		expect(run.output('Validate', 1).map((i) => (i.mxid as IDataObject).reason)).toEqual([
+			'notText',
+			'notText',
+			'notText',
+			'missingServer',
+			'empty',
+			'tooLong',
+		]);
 	});
 });
 
@@ -96,7 +123,13 @@ describe('MXID Validate with the existence check', () => {
 		homeserver.createUser('alice');
 		homeserver.createUser('@grace:example.net');
 		homeserver.setRemoteServer('down.example.net', 'unreachable');
-		credentials = { matrixBotApi: { homeserverUrl: homeserver.url, authentication: 'accessToken', accessToken: bot.accessToken } };
+		credentials = {
+			matrixBotApi: {
+				homeserverUrl: homeserver.url,
+				authentication: 'accessToken',
+				accessToken: bot.accessToken,
+			},
+		};
 	});
 	afterEach(() => homeserver.stop());
 
@@ -112,25 +145,51 @@ describe('MXID Validate with the existence check', () => {
 		];
 		const run = await runWorkflow({ workflow: check(), credentials: credentials as never, input });
 		expect(run.status).toBe('success');
-		expect(run.output('Validate', 0).map((i) => [(i.mxid as IDataObject).userId, (i.mxid as IDataObject).existence, (i.mxid as IDataObject).flagged])).toEqual([
+		expect(
+			run
+				.output('Validate', 0)
+				.map((i) => [
+					(i.mxid as IDataObject).userId,
+					(i.mxid as IDataObject).existence,
+					(i.mxid as IDataObject).flagged,
+				]),
+		).toEqual([
 			['@alice:example.org', 'exists', false],
 			['@grace:example.net', 'exists', false],
 			['@dave:down.example.net', 'unreachable', true],
 		]);
-		expect(run.output('Validate', 1).map((i) => [i.matrixId, (i.mxid as IDataObject).reason, (i.mxid as IDataObject).existence])).toEqual([
+		expect(
+			run
+				.output('Validate', 1)
+				.map((i) => [
+					i.matrixId,
+					(i.mxid as IDataObject).reason,
+					(i.mxid as IDataObject).existence,
+				]),
+		).toEqual([
 			['@nobody:example.org', 'unknownUser', 'notFound'],
 			['@judy', 'missingServer', 'notChecked'],
 		]);
-		expect((run.output('Validate', 1)[0].mxid as IDataObject).message).toBe(REASON_MESSAGES.unknownUser);
+		expect((run.output('Validate', 1)[0].mxid as IDataObject).message).toBe(
+			REASON_MESSAGES.unknownUser,
+		);
 		// One look-up per distinct valid ID; invalid IDs are never sent.
 		expect(homeserver.countRequests({ method: 'GET', path: /\/profile\// })).toBe(4);
 	});
 
 	test('our own homeserver down → every item valid and flagged, none rejected', async () => {
 		await homeserver.setDown('refuse');
-		const run = await runWorkflow({ workflow: check(), credentials: credentials as never, input: [{ matrixId: '@alice:example.org' }, { matrixId: '@nobody:example.org' }] });
+		const run = await runWorkflow({
+			workflow: check(),
+			credentials: credentials as never,
+			input: [{ matrixId: '@alice:example.org' }, { matrixId: '@nobody:example.org' }],
+		});
 		expect(run.status).toBe('success');
-		expect(run.output('Validate', 0).map((i) => [(i.mxid as IDataObject).existence, (i.mxid as IDataObject).flagged])).toEqual([
+		expect(
+			run
+				.output('Validate', 0)
+				.map((i) => [(i.mxid as IDataObject).existence, (i.mxid as IDataObject).flagged]),
+		).toEqual([
 			['unreachable', true],
 			['unreachable', true],
 		]);
@@ -139,7 +198,11 @@ describe('MXID Validate with the existence check', () => {
 
 	test('a rejected bot token stops the node with a clear error', async () => {
 		credentials.matrixBotApi.accessToken = 'not-a-valid-token';
-		const run = await runWorkflow({ workflow: check(), credentials: credentials as never, input: [{ matrixId: '@alice:example.org' }] });
+		const run = await runWorkflow({
+			workflow: check(),
+			credentials: credentials as never,
+			input: [{ matrixId: '@alice:example.org' }],
+		});
 		expect(run.status).toBe('error');
 		expect(run.error?.message).toMatch(/rejected the bot's access token \(401\)/);
 	});

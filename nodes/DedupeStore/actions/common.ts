@@ -1,10 +1,26 @@
-import type { ICredentialDataDecryptedObject, IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	ICredentialDataDecryptedObject,
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
-import { LedgerBackendError, LedgerInputError, type Ledger, type LedgerEntryInput, type StoreCredential } from '../../../lib/store';
+import {
+	LedgerBackendError,
+	LedgerInputError,
+	type Ledger,
+	type LedgerEntryInput,
+	type StoreCredential,
+} from '../../../lib/store';
 
 /** One operation: gets every input item at once, so batch operations make one ledger call. */
-export type Operation = (this: IExecuteFunctions, ledger: Ledger, items: INodeExecutionData[]) => Promise<INodeExecutionData[][]>;
+export type Operation = (
+	this: IExecuteFunctions,
+	ledger: Ledger,
+	items: INodeExecutionData[],
+) => Promise<INodeExecutionData[][]>;
 
 export function storeCredential(data: ICredentialDataDecryptedObject): StoreCredential {
 	return data as unknown as StoreCredential;
@@ -14,13 +30,16 @@ export function storeCredential(data: ICredentialDataDecryptedObject): StoreCred
 export function toNodeError(context: IExecuteFunctions, error: unknown, itemIndex?: number): Error {
 	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
 	if (error instanceof LedgerInputError) {
-		return new NodeOperationError(context.getNode(), error.message, { itemIndex: itemIndex ?? error.index });
+		return new NodeOperationError(context.getNode(), error.message, {
+			itemIndex: itemIndex ?? error.index,
+		});
 	}
 	if (error instanceof LedgerBackendError) {
 		// The store is not an HTTP API, so NodeOperationError rather than NodeApiError.
 		return new NodeOperationError(context.getNode(), error.message, {
 			itemIndex,
-			description: 'Nothing was recorded for the failed call; claimed entries that were not completed are picked up again when their lease ends.',
+			description:
+				'Nothing was recorded for the failed call; claimed entries that were not completed are picked up again when their lease ends.',
 		});
 	}
 	const message = error instanceof Error ? error.message : 'Unexpected error';
@@ -31,7 +50,11 @@ export function show(resource: string, operations: string[]): INodeProperties['d
 	return { show: { resource: [resource], operation: operations } };
 }
 
-export function eventProperty(resource: string, operations: string[], defaultValue = '={{ $json.event }}'): INodeProperties {
+export function eventProperty(
+	resource: string,
+	operations: string[],
+	defaultValue = '={{ $json.event }}',
+): INodeProperties {
 	return {
 		displayName: 'Event',
 		name: 'event',
@@ -64,7 +87,8 @@ export function entryProperties(operations: string[]): INodeProperties[] {
 			type: 'string',
 			default: '',
 			placeholder: '!room:example.org',
-			description: 'What the subject is claimed for, e.g. the room ID; empty for the event as a whole',
+			description:
+				'What the subject is claimed for, e.g. the room ID; empty for the event as a whole',
 			displayOptions: show('entry', operations),
 		},
 		{
@@ -73,7 +97,8 @@ export function entryProperties(operations: string[]): INodeProperties[] {
 			type: 'string',
 			default: '={{ $json.positionId }}',
 			required: true,
-			description: 'What is de-duplicated, e.g. the pretix position ID or the Matrix ID. Stored only as a keyed hash.',
+			description:
+				'What is de-duplicated, e.g. the pretix position ID or the Matrix ID. Stored only as a keyed hash.',
 			displayOptions: show('entry', operations),
 		},
 		{
@@ -81,7 +106,8 @@ export function entryProperties(operations: string[]): INodeProperties[] {
 			name: 'matrixId',
 			type: 'string',
 			default: '={{ $json.matrixId }}',
-			description: 'The attendee\'s Matrix ID, stored as a keyed hash so the person can be looked up or forgotten (GDPR). Optional.',
+			description:
+				"The attendee's Matrix ID, stored as a keyed hash so the person can be looked up or forgotten (GDPR). Optional.",
 			displayOptions: show('entry', operations),
 		},
 		{
@@ -89,7 +115,8 @@ export function entryProperties(operations: string[]): INodeProperties[] {
 			name: 'orderCode',
 			type: 'string',
 			default: '={{ $json.orderCode }}',
-			description: 'The pretix order code, stored as a keyed hash so the order can be looked up or forgotten (GDPR). Optional.',
+			description:
+				'The pretix order code, stored as a keyed hash so the order can be looked up or forgotten (GDPR). Optional.',
 			displayOptions: show('entry', operations),
 		},
 	];
@@ -110,8 +137,16 @@ export function resultField(context: IExecuteFunctions, itemIndex: number): stri
 	return field || 'dedupe';
 }
 
-export function withResult(item: INodeExecutionData, field: string, result: unknown, itemIndex: number): INodeExecutionData {
-	return { json: { ...item.json, [field]: result as IDataObject }, pairedItem: { item: itemIndex } };
+export function withResult(
+	item: INodeExecutionData,
+	field: string,
+	result: unknown,
+	itemIndex: number,
+): INodeExecutionData {
+	return {
+		json: { ...item.json, [field]: result as IDataObject },
+		pairedItem: { item: itemIndex },
+	};
 }
 
 export function pairedIndex(item: INodeExecutionData): number {
@@ -119,8 +154,15 @@ export function pairedIndex(item: INodeExecutionData): number {
 	return typeof paired === 'object' && paired !== null && !Array.isArray(paired) ? paired.item : 0;
 }
 
-export function errorItem(context: IExecuteFunctions, error: unknown, itemIndex: number): INodeExecutionData {
-	return { json: { error: toNodeError(context, error, itemIndex).message }, pairedItem: { item: itemIndex } };
+export function errorItem(
+	context: IExecuteFunctions,
+	error: unknown,
+	itemIndex: number,
+): INodeExecutionData {
+	return {
+		json: { error: toNodeError(context, error, itemIndex).message },
+		pairedItem: { item: itemIndex },
+	};
 }
 
 /**

@@ -35,7 +35,11 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	const resource = this.getNodeParameter('resource', 0) as string;
 	const operation = this.getNodeParameter('operation', 0) as string;
 	const run = operations[resource]?.[operation];
-	if (!run) throw new NodeOperationError(this.getNode(), `The operation "${operation}" of "${resource}" is not supported.`);
+	if (!run)
+		throw new NodeOperationError(
+			this.getNode(),
+			`The operation "${operation}" of "${resource}" is not supported.`,
+		);
 	const credential = storeCredential(await this.getCredentials('dedupeStoreApi'));
 	try {
 		return await withLedger(credential, (ledger) => run.call(this, ledger, items));
@@ -43,7 +47,10 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		const nodeError = toNodeError(this, error);
 		// The store could not be opened: with "Continue On Fail" every item reports it.
 		if (this.continueOnFail() && !(error instanceof NodeOperationError)) {
-			const failed = items.map((_, i) => ({ json: { error: nodeError.message }, pairedItem: { item: i } }));
+			const failed = items.map((_, i) => ({
+				json: { error: nodeError.message },
+				pairedItem: { item: i },
+			}));
 			return resource === 'entry' && operation === 'claim' ? [[], failed] : [failed];
 		}
 		throw nodeError;

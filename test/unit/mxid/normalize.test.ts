@@ -55,7 +55,12 @@ describe('normalizeMxid: the research table (matrix-api.md §1.5)', () => {
 	];
 	test.each(rejected)('%j → %s', (input, reason) => {
 		const result = normalizeMxid(input);
-		expect(result).toMatchObject({ valid: false, userId: null, reason, message: REASON_MESSAGES[reason] });
+		expect(result).toMatchObject({
+			valid: false,
+			userId: null,
+			reason,
+			message: REASON_MESSAGES[reason],
+		});
 	});
 
 	test('255 bytes is the limit, counted in UTF-8 bytes', () => {
@@ -86,11 +91,17 @@ describe('normalizeMxid: the Matrix ID answers in the pretix fixture orders', ()
 	};
 	const answers = new Map<string, string[]>();
 	for (const file of ['orders-page-1.json', 'orders-page-2.json']) {
-		const page = readFixture<{ results: Array<{ code: string; positions: Array<{ answers?: Array<{ question_identifier: string; answer: string }> }> }> }>(file);
+		const page = readFixture<{
+			results: Array<{
+				code: string;
+				positions: Array<{ answers?: Array<{ question_identifier: string; answer: string }> }>;
+			}>;
+		}>(file);
 		for (const order of page.results) {
 			for (const position of order.positions) {
 				for (const answer of position.answers ?? []) {
-					if (answer.question_identifier.toLowerCase() === 'matrix') answers.set(order.code, [...(answers.get(order.code) ?? []), answer.answer]);
+					if (answer.question_identifier.toLowerCase() === 'matrix')
+						answers.set(order.code, [...(answers.get(order.code) ?? []), answer.answer]);
 				}
 			}
 		}
@@ -105,13 +116,18 @@ describe('normalizeMxid: the Matrix ID answers in the pretix fixture orders', ()
 	});
 
 	test('the upper-case answer carries notes for both lower-casings', () => {
-		expect(normalizeMxid('@Laura:Example.ORG').notes).toEqual(['lowercasedLocalpart', 'lowercasedServerName']);
+		expect(normalizeMxid('@Laura:Example.ORG').notes).toEqual([
+			'lowercasedLocalpart',
+			'lowercasedServerName',
+		]);
 	});
 	test('the missing @ is noted', () => {
 		expect(normalizeMxid('ivan:example.org').notes).toEqual(['addedAtSign']);
 	});
 	test('the link and the trailing spaces are noted', () => {
-		expect(normalizeMxid('https://matrix.to/#/@mallory:example.org').notes).toEqual(['unwrappedLink']);
+		expect(normalizeMxid('https://matrix.to/#/@mallory:example.org').notes).toEqual([
+			'unwrappedLink',
+		]);
 		expect(normalizeMxid('@niaj:example.org  ').notes).toEqual(['trimmed']);
 	});
 	test('the invalid answer keeps a best-effort candidate for the organizer', () => {
@@ -190,19 +206,38 @@ describe('normalizeMxid: what attendees type', () => {
 			userId: '@alice:example.org',
 			notes: ['addedAtSign', 'addedDefaultServer', 'lowercasedLocalpart'],
 		});
-		expect(normalizeMxid('@alice', { defaultServer: 'example.org' }).notes).toEqual(['addedDefaultServer']);
+		expect(normalizeMxid('@alice', { defaultServer: 'example.org' }).notes).toEqual([
+			'addedDefaultServer',
+		]);
 	});
 });
 
 describe('grammar', () => {
-	test.each(['matrix.org', 'matrix.org:8888', '1.2.3.4', '1.2.3.4:1234', '[1234:5678::abcd]', '[1234:5678::abcd]:5678', 'localhost', 'MATRIX.ORG', 'a-b.c'])(
-		'server name %s is valid',
-		(name) => expect(isValidServerName(name)).toBe(true),
-	);
-	test.each(['', 'local host', '[::1', 'a..b', '.a', 'a.', '1.2.3.4.5', '[]', '[::1]:', 'example.org:65536', '::1', 'exa_mple.org'])(
-		'server name %j is invalid',
-		(name) => expect(isValidServerName(name)).toBe(false),
-	);
+	test.each([
+		'matrix.org',
+		'matrix.org:8888',
+		'1.2.3.4',
+		'1.2.3.4:1234',
+		'[1234:5678::abcd]',
+		'[1234:5678::abcd]:5678',
+		'localhost',
+		'MATRIX.ORG',
+		'a-b.c',
+	])('server name %s is valid', (name) => expect(isValidServerName(name)).toBe(true));
+	test.each([
+		'',
+		'local host',
+		'[::1',
+		'a..b',
+		'.a',
+		'a.',
+		'1.2.3.4.5',
+		'[]',
+		'[::1]:',
+		'example.org:65536',
+		'::1',
+		'exa_mple.org',
+	])('server name %j is invalid', (name) => expect(isValidServerName(name)).toBe(false));
 	test('isValidUserId does not normalise', () => {
 		expect(isValidUserId('@alice:example.org')).toBe(true);
 		expect(isValidUserId('@Alice:example.org')).toBe(false);
@@ -227,7 +262,9 @@ describe('property: any input, never a throw, and valid output is a fixed point'
 	const interesting = fc.oneof(
 		fc.string(),
 		fc.string({ unit: 'binary' }),
-		fc.string({ unit: fc.constantFrom(...'@:#!/%?.[] \u00A0\u200BaAz09-_=+<>"\'matrix.to'.split('')) }),
+		fc.string({
+			unit: fc.constantFrom(...'@:#!/%?.[] \u00A0\u200BaAz09-_=+<>"\'matrix.to'.split('')),
+		}),
 		fc.tuple(fc.string(), fc.string()).map(([a, b]) => `@${a}:${b}`),
 		fc.tuple(fc.string(), fc.string()).map(([a, b]) => `https://matrix.to/#/${a}?via=${b}`),
 		fc.anything(),
@@ -253,10 +290,21 @@ describe('property: any input, never a throw, and valid output is a fixed point'
 	});
 	test('every grammar-valid ID is accepted unchanged', () => {
 		const localChar = fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789._=-/+'.split(''));
-		const label = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789-'.split('')), minLength: 1, maxLength: 10 });
+		const label = fc.string({
+			unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789-'.split('')),
+			minLength: 1,
+			maxLength: 10,
+		});
 		const id = fc
-			.tuple(fc.string({ unit: localChar, minLength: 1, maxLength: 40 }), fc.array(label, { minLength: 1, maxLength: 4 }), fc.option(fc.integer({ min: 1, max: 65535 })))
-			.map(([local, labels, port]) => `@${local}:${labels.join('.')}${port === null ? '' : ':' + port}`)
+			.tuple(
+				fc.string({ unit: localChar, minLength: 1, maxLength: 40 }),
+				fc.array(label, { minLength: 1, maxLength: 4 }),
+				fc.option(fc.integer({ min: 1, max: 65535 })),
+			)
+			.map(
+				([local, labels, port]) =>
+					`@${local}:${labels.join('.')}${port === null ? '' : ':' + port}`,
+			)
 			.filter((candidate) => !/:[0-9.]+(:\d+)?$/.test(candidate));
 		fc.assert(
 			fc.property(id, (userId) => {

@@ -12,9 +12,16 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import Redis from 'ioredis';
 
-import { PostgresBackend, RedisBackend, SqliteBackend, type BackendKind, type LedgerBackend } from '../../../lib/store';
+import {
+	PostgresBackend,
+	RedisBackend,
+	SqliteBackend,
+	type BackendKind,
+	type LedgerBackend,
+} from '../../../lib/store';
 
-export const PG_URL = process.env.PRETIX_MATRIX_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
+export const PG_URL =
+	process.env.PRETIX_MATRIX_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.PRETIX_MATRIX_TEST_REDIS_URL || 'redis://127.0.0.1:6379/15';
 
 export interface TestStore {
@@ -37,7 +44,10 @@ export function backendFromSpec(spec: BackendSpec): LedgerBackend {
 		case 'embedded':
 			return new SqliteBackend({ path: spec.path, busyTimeoutMs: 20_000 });
 		case 'postgres':
-			return new PostgresBackend({ connectionString: spec.connectionString, tablePrefix: spec.tablePrefix });
+			return new PostgresBackend({
+				connectionString: spec.connectionString,
+				tablePrefix: spec.tablePrefix,
+			});
 		case 'redis':
 			return new RedisBackend({ url: spec.url, keyPrefix: spec.keyPrefix });
 	}
@@ -55,7 +65,9 @@ export function sqliteStore(): TestStore {
 		async dump() {
 			const { DatabaseSync } = await import('node:sqlite');
 			const db = new DatabaseSync(spec.path);
-			const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>;
+			const tables = db
+				.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+				.all() as Array<{ name: string }>;
 			const out = tables.map((t) => JSON.stringify(db.prepare(`SELECT * FROM "${t.name}"`).all()));
 			db.close();
 			return out.join('\n');
@@ -78,7 +90,9 @@ export function postgresStore(): TestStore {
 			await client.end();
 		}
 	};
-	const tables = ['ledger', 'mapping', 'cursor', 'summary'].map((t) => `"public"."${tablePrefix}${t}"`);
+	const tables = ['ledger', 'mapping', 'cursor', 'summary'].map(
+		(t) => `"public"."${tablePrefix}${t}"`,
+	);
 	return {
 		kind: 'postgres',
 		spec,
@@ -86,10 +100,14 @@ export function postgresStore(): TestStore {
 		dump: () =>
 			withClient(async (client) => {
 				const parts: string[] = [];
-				for (const table of tables) parts.push(JSON.stringify((await client.query(`SELECT * FROM ${table}`)).rows));
+				for (const table of tables)
+					parts.push(JSON.stringify((await client.query(`SELECT * FROM ${table}`)).rows));
 				return parts.join('\n');
 			}),
-		cleanup: () => withClient(async (client) => void (await client.query(`DROP TABLE IF EXISTS ${tables.join(', ')}`))),
+		cleanup: () =>
+			withClient(
+				async (client) => void (await client.query(`DROP TABLE IF EXISTS ${tables.join(', ')}`)),
+			),
 	};
 }
 
@@ -122,7 +140,12 @@ export function redisStore(): TestStore {
 				const parts: string[] = [];
 				for (const key of await allKeys(client)) {
 					const type = await client.type(key);
-					const value = type === 'hash' ? await client.hgetall(key) : type === 'set' ? await client.smembers(key) : await client.get(key);
+					const value =
+						type === 'hash'
+							? await client.hgetall(key)
+							: type === 'set'
+								? await client.smembers(key)
+								: await client.get(key);
 					parts.push(key + ' ' + JSON.stringify(value));
 				}
 				return parts.join('\n');

@@ -24,7 +24,9 @@ async function main(): Promise<void> {
 	const won: string[] = [];
 	for (let i = 0; i < args.subjects.length; i += args.batch) {
 		const batch = args.subjects.slice(i, i + args.batch);
-		const results = await ledger.claim(batch.map((subject) => ({ event: 'race', scope: 'room', subject })));
+		const results = await ledger.claim(
+			batch.map((subject) => ({ event: 'race', scope: 'room', subject })),
+		);
 		results.forEach((result, index) => {
 			if (result.claimed) won.push(batch[index]);
 		});

@@ -16,10 +16,23 @@ interface WorkerResult {
 	finishedAt: number;
 }
 
-function runWorker(spec: BackendSpec, subjects: string[], batch: number, startAt: number): Promise<WorkerResult> {
+function runWorker(
+	spec: BackendSpec,
+	subjects: string[],
+	batch: number,
+	startAt: number,
+): Promise<WorkerResult> {
 	return new Promise((resolve, reject) => {
-		const args = JSON.stringify({ spec, secret: 'race-secret-0123456789', subjects, batch, startAt });
-		const child = spawn(process.execPath, ['--no-warnings', '--import', TSX, WORKER, args], { stdio: ['ignore', 'pipe', 'pipe'] });
+		const args = JSON.stringify({
+			spec,
+			secret: 'race-secret-0123456789',
+			subjects,
+			batch,
+			startAt,
+		});
+		const child = spawn(process.execPath, ['--no-warnings', '--import', TSX, WORKER, args], {
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
 		let out = '';
 		let err = '';
 		child.stdout.on('data', (chunk) => (out += chunk));
@@ -51,7 +64,9 @@ describe.each(STORES)('cross-process claims: %s', (_kind, makeStore) => {
 			runWorker(store.spec, [...subjects].reverse(), 100, startAt),
 		]);
 		// The two really ran at the same time, and both won keys: the race happened.
-		expect(Math.max(first.startedAt, second.startedAt)).toBeLessThan(Math.min(first.finishedAt, second.finishedAt));
+		expect(Math.max(first.startedAt, second.startedAt)).toBeLessThan(
+			Math.min(first.finishedAt, second.finishedAt),
+		);
 		const [a, b] = [first.won, second.won];
 		expect(a.length).toBeGreaterThan(0);
 		expect(b.length).toBeGreaterThan(0);
@@ -63,8 +78,12 @@ describe.each(STORES)('cross-process claims: %s', (_kind, makeStore) => {
 	test('three processes racing for one big batch of the same keys', async () => {
 		const subjects = Array.from({ length: 3000 }, (_, i) => `p${i}`);
 		const startAt = Date.now() + 2500;
-		const results = await Promise.all([0, 1, 2].map(() => runWorker(store.spec, subjects, subjects.length, startAt)));
-		expect(Math.max(...results.map((r) => r.startedAt))).toBeLessThan(Math.min(...results.map((r) => r.finishedAt)));
+		const results = await Promise.all(
+			[0, 1, 2].map(() => runWorker(store.spec, subjects, subjects.length, startAt)),
+		);
+		expect(Math.max(...results.map((r) => r.startedAt))).toBeLessThan(
+			Math.min(...results.map((r) => r.finishedAt)),
+		);
 		const all = results.flatMap((r) => r.won);
 		expect(all.length).toBe(subjects.length);
 		expect(new Set(all).size).toBe(subjects.length);

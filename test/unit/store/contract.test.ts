@@ -3,7 +3,12 @@
  * Redis — real servers). Time is a fake clock handed to the Ledger, so leases and retention are
  * tested without sleeping.
  */
-import { Ledger, LedgerBackendError, LedgerInputError, type LedgerBackend } from '../../../lib/store';
+import {
+	Ledger,
+	LedgerBackendError,
+	LedgerInputError,
+	type LedgerBackend,
+} from '../../../lib/store';
 import { STORES, type TestStore } from './backends';
 
 const SECRET = 'contract-test-secret-0123456789';
@@ -35,7 +40,12 @@ describe.each(STORES)('ledger contract: %s', (_kind, makeStore) => {
 		await store.cleanup();
 	});
 
-	const entry = (subject: string, extra: Record<string, unknown> = {}) => ({ event: 'summit26', scope: '!room:example.org', subject, ...extra });
+	const entry = (subject: string, extra: Record<string, unknown> = {}) => ({
+		event: 'summit26',
+		scope: '!room:example.org',
+		subject,
+		...extra,
+	});
 
 	describe('claim', () => {
 		test('first claim wins every key, a second claim sees them leased', async () => {
@@ -58,7 +68,11 @@ describe.each(STORES)('ledger contract: %s', (_kind, makeStore) => {
 
 		test('keys differ by event and by scope', async () => {
 			await ledger.claim([entry('x')]);
-			const results = await ledger.claim([entry('x', { scope: '!other:example.org' }), entry('x', { event: 'meetups26' }), entry('x', { scope: '' })]);
+			const results = await ledger.claim([
+				entry('x', { scope: '!other:example.org' }),
+				entry('x', { event: 'meetups26' }),
+				entry('x', { scope: '' }),
+			]);
 			expect(results.map((r) => r.status)).toEqual(['new', 'new', 'new']);
 		});
 
@@ -87,7 +101,10 @@ describe.each(STORES)('ledger contract: %s', (_kind, makeStore) => {
 		test('release gives a key back at once', async () => {
 			await ledger.claim([entry('p1'), entry('p2')]);
 			expect(await ledger.release([entry('p1'), entry('never-claimed')])).toBe(1);
-			expect((await ledger.claim([entry('p1'), entry('p2')])).map((r) => r.status)).toEqual(['reclaimed', 'leased']);
+			expect((await ledger.claim([entry('p1'), entry('p2')])).map((r) => r.status)).toEqual([
+				'reclaimed',
+				'leased',
+			]);
 		});
 
 		test('a retryable failure is claimed again; a final one is seen as failed', async () => {
@@ -96,12 +113,19 @@ describe.each(STORES)('ledger contract: %s', (_kind, makeStore) => {
 			await ledger.fail([entry('p2')], 'M_FORBIDDEN');
 			const results = await ledger.claim([entry('p1'), entry('p2')]);
 			expect(results[0]).toMatchObject({ status: 'reclaimed', claimed: true, attempts: 2 });
-			expect(results[1]).toMatchObject({ status: 'done', outcome: 'failed', reason: 'M_FORBIDDEN' });
+			expect(results[1]).toMatchObject({
+				status: 'done',
+				outcome: 'failed',
+				reason: 'M_FORBIDDEN',
+			});
 		});
 
 		test('complete without a prior claim records the outcome', async () => {
 			expect(await ledger.complete([entry('p9')], 'invited')).toBe(1);
-			expect((await ledger.claim([entry('p9')]))[0]).toMatchObject({ status: 'done', outcome: 'invited' });
+			expect((await ledger.claim([entry('p9')]))[0]).toMatchObject({
+				status: 'done',
+				outcome: 'invited',
+			});
 		});
 
 		test('accepted is not downgraded by a later invited', async () => {
@@ -132,10 +156,15 @@ describe.each(STORES)('ledger contract: %s', (_kind, makeStore) => {
 			expect(error.message).toMatch(message);
 			expect(error.index).toBe(1);
 			// Nothing of the batch was written: the valid entries are still new.
-			expect((await ledger.claim([entry('ok-1'), entry('ok-2')])).map((r) => r.status)).toEqual(['new', 'new']);
+			expect((await ledger.claim([entry('ok-1'), entry('ok-2')])).map((r) => r.status)).toEqual([
+				'new',
+				'new',
+			]);
 		});
 		test('reasons are codes, not free text (which could carry personal data)', async () => {
-			await expect(ledger.fail([entry('p1')], 'could not invite @alice:example.org')).rejects.toThrow(LedgerInputError);
+			await expect(
+				ledger.fail([entry('p1')], 'could not invite @alice:example.org'),
+			).rejects.toThrow(LedgerInputError);
 			await expect(ledger.complete([entry('p1')], 'maybe' as never)).rejects.toThrow(/outcome/);
 		});
 		test('a lease out of range is refused', async () => {
@@ -145,42 +174,69 @@ describe.each(STORES)('ledger contract: %s', (_kind, makeStore) => {
 
 	describe('room mappings', () => {
 		test('set, list by event and by room, unset', async () => {
-			expect((await ledger.setMapping({ event: 'summit26', room: '!main:example.org' })).created).toBe(true);
-			expect((await ledger.setMapping({ event: 'summit26', room: '!main:example.org' })).created).toBe(false);
+			expect(
+				(await ledger.setMapping({ event: 'summit26', room: '!main:example.org' })).created,
+			).toBe(true);
+			expect(
+				(await ledger.setMapping({ event: 'summit26', room: '!main:example.org' })).created,
+			).toBe(false);
 			await ledger.setMapping({ event: 'summit26', room: '!workshop:example.org', item: 203 });
 			await ledger.setMapping({ event: 'meetups26', room: '!main:example.org' });
 			expect(await ledger.listMappings({ event: 'summit26' })).toEqual([
 				{ event: 'summit26', room: '!main:example.org', item: null, variation: null },
 				{ event: 'summit26', room: '!workshop:example.org', item: '203', variation: null },
 			]);
-			expect((await ledger.listMappings({ room: '!main:example.org' })).map((m) => m.event)).toEqual(['meetups26', 'summit26']);
+			expect(
+				(await ledger.listMappings({ room: '!main:example.org' })).map((m) => m.event),
+			).toEqual(['meetups26', 'summit26']);
 			expect(await ledger.listMappings()).toHaveLength(3);
 			expect(await ledger.unsetMappings({ room: '!main:example.org', event: 'summit26' })).toBe(1);
 			expect(await ledger.unsetMappings({ room: '!main:example.org' })).toBe(1);
-			expect(await ledger.listMappings()).toEqual([{ event: 'summit26', room: '!workshop:example.org', item: '203', variation: null }]);
+			expect(await ledger.listMappings()).toEqual([
+				{ event: 'summit26', room: '!workshop:example.org', item: '203', variation: null },
+			]);
 			await expect(ledger.unsetMappings({})).rejects.toThrow(LedgerInputError);
 		});
 
 		test('resolve: unfiltered mappings match everyone, filtered ones only their item/variation, no fallback', async () => {
 			await ledger.setMapping({ event: 'summit26', room: '!all:example.org' });
 			await ledger.setMapping({ event: 'summit26', room: '!workshop:example.org', item: '203' });
-			await ledger.setMapping({ event: 'summit26', room: '!vip:example.org', item: '201', variation: '7' });
+			await ledger.setMapping({
+				event: 'summit26',
+				room: '!vip:example.org',
+				item: '201',
+				variation: '7',
+			});
 			await ledger.setMapping({ event: 'meetups26', room: '!community:example.org', item: '202' });
-			expect(await ledger.resolveRooms({ event: 'summit26', item: 201 })).toEqual(['!all:example.org']);
-			expect(await ledger.resolveRooms({ event: 'summit26', item: '201', variation: 7 })).toEqual(['!all:example.org', '!vip:example.org']);
-			expect(await ledger.resolveRooms({ event: 'summit26', item: 203 })).toEqual(['!all:example.org', '!workshop:example.org']);
+			expect(await ledger.resolveRooms({ event: 'summit26', item: 201 })).toEqual([
+				'!all:example.org',
+			]);
+			expect(await ledger.resolveRooms({ event: 'summit26', item: '201', variation: 7 })).toEqual([
+				'!all:example.org',
+				'!vip:example.org',
+			]);
+			expect(await ledger.resolveRooms({ event: 'summit26', item: 203 })).toEqual([
+				'!all:example.org',
+				'!workshop:example.org',
+			]);
 			// Only filtered mappings and none matches: no rooms, never every room of the event.
 			expect(await ledger.resolveRooms({ event: 'meetups26', item: 201 })).toEqual([]);
 			expect(await ledger.resolveRooms({ event: 'meetups26' })).toEqual([]);
 			expect(await ledger.resolveRooms({ event: 'unknown' })).toEqual([]);
-			expect(await ledger.resolveRooms({ event: 'meetups26', item: 202 })).toEqual(['!community:example.org']);
+			expect(await ledger.resolveRooms({ event: 'meetups26', item: 202 })).toEqual([
+				'!community:example.org',
+			]);
 		});
 
 		test('unset with an item filter removes only that mapping', async () => {
 			await ledger.setMapping({ event: 'summit26', room: '!r:example.org' });
 			await ledger.setMapping({ event: 'summit26', room: '!r:example.org', item: 203 });
-			expect(await ledger.unsetMappings({ event: 'summit26', room: '!r:example.org', item: 203 })).toBe(1);
-			expect(await ledger.listMappings({ event: 'summit26' })).toEqual([{ event: 'summit26', room: '!r:example.org', item: null, variation: null }]);
+			expect(
+				await ledger.unsetMappings({ event: 'summit26', room: '!r:example.org', item: 203 }),
+			).toBe(1);
+			expect(await ledger.listMappings({ event: 'summit26' })).toEqual([
+				{ event: 'summit26', room: '!r:example.org', item: null, variation: null },
+			]);
 		});
 	});
 
@@ -212,15 +268,35 @@ describe.each(STORES)('ledger contract: %s', (_kind, makeStore) => {
 			await ledger.complete([people[3]], 'accepted');
 			await ledger.complete([people[2]], 'invalid', 'missingServer');
 			await ledger.fail([people[4]], 'M_FORBIDDEN');
-			await ledger.claim([entry('9001', { event: 'meetups26', matrixId: '@alice:example.org', orderCode: 'Z1AAA' })]);
+			await ledger.claim([
+				entry('9001', { event: 'meetups26', matrixId: '@alice:example.org', orderCode: 'Z1AAA' }),
+			]);
 			return people;
 		};
 
 		test('stats count rows per event', async () => {
 			await seed();
-			expect(await ledger.stats('summit26')).toEqual({ event: 'summit26', seen: 6, pending: 1, invited: 3, accepted: 1, invalid: 1, failed: 1, held: 6 });
+			expect(await ledger.stats('summit26')).toEqual({
+				event: 'summit26',
+				seen: 6,
+				pending: 1,
+				invited: 3,
+				accepted: 1,
+				invalid: 1,
+				failed: 1,
+				held: 6,
+			});
 			expect(await ledger.stats('meetups26')).toMatchObject({ seen: 1, pending: 1, held: 1 });
-			expect(await ledger.stats('nothing')).toEqual({ event: 'nothing', seen: 0, pending: 0, invited: 0, accepted: 0, invalid: 0, failed: 0, held: 0 });
+			expect(await ledger.stats('nothing')).toEqual({
+				event: 'nothing',
+				seen: 0,
+				pending: 0,
+				invited: 0,
+				accepted: 0,
+				invalid: 0,
+				failed: 0,
+				held: 0,
+			});
 		});
 
 		test('purge deletes the event (ledger, cursors, mappings if asked) and keeps only counts', async () => {
@@ -230,9 +306,24 @@ describe.each(STORES)('ledger contract: %s', (_kind, makeStore) => {
 			expect(await ledger.purgeEvent('summit26')).toEqual({ ledger: 6, cursors: 1, mappings: 0 });
 			expect(await ledger.listMappings({ event: 'summit26' })).toHaveLength(1);
 			expect(await ledger.getCursor('summit26')).toBeNull();
-			expect(await ledger.stats('summit26')).toEqual({ event: 'summit26', seen: 6, pending: 0, invited: 3, accepted: 1, invalid: 1, failed: 1, held: 0 });
-			expect(await ledger.lookup({ matrixId: '@alice:example.org' })).toEqual([expect.objectContaining({ event: 'meetups26' })]);
-			expect(await ledger.purgeEvent('summit26', { mappings: true })).toEqual({ ledger: 0, cursors: 0, mappings: 1 });
+			expect(await ledger.stats('summit26')).toEqual({
+				event: 'summit26',
+				seen: 6,
+				pending: 0,
+				invited: 3,
+				accepted: 1,
+				invalid: 1,
+				failed: 1,
+				held: 0,
+			});
+			expect(await ledger.lookup({ matrixId: '@alice:example.org' })).toEqual([
+				expect.objectContaining({ event: 'meetups26' }),
+			]);
+			expect(await ledger.purgeEvent('summit26', { mappings: true })).toEqual({
+				ledger: 0,
+				cursors: 0,
+				mappings: 1,
+			});
 			// After a purge the event starts over.
 			expect((await ledger.claim([entry('5001')]))[0].status).toBe('new');
 			expect(await ledger.stats('meetups26')).toMatchObject({ seen: 1, held: 1 });
@@ -257,7 +348,9 @@ describe.each(STORES)('ledger contract: %s', (_kind, makeStore) => {
 				expiresAt: null,
 				matchedBy: ['matrixId'],
 			});
-			expect((await ledger.lookup({ orderCode: 'd9hlm' })).map((row) => row.outcome).sort()).toEqual(['accepted', 'failed']);
+			expect(
+				(await ledger.lookup({ orderCode: 'd9hlm' })).map((row) => row.outcome).sort(),
+			).toEqual(['accepted', 'failed']);
 			expect(await ledger.lookup({ matrixId: '@nobody:example.org' })).toEqual([]);
 			await expect(ledger.lookup({})).rejects.toThrow(LedgerInputError);
 		});
@@ -269,7 +362,13 @@ describe.each(STORES)('ledger contract: %s', (_kind, makeStore) => {
 			expect(await ledger.lookup({ orderCode: 'ABC3K' })).toEqual([]);
 			expect(await ledger.forget({ orderCode: 'D9HLM' })).toBe(2);
 			expect(await ledger.lookup({ matrixId: '@bob:matrix.example.net' })).toHaveLength(1);
-			expect(await ledger.stats('summit26')).toMatchObject({ seen: 6, invited: 3, accepted: 1, failed: 1, held: 3 });
+			expect(await ledger.stats('summit26')).toMatchObject({
+				seen: 6,
+				invited: 3,
+				accepted: 1,
+				failed: 1,
+				held: 3,
+			});
 			expect(await ledger.forget({ matrixId: '@alice:example.org' })).toBe(0);
 		});
 
@@ -284,7 +383,18 @@ describe.each(STORES)('ledger contract: %s', (_kind, makeStore) => {
 			await ledger.claim([entry('@carol:example.org')]);
 			const raw = await store.dump();
 			expect(raw.length).toBeGreaterThan(100);
-			for (const secret of ['alice', 'bob', 'judy', 'carol', 'ABC3K', 'B7NQX', 'D9HLM', '5001', '5002', SECRET]) {
+			for (const secret of [
+				'alice',
+				'bob',
+				'judy',
+				'carol',
+				'ABC3K',
+				'B7NQX',
+				'D9HLM',
+				'5001',
+				'5002',
+				SECRET,
+			]) {
 				expect(raw).not.toContain(secret);
 			}
 			expect(raw).toContain('summit26');
@@ -310,7 +420,10 @@ describe.each(STORES)('ledger contract: %s', (_kind, makeStore) => {
 			expect(await retained.lookup({ matrixId: '@alice:example.org' })).toEqual([]);
 			expect(await retained.sweepExpired()).toBe(2);
 			expect(await retained.stats('summit26')).toMatchObject({ seen: 2, invited: 1, held: 0 });
-			expect((await retained.claim([entry('p1')]))[0]).toMatchObject({ status: 'new', attempts: 1 });
+			expect((await retained.claim([entry('p1')]))[0]).toMatchObject({
+				status: 'new',
+				attempts: 1,
+			});
 		});
 
 		test('an expired row is claimable even before the sweep', async () => {
@@ -318,7 +431,10 @@ describe.each(STORES)('ledger contract: %s', (_kind, makeStore) => {
 			await retained.complete([entry('p1')], 'invited');
 			clock += DAY + 1;
 			// The claim itself sweeps first when retention is on; either way the key is new again.
-			expect((await retained.claim([entry('p1')]))[0]).toMatchObject({ status: 'new', claimed: true });
+			expect((await retained.claim([entry('p1')]))[0]).toMatchObject({
+				status: 'new',
+				claimed: true,
+			});
 		});
 	});
 
@@ -332,7 +448,10 @@ describe.each(STORES)('ledger contract: %s', (_kind, makeStore) => {
 			expect(error.message).toMatch(/closed/);
 			const reopened = await open();
 			backend = reopened.backend;
-			expect((await reopened.claim([entry('p1'), entry('p2')])).map((r) => r.status)).toEqual(['leased', 'new']);
+			expect((await reopened.claim([entry('p1'), entry('p2')])).map((r) => r.status)).toEqual([
+				'leased',
+				'new',
+			]);
 		});
 
 		test('ping answers', async () => {

@@ -22,7 +22,13 @@ describe.each(STORES)('performance: %s', (kind, makeStore) => {
 
 	test('10,000 claims in one call, then the same 10,000 seen, then completed', async () => {
 		const ledger = new Ledger(backend, { secret: 'bench-secret-0123456789', retentionDays: 30 });
-		const entries = Array.from({ length: 10_000 }, (_, i) => ({ event: 'bench', scope: '!room:example.org', subject: String(100_000 + i), matrixId: `@user${i}:example.org`, orderCode: `O${i}` }));
+		const entries = Array.from({ length: 10_000 }, (_, i) => ({
+			event: 'bench',
+			scope: '!room:example.org',
+			subject: String(100_000 + i),
+			matrixId: `@user${i}:example.org`,
+			orderCode: `O${i}`,
+		}));
 
 		let started = performance.now();
 		const claimed = await ledger.claim(entries);
@@ -45,6 +51,10 @@ describe.each(STORES)('performance: %s', (kind, makeStore) => {
 		);
 		expect(claimMs).toBeLessThan(TARGET_MS[kind]);
 		expect(seenMs).toBeLessThan(TARGET_MS[kind]);
-		expect(await ledger.stats('bench')).toMatchObject({ seen: 10_000, invited: 10_000, pending: 0 });
+		expect(await ledger.stats('bench')).toMatchObject({
+			seen: 10_000,
+			invited: 10_000,
+			pending: 0,
+		});
 	}, 60_000);
 });

@@ -1,7 +1,16 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { DEFAULT_LEASE_SECONDS, type Ledger } from '../../../../lib/store';
-import { entryProperties, errorItem, readEntries, resultField, resultFieldProperty, show, toNodeError, withResult } from '../common';
+import {
+	entryProperties,
+	errorItem,
+	readEntries,
+	resultField,
+	resultFieldProperty,
+	show,
+	toNodeError,
+	withResult,
+} from '../common';
 
 export const description: INodeProperties[] = [
 	...entryProperties(['claim']),
@@ -11,7 +20,8 @@ export const description: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 1 },
 		default: DEFAULT_LEASE_SECONDS,
-		description: 'If the workflow dies before Complete, the claim expires after this long and a later run picks the entry up again',
+		description:
+			'If the workflow dies before Complete, the claim expires after this long and a later run picks the entry up again',
 		displayOptions: show('entry', ['claim']),
 	},
 	resultFieldProperty('entry', ['claim']),
@@ -22,7 +32,11 @@ export const description: INodeProperties[] = [
  * process it, then Complete, Fail or Release it. Output 2 (Seen): already done, or held by another
  * run; items whose input was invalid also go here (with "Continue On Fail"), never to New.
  */
-export async function execute(this: IExecuteFunctions, ledger: Ledger, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
+export async function execute(
+	this: IExecuteFunctions,
+	ledger: Ledger,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[][]> {
 	const { valid, failed } = readEntries(this, ledger, items);
 	const newItems: INodeExecutionData[] = [];
 	const seenItems: INodeExecutionData[] = [...failed];

@@ -12,7 +12,11 @@ export const description: INodeProperties[] = [
 		type: 'options',
 		options: [
 			{ name: 'Invited', value: 'invited', description: 'The attendee was invited' },
-			{ name: 'Invalid', value: 'invalid', description: "The attendee's Matrix ID was unusable; do not try again" },
+			{
+				name: 'Invalid',
+				value: 'invalid',
+				description: "The attendee's Matrix ID was unusable; do not try again",
+			},
 			{ name: 'Accepted', value: 'accepted', description: 'The attendee joined the room' },
 		],
 		default: 'invited',
@@ -24,7 +28,8 @@ export const description: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'missingServer',
-		description: 'Optional short code (letters, digits, _ . : -), e.g. the MXID Validate reason; never free text.',
+		description:
+			'Optional short code (letters, digits, _ . : -), e.g. the MXID Validate reason; never free text.',
 		displayOptions: show('entry', ['complete']),
 	},
 	resultFieldProperty('entry', ['complete']),
@@ -33,7 +38,11 @@ export const description: INodeProperties[] = [
 type Outcome = 'invited' | 'invalid' | 'accepted';
 
 /** Records the outcome; the group key is outcome + reason, so each distinct pair is one batch. */
-export async function execute(this: IExecuteFunctions, ledger: Ledger, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
+export async function execute(
+	this: IExecuteFunctions,
+	ledger: Ledger,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[][]> {
 	const split = (group: string) => {
 		const [outcome, ...reason] = group.split('\u0000');
 		return { outcome: outcome as Outcome, reason: reason.join('\u0000') };
@@ -42,7 +51,8 @@ export async function execute(this: IExecuteFunctions, ledger: Ledger, items: IN
 		this,
 		ledger,
 		items,
-		(i) => `${String(this.getNodeParameter('outcome', i))}\u0000${String(this.getNodeParameter('reason', i, '') ?? '')}`,
+		(i) =>
+			`${String(this.getNodeParameter('outcome', i))}\u0000${String(this.getNodeParameter('reason', i, '') ?? '')}`,
 		(entries, group) => ledger.complete(entries, split(group).outcome, split(group).reason),
 		(group) => ({ recorded: split(group).outcome, reason: split(group).reason || null }),
 	);

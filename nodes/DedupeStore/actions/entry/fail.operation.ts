@@ -21,20 +21,31 @@ export const description: INodeProperties[] = [
 		name: 'retryable',
 		type: 'boolean',
 		default: false,
-		description: 'Whether a later Claim may pick the entry up again (e.g. the homeserver was unreachable)',
+		description:
+			'Whether a later Claim may pick the entry up again (e.g. the homeserver was unreachable)',
 		displayOptions: show('entry', ['fail']),
 	},
 	resultFieldProperty('entry', ['fail']),
 ];
 
-export async function execute(this: IExecuteFunctions, ledger: Ledger, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
+export async function execute(
+	this: IExecuteFunctions,
+	ledger: Ledger,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[][]> {
 	const parse = (group: string) => ({ retryable: group.startsWith('1'), reason: group.slice(2) });
 	return settleItems(
 		this,
 		ledger,
 		items,
-		(i) => `${this.getNodeParameter('retryable', i, false) ? '1' : '0'}:${String(this.getNodeParameter('reason', i, '') ?? '')}`,
-		(entries, group) => ledger.fail(entries, parse(group).reason, { retryable: parse(group).retryable }),
-		(group) => ({ recorded: 'failed', reason: parse(group).reason, retryable: parse(group).retryable }),
+		(i) =>
+			`${this.getNodeParameter('retryable', i, false) ? '1' : '0'}:${String(this.getNodeParameter('reason', i, '') ?? '')}`,
+		(entries, group) =>
+			ledger.fail(entries, parse(group).reason, { retryable: parse(group).retryable }),
+		(group) => ({
+			recorded: 'failed',
+			reason: parse(group).reason,
+			retryable: parse(group).retryable,
+		}),
 	);
 }

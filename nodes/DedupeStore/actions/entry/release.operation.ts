@@ -4,10 +4,17 @@ import type { Ledger } from '../../../../lib/store';
 import { entryProperties, resultFieldProperty } from '../common';
 import { settleItems } from './settle';
 
-export const description: INodeProperties[] = [...entryProperties(['release']), resultFieldProperty('entry', ['release'])];
+export const description: INodeProperties[] = [
+	...entryProperties(['release']),
+	resultFieldProperty('entry', ['release']),
+];
 
 /** Gives claimed entries back without recording anything: the next Claim wins them at once. */
-export async function execute(this: IExecuteFunctions, ledger: Ledger, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
+export async function execute(
+	this: IExecuteFunctions,
+	ledger: Ledger,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[][]> {
 	return settleItems(
 		this,
 		ledger,

@@ -1,7 +1,14 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import type { Ledger, LedgerEntryInput } from '../../../../lib/store';
-import { errorItem, pairedIndex, readEntries, resultField, toNodeError, withResult } from '../common';
+import {
+	errorItem,
+	pairedIndex,
+	readEntries,
+	resultField,
+	toNodeError,
+	withResult,
+} from '../common';
 
 /**
  * Complete / Fail / Release: items are grouped by `groupOf` (e.g. the reason code), each group is
@@ -30,7 +37,8 @@ export async function settleItems<G extends string>(
 				valid.map((v) => v.entry),
 				group,
 			);
-			for (const { index } of valid) out.push(withResult(items[index], resultField(context, index), result(group), index));
+			for (const { index } of valid)
+				out.push(withResult(items[index], resultField(context, index), result(group), index));
 		} catch (error) {
 			if (!context.continueOnFail()) throw toNodeError(context, error);
 			for (const { index } of valid) out.push(errorItem(context, error, index));

@@ -16,10 +16,16 @@ export const description: INodeProperties[] = [
 ];
 
 /** After the event: deletes its ledger entries and cursors; only the aggregate counts remain. */
-export async function execute(this: IExecuteFunctions, ledger: Ledger, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
+export async function execute(
+	this: IExecuteFunctions,
+	ledger: Ledger,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[][]> {
 	return perItem(this, items, async (i) => {
 		const event = this.getNodeParameter('event', i);
-		const deleted = await ledger.purgeEvent(event, { mappings: this.getNodeParameter('purgeMappings', i, false) as boolean });
+		const deleted = await ledger.purgeEvent(event, {
+			mappings: this.getNodeParameter('purgeMappings', i, false) as boolean,
+		});
 		return [{ json: { event: String(event), deleted: { ...deleted } }, pairedItem: { item: i } }];
 	});
 }

@@ -13,15 +13,24 @@ export const description: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		required: true,
-		description: 'The cursor to store (text), e.g. the X-Page-Generated time of the first page of the last sync',
+		description:
+			'The cursor to store (text), e.g. the X-Page-Generated time of the first page of the last sync',
 		displayOptions: show('event', ['setCursor']),
 	},
 ];
 
-export async function execute(this: IExecuteFunctions, ledger: Ledger, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
+export async function execute(
+	this: IExecuteFunctions,
+	ledger: Ledger,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[][]> {
 	return perItem(this, items, async (i) => {
 		const value = this.getNodeParameter('cursorValue', i);
-		await ledger.setCursor(this.getNodeParameter('event', i), this.getNodeParameter('cursorName', i, 'default'), value);
+		await ledger.setCursor(
+			this.getNodeParameter('event', i),
+			this.getNodeParameter('cursorName', i, 'default'),
+			value,
+		);
 		return [{ json: { ...items[i].json, cursor: value as string }, pairedItem: { item: i } }];
 	});
 }

@@ -10,7 +10,9 @@ export function roomProperty(operations: string[], required: boolean): INodeProp
 		default: '',
 		required,
 		placeholder: '!abc123:example.org',
-		description: required ? 'The Matrix room attendees are invited to' : 'Only mappings of this room (empty: any room)',
+		description: required
+			? 'The Matrix room attendees are invited to'
+			: 'Only mappings of this room (empty: any room)',
 		displayOptions: show('roomMapping', operations),
 	};
 }
@@ -23,7 +25,9 @@ export function mappingEventProperty(operations: string[], required: boolean): I
 		default: '',
 		required,
 		placeholder: 'summit26',
-		description: required ? 'The pretix event (slug, or organizer/event as used in Claim)' : 'Only mappings of this event (empty: any event)',
+		description: required
+			? 'The pretix event (slug, or organizer/event as used in Claim)'
+			: 'Only mappings of this event (empty: any event)',
 		displayOptions: show('roomMapping', operations),
 	};
 }

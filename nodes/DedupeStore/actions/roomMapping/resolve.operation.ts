@@ -13,7 +13,12 @@ export const description: INodeProperties[] = [
 		type: 'options',
 		options: [
 			{ name: 'Rooms as a List', value: 'list', description: 'The item gets a "rooms" list' },
-			{ name: 'One Item per Room', value: 'split', description: 'The item is repeated once per room with a "room" field; attendees without a room are dropped' },
+			{
+				name: 'One Item per Room',
+				value: 'split',
+				description:
+					'The item is repeated once per room with a "room" field; attendees without a room are dropped',
+			},
 		],
 		default: 'list',
 		displayOptions: show('roomMapping', ['resolve']),
@@ -21,7 +26,11 @@ export const description: INodeProperties[] = [
 ];
 
 /** The rooms an attendee belongs in; a filtered mapping only matches its item/variation, with no fallback. */
-export async function execute(this: IExecuteFunctions, ledger: Ledger, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
+export async function execute(
+	this: IExecuteFunctions,
+	ledger: Ledger,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[][]> {
 	return perItem(this, items, async (i) => {
 		const rooms = await ledger.resolveRooms({
 			event: this.getNodeParameter('event', i),

@@ -4,9 +4,17 @@ import type { Ledger } from '../../../../lib/store';
 import { perItem } from '../common';
 import { filterProperties, mappingEventProperty, roomProperty } from './fields';
 
-export const description: INodeProperties[] = [mappingEventProperty(['set'], true), roomProperty(['set'], true), ...filterProperties(['set'], false)];
+export const description: INodeProperties[] = [
+	mappingEventProperty(['set'], true),
+	roomProperty(['set'], true),
+	...filterProperties(['set'], false),
+];
 
-export async function execute(this: IExecuteFunctions, ledger: Ledger, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
+export async function execute(
+	this: IExecuteFunctions,
+	ledger: Ledger,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[][]> {
 	return perItem(this, items, async (i) => {
 		const { created, mapping } = await ledger.setMapping({
 			event: this.getNodeParameter('event', i),

@@ -1,0 +1,77 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+
+import * as members from './actions/members.operation';
+import * as message from './actions/message.operation';
+import { router } from './actions/router';
+
+/**
+ * Gets attendees into Matrix rooms and keeps the rooms tidy: invites (rate-limit aware, each
+ * person invited once), revokes for cancelled orders, membership statistics, and notices.
+ */
+export class MatrixInvite implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Matrix Invite',
+		name: 'matrixInvite',
+		icon: 'file:matrixInvite.svg',
+		group: ['output'],
+		version: 1,
+		subtitle: '={{$parameter["operation"]}}',
+		description: 'Invite people into Matrix rooms, revoke invites, report memberships and post notices',
+		defaults: {
+			name: 'Matrix Invite',
+		},
+		usableAsTool: true,
+		// eslint-disable-next-line n8n-nodes-base/node-class-description-inputs-wrong-regular-node
+		inputs: [NodeConnectionTypes.Main],
+		// eslint-disable-next-line n8n-nodes-base/node-class-description-outputs-wrong
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{
+				name: 'matrixBotApi',
+				required: true,
+			},
+		],
+		properties: [
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{
+						name: 'Invite',
+						value: 'invite',
+						description: 'Invite each person into one or more rooms',
+						action: 'Invite people into rooms',
+					},
+					{
+						name: 'Membership',
+						value: 'membership',
+						description: 'Report whether each person is invited, joined, left or never was in a room',
+						action: 'Report room memberships',
+					},
+					{
+						name: 'Message',
+						value: 'message',
+						description: 'Post a notice to a room, optionally as a reply',
+						action: 'Post a notice to a room',
+					},
+					{
+						name: 'Revoke',
+						value: 'revoke',
+						description: 'Withdraw pending invites or remove people from rooms',
+						action: 'Revoke invites or remove people',
+					},
+				],
+				default: 'invite',
+			},
+			...members.description,
+			...message.description,
+		],
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return await router.call(this);
+	}
+}

@@ -1,0 +1,178 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import type { MatrixClient } from '../../../lib/matrix/client';
+import { inviteUsers, membershipReport, revokeUsers, type EngineOptions, type RoomUserTask } from '../../../lib/matrix/invite-engine';
+import { optionNumber, roomList, roomsProperty, runError, userIdOf, userIdProperty } from './common';
+
+/**
+ * Invite, Revoke and Membership: each item names one person and one or more rooms. All items are
+ * handled in one run of the engine (membership read once per room, one pacer for the whole batch),
+ * then every item gets its result back; nothing is dropped.
+ */
+const OPS = ['invite', 'revoke', 'membership'];
+
+export const description: INodeProperties[] = [
+	roomsProperty(['invite'], 'Rooms to invite into: room IDs or aliases, separated by commas (an expression may return an array)'),
+	roomsProperty(['revoke'], 'Rooms to withdraw the invite from or remove the person from'),
+	roomsProperty(['membership'], 'Rooms to report the membership for'),
+	userIdProperty(OPS),
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		displayOptions: { show: { operation: ['invite', 'revoke'] } },
+		options: [
+			{
+				displayName: 'Initial Pace (Per Second)',
+				name: 'initialRate',
+				type: 'number',
+				typeOptions: { minValue: 0.01, maxValue: 100, numberPrecision: 2 },
+				default: 10,
+				description: 'Starting pace; the node learns the homeserver\'s real limit from its 429 answers',
+			},
+			{
+				displayName: 'Keep Joined Members',
+				name: 'keepMembers',
+				type: 'boolean',
+				default: false,
+				displayOptions: { show: { '/operation': ['revoke'] } },
+				description: 'Whether to only withdraw pending invites and leave people who already joined in the room',
+			},
+			{
+				displayName: 'Max Retries',
+				name: 'maxRetries',
+				type: 'number',
+				typeOptions: { minValue: 0, maxValue: 10 },
+				default: 4,
+				description: 'Retries per person after server errors or network failures (rate limits are waited out within the time budget)',
+			},
+			{
+				displayName: 'Parallel Requests',
+				name: 'concurrency',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 16 },
+				default: 4,
+				description: 'How many requests may be in flight at once',
+			},
+			{
+				displayName: 'Reason',
+				name: 'reason',
+				type: 'string',
+				default: '',
+				description: 'Text shown with the invite (or recorded with the removal)',
+			},
+			{
+				displayName: 'Respect Per-Person Limit',
+				name: 'respectInviteeLimit',
+				type: 'boolean',
+				default: true,
+				displayOptions: { show: { '/operation': ['invite'] } },
+				description: 'Whether to honour Synapse\'s per-invitee limit (5 invites, then one per ~5.5 minutes) locally instead of spending requests that must fail',
+			},
+			{
+				displayName: 'Result Field',
+				name: 'resultField',
+				type: 'string',
+				default: 'matrix',
+				description: 'Field of the output item that receives the result',
+			},
+			{
+				displayName: 'Time Budget (Seconds)',
+				name: 'budgetSeconds',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 86400 },
+				default: 600,
+				description: 'Whatever is not done by then ends as "gaveUp" (retry it in a later run)',
+			},
+		],
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		displayOptions: { show: { operation: ['membership'] } },
+		options: [
+			{
+				displayName: 'Result Field',
+				name: 'resultField',
+				type: 'string',
+				default: 'matrix',
+				description: 'Field of the output item that receives the result',
+			},
+		],
+	},
+];
+
+/** Most telling status first: an item with several rooms reports the first of these it has. */
+const SEVERITY = ['invalidUserId', 'notPermitted', 'gaveUp', 'serverUnreachable', 'banned', 'invited', 'withdrawn', 'removed', 'alreadyInvited', 'alreadyJoined', 'notInRoom', 'ok'];
+
+function overall(statuses: string[]): string {
+	return [...statuses].sort((a, b) => SEVERITY.indexOf(a) - SEVERITY.indexOf(b))[0] ?? 'ok';
+}
+
+interface Planned {
+	userId: string;
+	rooms: string[];
+	first: number;
+}
+
+export async function execute(this: IExecuteFunctions, client: MatrixClient, operation: string): Promise<INodeExecutionData[]> {
+	const items = this.getInputData();
+	const options = this.getNodeParameter('options', 0, {}) as IDataObject;
+	const resultField = String(options.resultField ?? '').trim() || 'matrix';
+	// Validate every item before touching the homeserver: a bad item must not leave a half-done batch.
+	const planned: Array<Planned | { error: Error }> = items.map((_item, i) => {
+		try {
+			const rooms = roomList(this.getNodeParameter('rooms', i, ''));
+			if (!rooms.length) throw new NodeOperationError(this.getNode(), 'Name at least one room (room ID or alias)', { itemIndex: i });
+			return { userId: userIdOf(this.getNodeParameter('userId', i, '')), rooms, first: 0 };
+		} catch (error) {
+			if (!this.continueOnFail()) throw error;
+			return { error: error as Error };
+		}
+	});
+	const tasks: RoomUserTask[] = [];
+	for (const plan of planned) {
+		if ('error' in plan) continue;
+		plan.first = tasks.length;
+		for (const room of plan.rooms) tasks.push({ room, userId: plan.userId });
+	}
+	const engineOptions: EngineOptions = {
+		reason: String(options.reason ?? '').trim() || undefined,
+		concurrency: optionNumber(options, 'concurrency', 4, 1, 16),
+		budgetMs: optionNumber(options, 'budgetSeconds', 600, 1, 86_400) * 1000,
+		maxRetries: optionNumber(options, 'maxRetries', 4, 0, 10),
+		pacer: { initialRate: optionNumber(options, 'initialRate', 10, 0.01, 100) },
+		perInvitee: options.respectInviteeLimit === false ? false : undefined,
+		removeMembers: options.keepMembers !== true,
+	};
+	let results: Array<{ room: string; roomId?: string; status: string; reason: string; attempts?: number; membership?: string }>;
+	try {
+		if (!tasks.length) results = [];
+		else if (operation === 'invite') results = (await inviteUsers(client, tasks, engineOptions)).results;
+		else if (operation === 'revoke') results = (await revokeUsers(client, tasks, engineOptions)).results;
+		else results = await membershipReport(client, tasks, engineOptions);
+	} catch (error) {
+		const nodeError = runError(this, error);
+		if (!this.continueOnFail()) throw nodeError;
+		return items.map((item, i) => ({ json: { ...item.json, error: nodeError.message }, pairedItem: { item: i } }));
+	}
+	return items.map((item, i) => {
+		const plan = planned[i];
+		if ('error' in plan) return { json: { ...item.json, error: plan.error.message }, pairedItem: { item: i } };
+		const mine = results.slice(plan.first, plan.first + plan.rooms.length).map((r) => {
+			const entry: IDataObject = { room: r.room, roomId: r.roomId ?? null, status: r.status, reason: r.reason };
+			if (r.membership !== undefined) entry.membership = r.membership;
+			if (r.attempts !== undefined) entry.attempts = r.attempts;
+			return entry;
+		});
+		const result: IDataObject = { operation, userId: plan.userId, status: overall(mine.map((r) => String(r.status))), rooms: mine };
+		if (operation === 'membership' && mine.length === 1) result.membership = mine[0].membership ?? null;
+		return { json: { ...item.json, [resultField]: result }, pairedItem: { item: i } };
+	});
+}
