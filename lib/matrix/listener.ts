@@ -1,5 +1,4 @@
-import * as sdk from 'matrix-js-sdk';
-import { logger as sdkRootLogger } from 'matrix-js-sdk/lib/logger.js';
+import type * as Sdk from 'matrix-js-sdk';
 import { backoffMs, sleepMs } from '../http/retry';
 import { fetchTransport } from '../http/fetch-transport';
 import { MatrixClient, type PowerLevels } from './client';
@@ -58,7 +57,7 @@ export interface ListenerOptions {
 	onCommand: (command: CommandEvent) => void | Promise<void>;
 	/** Problems worth telling the operator about (never with IDs in the message). */
 	onError?: (error: Error, fatal: boolean) => void;
-	/** Messages older than start minus this skew are history (default 5 s). */
+	/** Messages older than start minus this skew are history (default 2 s). */
 	clockSkewMs?: number;
 	maxSeenIds?: number;
 	/** For tests: replaces global fetch for the SDK. */
@@ -77,6 +76,18 @@ const quietLogger = {
 	},
 };
 
+type SdkModule = typeof Sdk;
+let loadedSdk: SdkModule | undefined;
+
+/**
+ * matrix-js-sdk is ESM-only; Node ≥ 22.12 can require() it. Loaded on first use, so nodes that never
+ * listen (and tests of them) do not pay for it or need ESM support.
+ */
+function loadSdk(): SdkModule {
+	loadedSdk ??= require('matrix-js-sdk') as SdkModule;
+	return loadedSdk;
+}
+
 let sdkLoggingSilenced = false;
 /**
  * The SDK creates module-level child loggers (e.g. per RTC session, named after room IDs) that
@@ -86,7 +97,8 @@ let sdkLoggingSilenced = false;
 function silenceSdkLogging(): void {
 	if (sdkLoggingSilenced) return;
 	sdkLoggingSilenced = true;
-	const root = sdkRootLogger as unknown as { methodFactory: unknown; rebuild?: () => void };
+	const { logger } = require('matrix-js-sdk/lib/logger.js') as { logger: unknown };
+	const root = logger as { methodFactory: unknown; rebuild?: () => void };
 	root.methodFactory = () => () => undefined;
 	root.rebuild?.();
 }
@@ -94,7 +106,7 @@ function silenceSdkLogging(): void {
 type RequestOpts = { localTimeoutMs?: number; abortSignal?: AbortSignal };
 
 export class CommandListener {
-	private client?: sdk.MatrixClient;
+	private client?: Sdk.MatrixClient;
 	private rest: MatrixClient;
 	private readonly controller = new AbortController();
 	private readonly seen: string[];
@@ -151,7 +163,7 @@ export class CommandListener {
 		await this.resolveRooms();
 		if (this.closed) throw new Error('The listener was closed before it connected');
 		this.client = this.createSdkClient();
-		await this.client.startClient({ initialSyncLimit: 1, lazyLoadMembers: true, pollTimeout: 30_000 });
+		await this.client.startClient({ initialSyncLimit: 10, lazyLoadMembers: true, pollTimeout: 30_000 });
 	}
 
 	/** Waits until the first sync completed (commands from then on are live). */
@@ -165,11 +177,11 @@ export class CommandListener {
 			const onAbort = () => done(false);
 			const done = (value: boolean) => {
 				clearTimeout(timer);
-				this.client?.off(sdk.ClientEvent.Sync, onSync);
+				this.client?.off(loadSdk().ClientEvent.Sync, onSync);
 				this.controller.signal.removeEventListener('abort', onAbort);
 				resolve(value);
 			};
-			this.client?.on(sdk.ClientEvent.Sync, onSync);
+			this.client?.on(loadSdk().ClientEvent.Sync, onSync);
 			this.controller.signal.addEventListener('abort', onAbort, { once: true });
 		});
 	}
@@ -199,7 +211,8 @@ export class CommandListener {
 		this.allowedRooms = allowed;
 	}
 
-	private createSdkClient(): sdk.MatrixClient {
+	private createSdkClient(): Sdk.MatrixClient {
+		const sdk = loadSdk();
 		const abort = this.controller.signal;
 		const baseFetch = this.options.fetchFn ?? fetch;
 		const fetchFn: typeof fetch = (input, init) =>
@@ -252,7 +265,7 @@ export class CommandListener {
 	 * pitfalls), which keeps a process alive for up to 110 s after stopClient(). We run the timeout
 	 * ourselves and clear it when the request settles.
 	 */
-	private ownRequestTimeouts(client: sdk.MatrixClient): void {
+	private ownRequestTimeouts(client: Sdk.MatrixClient): void {
 		const http = client.http as unknown as { requestOtherUrl: (method: unknown, url: unknown, body: unknown, opts?: RequestOpts) => Promise<unknown> };
 		const original = http.requestOtherUrl.bind(http);
 		http.requestOtherUrl = async (method, url, body, opts: RequestOpts = {}) => {
@@ -286,9 +299,10 @@ export class CommandListener {
 		return true;
 	}
 
-	private async onTimeline(event: sdk.MatrixEvent, roomId: string): Promise<void> {
-		// Initial-sync events arrive as "live" before PREPARED (reference §4 pitfalls).
-		if (this.closed || !this.prepared || event.getType() !== 'm.room.message') return;
+	private async onTimeline(event: Sdk.MatrixEvent, roomId: string): Promise<void> {
+		// Initial-sync events arrive as "live" before PREPARED (reference §4 pitfalls): the age gate
+		// below drops the history among them, and a command typed while we connected still counts.
+		if (this.closed || event.getType() !== 'm.room.message') return;
 		const sender = event.getSender() ?? '';
 		const eventId = event.getId() ?? '';
 		if (!eventId || !eventId.startsWith('$') || sender === this.userId || event.isRedacted()) return;
@@ -297,7 +311,7 @@ export class CommandListener {
 		const relation = content['m.relates_to'] as { rel_type?: string } | undefined;
 		if (relation?.rel_type === 'm.replace' || content['m.new_content'] !== undefined) return;
 		if (content.msgtype !== 'm.text') return;
-		if (event.getTs() < this.startedAt - (this.options.clockSkewMs ?? 5_000)) return;
+		if (event.getTs() < this.startedAt - (this.options.clockSkewMs ?? 2_000)) return;
 		const commands = this.options.commands?.length ? this.options.commands : DEFAULT_COMMANDS;
 		const parsed = parseCommand(content.body, { prefix: this.options.prefix, commands });
 		if (parsed.kind === 'none' || parsed.kind === 'tooLong') return;

@@ -10,6 +10,12 @@ export interface AttendeeOptions {
 	statuses?: OrderStatus[];
 	includeName?: boolean;
 	includeEmail?: boolean;
+	/**
+	 * Also return attendees who no longer hold a valid ticket (order canceled, expired or in an
+	 * unselected status, position canceled), marked `active: false` with the reason, so a workflow can
+	 * revoke their invites. Every attendee then carries `active`.
+	 */
+	includeInactive?: boolean;
 	/** Only positions of these products (add-on positions included when they match). */
 	itemIds?: number[];
 	variationIds?: number[];
@@ -34,6 +40,18 @@ export interface Attendee {
 	attendeeName?: string | null;
 	attendeeEmail?: string | null;
 	orderEmail?: string | null;
+	/** Only with `includeInactive`: whether the ticket is valid, and why not. */
+	active?: boolean;
+	inactiveReason?: InactiveReason | null;
+}
+
+export type InactiveReason = 'orderCanceled' | 'orderExpired' | 'orderNotSelected' | 'positionCanceled';
+
+function orderInactiveReason(status: unknown, selected: OrderStatus[]): InactiveReason | null {
+	if (selected.includes(status as OrderStatus)) return null;
+	if (status === 'c') return 'orderCanceled';
+	if (status === 'e') return 'orderExpired';
+	return 'orderNotSelected';
 }
 
 export interface ExtractResult {
@@ -71,7 +89,9 @@ export function extractAttendees(order: PretixOrder, context: { organizer: strin
 		return result;
 	}
 	const statuses: OrderStatus[] = (options.statuses ?? ['p']).filter((s) => s !== 'c');
-	if (order.testmode === true || !statuses.includes(order.status as OrderStatus)) return result;
+	if (order.testmode === true) return result;
+	const orderInactive = orderInactiveReason(order.status, statuses);
+	if (orderInactive && !options.includeInactive) return result;
 	const identifier = options.questionIdentifier?.trim() || 'matrix';
 	const itemFilter = options.itemIds?.length ? new Set(options.itemIds) : undefined;
 	const variationFilter = options.variationIds?.length ? new Set(options.variationIds) : undefined;
@@ -84,7 +104,7 @@ export function extractAttendees(order: PretixOrder, context: { organizer: strin
 			result.malformed++;
 			continue;
 		}
-		if (position.canceled === true) continue;
+		if (position.canceled === true && !options.includeInactive) continue;
 		if (itemFilter && !itemFilter.has(position.item)) continue;
 		if (variationFilter && (position.variation === null || !variationFilter.has(position.variation))) continue;
 		const isAddon = position.addon_to !== null && position.addon_to !== undefined;
@@ -109,6 +129,11 @@ export function extractAttendees(order: PretixOrder, context: { organizer: strin
 		if (options.includeEmail) {
 			attendee.attendeeEmail = position.attendee_email ?? parent?.attendee_email ?? null;
 			attendee.orderEmail = order.email ?? null;
+		}
+		if (options.includeInactive) {
+			const reason = orderInactive ?? (position.canceled === true ? 'positionCanceled' : null);
+			attendee.active = reason === null;
+			attendee.inactiveReason = reason;
 		}
 		result.attendees.push(attendee);
 	}
@@ -137,6 +162,7 @@ export function parseAttendeeOptions(raw: Record<string, unknown> | undefined): 
 		questionIdentifier: identifier,
 		includeName: options.includeName === true,
 		includeEmail: options.includeEmail === true,
+		includeInactive: options.includeInactive === true,
 		itemIds: parseIdList(options.itemIds, 'Item IDs'),
 		variationIds: parseIdList(options.variationIds, 'Variation IDs'),
 	};

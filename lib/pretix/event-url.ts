@@ -116,3 +116,42 @@ export async function resolveEventUrl(client: PretixClient, input: string): Prom
 	}
 	throw invalid('The URL is not the shop URL of an event this pretix credential can see.');
 }
+
+export const ORGANIZER_URL_SHAPE = 'Expected an organizer page URL such as https://pretix.eu/<organizer>/ (or the same path on your own pretix host), or the custom domain of an organizer.';
+
+/**
+ * Resolves an organizer page URL to its slug: on the instance host the first path segment (shop,
+ * control-panel and API URLs of the organizer or one of its events work too); other hosts are matched
+ * against the organizers' `public_url`.
+ */
+export async function resolveOrganizerUrl(client: PretixClient, input: string): Promise<string> {
+	const bad = (detail: string) => new PretixApiError('invalid_input', `${detail} ${ORGANIZER_URL_SHAPE}`);
+	const raw = typeof input === 'string' ? input.trim() : '';
+	if (!raw) throw bad('The organizer URL is empty.');
+	let url: URL;
+	try {
+		url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `https://${raw}`);
+	} catch {
+		throw bad('The organizer URL is not a valid URL.');
+	}
+	if (url.protocol !== 'https:' && url.protocol !== 'http:') throw bad('The organizer URL must be an http(s) URL.');
+	const instance = new URL(client.instanceUrl);
+	if (url.host.toLowerCase() === instance.host.toLowerCase()) {
+		const parts = segmentsOf(url, instance.pathname.replace(/\/+$/, ''));
+		let slug: string | undefined = parts[0];
+		if (parts[0] === 'api' && parts[1] === 'v1' && parts[2] === 'organizers') slug = parts[3];
+		else if (parts[0] === 'control' && (parts[1] === 'organizer' || parts[1] === 'event')) slug = parts[2];
+		else if (slug && RESERVED.has(slug.toLowerCase())) throw bad('The URL points to a pretix page that is not an organizer.');
+		if (!slug) throw bad('The URL points to the pretix start page, not to an organizer.');
+		if (!SLUG.test(slug)) throw bad('The URL does not contain a valid organizer slug.');
+		return slug;
+	}
+	const target = canonical(url.toString()) as string;
+	let best: { slug: string; length: number } | undefined;
+	for (const organizer of await client.organizers()) {
+		const publicUrl = canonical(organizer.public_url ?? '');
+		if (publicUrl && target.startsWith(publicUrl) && (!best || publicUrl.length > best.length)) best = { slug: organizer.slug, length: publicUrl.length };
+	}
+	if (!best) throw bad('The URL is not the page of an organizer this pretix credential can see.');
+	return best.slug;
+}

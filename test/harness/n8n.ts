@@ -180,6 +180,8 @@ export class N8nInstance {
 			N8N_PERSONALIZATION_ENABLED: 'false',
 			N8N_UNVERIFIED_PACKAGES_ENABLED: 'true',
 			N8N_COMMUNITY_PACKAGES_ENABLED: 'true',
+			// No outside network here: don't ask api.n8n.io for the verified-package list.
+			N8N_VERIFIED_PACKAGES_ENABLED: 'false',
 			N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'false',
 			N8N_INSTANCE_OWNER_MANAGED_BY_ENV: 'true',
 			N8N_INSTANCE_OWNER_EMAIL: owner.email,
@@ -223,7 +225,10 @@ export class N8nInstance {
 	private spawnEnv(): NodeJS.ProcessEnv {
 		// Node 24 first on PATH (n8n ≥2.36 refuses older runtimes); n8n finds its own modules.
 		const nodeBin = path.dirname(process.execPath);
-		return { ...process.env, ...this.env, PATH: `${nodeBin}:${process.env.PATH ?? ''}` };
+		const inherited = { ...process.env };
+		// Not n8n's business: jest's test mode and vm-modules flag change how n8n runs.
+		for (const name of ['NODE_OPTIONS', 'NODE_ENV', 'JEST_WORKER_ID', 'ENGINE_SOURCE']) delete inherited[name];
+		return { ...inherited, ...this.env, PATH: `${nodeBin}:${process.env.PATH ?? ''}` };
 	}
 
 	/** Runs an n8n CLI command against this instance's database (n8n must not rely on it while running). */

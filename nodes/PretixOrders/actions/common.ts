@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError, type JsonObject } from 'n8n-workflow';
 
-import { assertSlug, parseAttendeeOptions, PretixApiError, resolveEventUrl, type Attendee, type AttendeeOptions, type EventRef, type PretixClient } from '../../../lib/pretix';
+import { assertSlug, parseAttendeeOptions, PretixApiError, resolveEventUrl, resolveOrganizerUrl, type Attendee, type AttendeeOptions, type EventRef, type PretixClient } from '../../../lib/pretix';
 
 /** Shared by both pretix nodes: which credential type signs the requests. */
 export const authenticationProperty: INodeProperties = {
@@ -36,8 +36,10 @@ export function eventSelection(resource: string, operations: string[]): INodePro
 					description: 'The shop URL of the event, e.g. https://pretix.eu/myorg/myevent/ or a custom domain',
 				},
 				{
-					name: 'Organizer and Event Slugs',
+					// The value predates the resource locators; kept so saved workflows keep working.
+					name: 'Organizer and Event',
 					value: 'slugs',
+					description: 'Pick them from a list, or give their URLs or slugs',
 				},
 			],
 			default: 'url',
@@ -51,25 +53,98 @@ export function eventSelection(resource: string, operations: string[]): INodePro
 			required: true,
 			placeholder: 'https://pretix.eu/myorg/myevent/',
 		},
-		{
-			displayName: 'Organizer Slug',
-			name: 'organizer',
-			type: 'string',
-			displayOptions: { show: { ...show, eventBy: ['slugs'] } },
-			default: '',
-			required: true,
-			placeholder: 'myorg',
-		},
-		{
-			displayName: 'Event Slug',
-			name: 'event',
-			type: 'string',
-			displayOptions: { show: { ...show, eventBy: ['slugs'] } },
-			default: '',
-			required: true,
-			placeholder: 'myevent',
-		},
+		organizerLocator({ ...show, eventBy: ['slugs'] }),
+		eventLocator({ ...show, eventBy: ['slugs'] }),
 	];
+}
+
+const SLUG_PATTERN = '^\\s*[A-Za-z0-9][A-Za-z0-9._-]{0,199}\\s*$';
+
+/**
+ * Organizer as a resource locator (list, URL, slug). The name `organizer` and plain-string values
+ * saved before it was a locator keep working: see locatorOf().
+ */
+export function organizerLocator(show: Record<string, Array<string | boolean>>): INodeProperties {
+	return {
+		displayName: 'Organizer',
+		name: 'organizer',
+		type: 'resourceLocator',
+		displayOptions: { show },
+		default: { mode: 'list', value: '' },
+		required: true,
+		modes: [
+			{
+				displayName: 'From List',
+				name: 'list',
+				type: 'list',
+				typeOptions: { searchListMethod: 'searchOrganizers', searchable: true },
+			},
+			{
+				displayName: 'By URL',
+				name: 'url',
+				type: 'string',
+				placeholder: 'https://pretix.eu/myorg/',
+				validation: [{ type: 'regex', properties: { regex: '^\\s*https?://\\S+$', errorMessage: 'Not an http(s) URL' } }],
+			},
+			{
+				displayName: 'By Slug',
+				name: 'id',
+				type: 'string',
+				placeholder: 'myorg',
+				validation: [{ type: 'regex', properties: { regex: SLUG_PATTERN, errorMessage: 'Not a pretix slug (letters, digits, ".", "-", "_")' } }],
+			},
+		],
+	};
+}
+
+/** Event as a resource locator (list of the chosen organizer's events, shop URL, slug). */
+export function eventLocator(show: Record<string, Array<string | boolean>>): INodeProperties {
+	return {
+		displayName: 'Event',
+		name: 'event',
+		type: 'resourceLocator',
+		displayOptions: { show },
+		default: { mode: 'list', value: '' },
+		required: true,
+		modes: [
+			{
+				displayName: 'From List',
+				name: 'list',
+				type: 'list',
+				typeOptions: { searchListMethod: 'searchEvents', searchable: true },
+			},
+			{
+				displayName: 'By URL',
+				name: 'url',
+				type: 'string',
+				placeholder: 'https://pretix.eu/myorg/myevent/',
+				validation: [{ type: 'regex', properties: { regex: '^\\s*https?://\\S+$', errorMessage: 'Not an http(s) URL' } }],
+			},
+			{
+				displayName: 'By Slug',
+				name: 'id',
+				type: 'string',
+				placeholder: 'myevent',
+				validation: [{ type: 'regex', properties: { regex: SLUG_PATTERN, errorMessage: 'Not a pretix slug (letters, digits, ".", "-", "_")' } }],
+			},
+		],
+	};
+}
+
+/** A resource-locator value, or a plain string (parameters saved before they were locators) as a slug. */
+export function locatorOf(value: unknown): { mode: string; value: string } {
+	if (value && typeof value === 'object' && 'value' in value) {
+		const locator = value as { mode?: unknown; value?: unknown };
+		return { mode: typeof locator.mode === 'string' ? locator.mode : 'id', value: locator.value === undefined || locator.value === null ? '' : String(locator.value) };
+	}
+	return { mode: 'id', value: value === undefined || value === null ? '' : String(value) };
+}
+
+/** The organizer slug of an organizer locator value (URLs resolved through pretix when needed). */
+export async function resolveOrganizer(client: PretixClient, value: unknown): Promise<string> {
+	const locator = locatorOf(value);
+	if (locator.mode === 'url') return await resolveOrganizerUrl(client, locator.value);
+	return assertSlug(locator.value, 'organizer');
 }
 
 export function attendeeOptionsProperty(resource: string, operations: string[]): INodeProperties {
@@ -99,6 +174,13 @@ export function attendeeOptionsCollection(show: Record<string, Array<string | bo
 				type: 'boolean',
 				default: false,
 				description: 'Whether to output the attendee name (personal data; off by default)',
+			},
+			{
+				displayName: 'Include Inactive Attendees',
+				name: 'includeInactive',
+				type: 'boolean',
+				default: false,
+				description: 'Whether to also output attendees of canceled or expired orders and canceled tickets, marked with active false and an inactiveReason, so their invites can be revoked',
 			},
 			{
 				displayName: 'Item IDs',
@@ -172,10 +254,10 @@ export function toNodeError(context: Pick<IExecuteFunctions, 'getNode'>, error: 
 export async function readEventRef(context: IExecuteFunctions, client: PretixClient, itemIndex: number): Promise<EventRef> {
 	const by = context.getNodeParameter('eventBy', itemIndex, 'url') as string;
 	if (by === 'slugs') {
-		return {
-			organizer: assertSlug(context.getNodeParameter('organizer', itemIndex, ''), 'organizer'),
-			event: assertSlug(context.getNodeParameter('event', itemIndex, ''), 'event'),
-		};
+		const event = locatorOf(context.getNodeParameter('event', itemIndex, ''));
+		// An event URL names its organizer (custom domains included), so it wins over the organizer field.
+		if (event.mode === 'url') return await resolveEventUrl(client, event.value);
+		return { organizer: await resolveOrganizer(client, context.getNodeParameter('organizer', itemIndex, '')), event: assertSlug(event.value, 'event') };
 	}
 	return await resolveEventUrl(client, String(context.getNodeParameter('eventUrl', itemIndex, '') ?? ''));
 }

@@ -1,19 +1,12 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import type { PretixClient } from '../../../../lib/pretix';
+import { organizerLocator, resolveOrganizer } from '../common';
 
 const show = { resource: ['event'], operation: ['getMany'] };
 
 export const description: INodeProperties[] = [
-	{
-		displayName: 'Organizer Slug',
-		name: 'organizer',
-		type: 'string',
-		displayOptions: { show },
-		default: '',
-		required: true,
-		placeholder: 'myorg',
-	},
+	organizerLocator(show),
 	{
 		displayName: 'Return All',
 		name: 'returnAll',
@@ -34,9 +27,9 @@ export const description: INodeProperties[] = [
 ];
 
 export async function execute(this: IExecuteFunctions, client: PretixClient, itemIndex: number): Promise<INodeExecutionData[]> {
-	const organizer = String(this.getNodeParameter('organizer', itemIndex, '') ?? '');
+	const organizer = await resolveOrganizer(client, this.getNodeParameter('organizer', itemIndex, ''));
 	const returnAll = this.getNodeParameter('returnAll', itemIndex, true) as boolean;
 	let events = await client.events(organizer);
 	if (!returnAll) events = events.slice(0, Math.max(1, Number(this.getNodeParameter('limit', itemIndex, 50))));
-	return events.map((event) => ({ json: { organizer: organizer.trim(), ...(event as IDataObject) }, pairedItem: { item: itemIndex } }));
+	return events.map((event) => ({ json: { organizer, ...(event as IDataObject) }, pairedItem: { item: itemIndex } }));
 }

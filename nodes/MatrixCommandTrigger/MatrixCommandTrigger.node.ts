@@ -1,0 +1,196 @@
+import type { IDataObject, INodeType, INodeTypeDescription, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+
+import { normaliseHomeserverUrl } from '../../lib/matrix/client';
+import { DEFAULT_COMMANDS } from '../../lib/matrix/commands';
+import { CommandListener, type CommandEvent, type ListenerState, type PermissionMode } from '../../lib/matrix/listener';
+import { accessTokenFor } from './session';
+
+function list(value: unknown): string[] {
+	return String(value ?? '')
+		.split(/[\s,]+/)
+		.map((v) => v.trim())
+		.filter(Boolean);
+}
+
+/**
+ * Starts a workflow for each chat command typed in a Matrix room (e.g. `!batchinvite`), from
+ * permitted users only. Keeps the sync position and the handled event IDs in the workflow's static
+ * data, so a restart neither replays nor loses commands.
+ */
+export class MatrixCommandTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Matrix Command Trigger',
+		name: 'matrixCommandTrigger',
+		icon: 'file:matrixCommandTrigger.svg',
+		group: ['trigger'],
+		version: 1,
+		subtitle: '={{ ($parameter["prefix"] || "!") + " commands" }}',
+		description: 'Starts the workflow when a permitted user types a bot command in a Matrix room',
+		defaults: {
+			name: 'Matrix Command Trigger',
+		},
+		inputs: [],
+		// eslint-disable-next-line n8n-nodes-base/node-class-description-outputs-wrong
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{
+				name: 'matrixBotApi',
+				required: true,
+			},
+		],
+		properties: [
+			{
+				displayName: 'Command Prefix',
+				name: 'prefix',
+				type: 'string',
+				default: '!',
+				description: 'What a message must start with to be a command',
+			},
+			{
+				displayName: 'Commands',
+				name: 'commands',
+				type: 'string',
+				default: DEFAULT_COMMANDS.join(', '),
+				description: 'Commands that start the workflow, separated by commas. Others get the help text (option) or nothing.',
+			},
+			{
+				displayName: 'Rooms',
+				name: 'rooms',
+				type: 'string',
+				default: '',
+				placeholder: '#orga:example.org',
+				description: 'Only listen in these rooms (IDs or aliases, separated by commas). Empty: every room the bot is in.',
+			},
+			{
+				displayName: 'Who May Use Commands',
+				name: 'permissionMode',
+				type: 'options',
+				options: [
+					{ name: 'Allowlist or Power Level', value: 'allowlistOrPowerLevel' },
+					{ name: 'Allowlist Only', value: 'allowlist' },
+					{ name: 'Power Level Only', value: 'powerLevel' },
+					{ name: 'Allowlist and Power Level', value: 'allowlistAndPowerLevel' },
+				],
+				default: 'allowlistOrPowerLevel',
+			},
+			{
+				displayName: 'Allowed Users',
+				name: 'allowlist',
+				type: 'string',
+				default: '',
+				placeholder: '@alice:example.org, @bob:example.org',
+				description: 'Matrix IDs allowed to use commands, separated by commas',
+			},
+			{
+				displayName: 'Minimum Power Level',
+				name: 'minPowerLevel',
+				type: 'number',
+				default: 50,
+				description: 'Power level needed in the room where the command is typed (50: moderators)',
+			},
+			{
+				displayName: 'Options',
+				name: 'options',
+				type: 'collection',
+				placeholder: 'Add Option',
+				default: {},
+				options: [
+					{
+						displayName: 'Auto-Join Invites',
+						name: 'autoJoin',
+						type: 'boolean',
+						default: false,
+						description: 'Whether to join rooms the bot is invited to by a permitted user',
+					},
+					{
+						displayName: 'Help on Unknown Commands',
+						name: 'helpOnUnknown',
+						type: 'boolean',
+						default: true,
+						description: 'Whether to answer an unknown command from a permitted user with the list of commands',
+					},
+					{
+						displayName: 'Reply to Refused Users',
+						name: 'replyToRefused',
+						type: 'boolean',
+						default: true,
+						description: 'Whether to tell users who may not use commands so, in one short notice',
+					},
+				],
+			},
+		],
+	};
+
+	async trigger(this: ITriggerFunctions): Promise<ITriggerResponse> {
+		const credentials = await this.getCredentials('matrixBotApi');
+		let homeserverUrl: string;
+		try {
+			homeserverUrl = normaliseHomeserverUrl(String(credentials.homeserverUrl ?? ''));
+		} catch (error) {
+			throw new NodeOperationError(this.getNode(), `The Matrix Bot API credential is not usable: ${(error as Error).message}`);
+		}
+		const options = this.getNodeParameter('options', {}) as IDataObject;
+		const staticData = this.getWorkflowStaticData('node');
+		const manual = this.getMode() === 'manual';
+		const commands = list(this.getNodeParameter('commands', DEFAULT_COMMANDS.join(','))).map((c) => c.toLowerCase());
+		const minPowerLevel = Number(this.getNodeParameter('minPowerLevel', 50));
+		let onFirstCommand: (() => void) | undefined;
+
+		const emitCommand = (command: CommandEvent) => {
+			this.emit([this.helpers.returnJsonArray([command as unknown as IDataObject])]);
+			onFirstCommand?.();
+		};
+		const accessToken = await accessTokenFor(this, credentials, homeserverUrl);
+		const listener = new CommandListener({
+			homeserverUrl,
+			accessToken,
+			prefix: String(this.getNodeParameter('prefix', '!') || '!'),
+			commands: commands.length ? commands : DEFAULT_COMMANDS,
+			rooms: list(this.getNodeParameter('rooms', '')),
+			allowlist: list(this.getNodeParameter('allowlist', '')),
+			minPowerLevel: Number.isFinite(minPowerLevel) ? minPowerLevel : 50,
+			permissionMode: this.getNodeParameter('permissionMode', 'allowlistOrPowerLevel') as PermissionMode,
+			replyToRefused: options.replyToRefused !== false,
+			helpOnUnknown: options.helpOnUnknown !== false,
+			autoJoin: options.autoJoin === true,
+			state: {
+				syncToken: typeof staticData.syncToken === 'string' ? staticData.syncToken : undefined,
+				syncTokenOwner: typeof staticData.syncTokenOwner === 'string' ? staticData.syncTokenOwner : undefined,
+				seenEventIds: Array.isArray(staticData.seenEventIds) ? (staticData.seenEventIds as string[]) : [],
+			},
+			// n8n saves the static data when an emit starts, so the cursor is current before each run.
+			onState: (state: ListenerState) => {
+				staticData.syncToken = state.syncToken;
+				staticData.syncTokenOwner = state.syncTokenOwner;
+				staticData.seenEventIds = state.seenEventIds ?? [];
+			},
+			onCommand: emitCommand,
+			onError: (error, fatal) => {
+				if (fatal) this.emitError(error);
+				else this.logger.warn(`Matrix Command Trigger: ${error.message}`);
+			},
+		});
+
+		const closeFunction = async () => {
+			await listener.close();
+		};
+
+		if (!manual) {
+			// Connecting may wait for an unreachable homeserver (backoff): do not block activation.
+			listener.start().catch((error: Error) => {
+				if (!/closed before it connected/.test(error.message)) this.emitError(error);
+			});
+			return { closeFunction };
+		}
+
+		const manualTriggerFunction = async () => {
+			const first = new Promise<void>((resolve) => {
+				onFirstCommand = resolve;
+			});
+			await listener.start();
+			await first;
+		};
+		return { closeFunction, manualTriggerFunction };
+	}
+}

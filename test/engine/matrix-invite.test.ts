@@ -1,0 +1,173 @@
+/**
+ * Matrix Invite through n8n's engine against the fake homeserver: every invite outcome, revoke,
+ * membership, message idempotency, the credential (token and password modes) and run-level errors.
+ */
+import type { ICredentialDataDecryptedObject, IDataObject } from 'n8n-workflow';
+
+import { startFakeHomeserver, type FakeHomeserver } from '../fakes/matrix';
+import { credentialTest, runWorkflow, wf } from '../harness/engine';
+
+const node = (parameters: IDataObject, extra: { continueOnFail?: boolean } = {}) =>
+	wf([{ name: 'Matrix', type: 'matrixInvite', parameters: parameters as never, credentials: ['matrixBotApi'], ...extra }]);
+
+describe('Matrix Invite node', () => {
+	let hs: FakeHomeserver;
+	let bot: ReturnType<FakeHomeserver['createUser']>;
+	let roomId: string;
+	let creds: { matrixBotApi: ICredentialDataDecryptedObject };
+
+	beforeEach(async () => {
+		hs = await startFakeHomeserver({ rateLimits: false });
+		bot = hs.createUser('bot', { password: 'bot-password' });
+		roomId = hs.createRoom({ creator: bot.userId, alias: '#attendees:localhost' });
+		creds = { matrixBotApi: { homeserverUrl: hs.url, authMode: 'accessToken', accessToken: bot.accessToken } };
+	});
+	afterEach(() => hs.stop());
+
+	test('invite: every item ends with its status, nothing dropped, each person invited once', async () => {
+		for (const name of ['joined', 'pending', 'banned', 'new1', 'new2']) hs.createUser(name);
+		hs.setMembership(roomId, '@joined:localhost', 'join');
+		hs.setMembership(roomId, '@pending:localhost', 'invite', { sender: bot.userId });
+		hs.setMembership(roomId, '@banned:localhost', 'ban', { sender: bot.userId });
+		const input = [
+			{ order: 'A1', matrixId: '@new1:localhost' },
+			{ order: 'A2', matrixId: '@joined:localhost' },
+			{ order: 'A3', matrixId: '@pending:localhost' },
+			{ order: 'A4', matrixId: '@banned:localhost' },
+			{ order: 'A5', matrixId: '@x:nonexistent.invalid' },
+			{ order: 'A6', matrixId: 'alice' },
+			{ order: 'A7', matrixId: null },
+			{ order: 'A8', matrixId: '@new1:localhost' },
+			{ order: 'A9', matrixId: '  @new2:localhost ' },
+		];
+		const run = await runWorkflow({
+			workflow: node({ operation: 'invite', rooms: '#attendees:localhost', userId: '={{ $json.matrixId }}', options: { reason: 'Your ticket' } }),
+			credentials: creds,
+			input,
+		});
+		expect(run.status).toBe('success');
+		const out = run.output('Matrix');
+		expect(out.map((o) => [o.order, (o.matrix as IDataObject).status])).toEqual([
+			['A1', 'invited'],
+			['A2', 'alreadyJoined'],
+			['A3', 'alreadyInvited'],
+			['A4', 'banned'],
+			['A5', 'serverUnreachable'],
+			['A6', 'invalidUserId'],
+			['A7', 'invalidUserId'],
+			['A8', 'invited'],
+			['A9', 'invited'],
+		]);
+		expect(out[0].matrix).toEqual({
+			operation: 'invite',
+			userId: '@new1:localhost',
+			status: 'invited',
+			rooms: [{ room: '#attendees:localhost', roomId, status: 'invited', reason: 'invited', attempts: 1 }],
+		});
+		expect(run.items('Matrix').map((i) => i.pairedItem)).toEqual(input.map((_x, item) => ({ item })));
+		expect(hs.inviteCount(roomId, '@new1:localhost')).toBe(1);
+		expect(hs.inviteCount(roomId, '@new2:localhost')).toBe(1);
+		expect(hs.countRequests({ path: /\/members$/ })).toBe(1);
+	});
+
+	test('invite into several rooms per item, one status per room and an overall status', async () => {
+		const second = hs.createRoom({ creator: bot.userId });
+		const foreign = hs.createRoom({ creator: hs.createUser('owner').userId });
+		hs.createUser('guest');
+		const run = await runWorkflow({
+			workflow: node({ operation: 'invite', rooms: `={{ ["${roomId}", "${second}", "${foreign}"] }}`, userId: '@guest:localhost' }),
+			credentials: creds,
+		});
+		const result = run.output('Matrix')[0].matrix as IDataObject;
+		expect((result.rooms as IDataObject[]).map((r) => [r.status, r.reason])).toEqual([
+			['invited', 'invited'],
+			['invited', 'invited'],
+			['notPermitted', 'botNotInRoom'],
+		]);
+		expect(result.status).toBe('notPermitted');
+	});
+
+	test('revoke and membership', async () => {
+		for (const name of ['inv', 'mem']) hs.createUser(name);
+		hs.setMembership(roomId, '@inv:localhost', 'invite', { sender: bot.userId });
+		hs.setMembership(roomId, '@mem:localhost', 'join');
+		const input = [{ matrixId: '@inv:localhost' }, { matrixId: '@mem:localhost' }, { matrixId: '@nobody:localhost' }];
+		const before = await runWorkflow({ workflow: node({ operation: 'membership', rooms: roomId }), credentials: creds, input });
+		expect(before.output('Matrix').map((o) => (o.matrix as IDataObject).membership)).toEqual(['invited', 'joined', 'none']);
+		const keep = await runWorkflow({ workflow: node({ operation: 'revoke', rooms: roomId, options: { keepMembers: true, reason: 'Order cancelled' } }), credentials: creds, input });
+		expect(keep.output('Matrix').map((o) => (o.matrix as IDataObject).status)).toEqual(['withdrawn', 'notPermitted', 'notInRoom']);
+		expect(hs.membership(roomId, '@mem:localhost')).toBe('join');
+		const all = await runWorkflow({ workflow: node({ operation: 'revoke', rooms: roomId }), credentials: creds, input });
+		expect(all.output('Matrix').map((o) => (o.matrix as IDataObject).status)).toEqual(['notInRoom', 'removed', 'notInRoom']);
+		const after = await runWorkflow({ workflow: node({ operation: 'membership', rooms: roomId }), credentials: creds, input });
+		expect(after.output('Matrix').map((o) => (o.matrix as IDataObject).membership)).toEqual(['left', 'left', 'none']);
+	});
+
+	test('message: HTML notice as a reply; a retried request posts once', async () => {
+		const command = hs.say(bot.userId, roomId, '!status');
+		hs.failNext(1, { status: 502, path: /\/send\// });
+		const parameters = { operation: 'message', room: '#attendees:localhost', text: 'Invited: 3', messageOptions: { html: '<b>Invited:</b> 3', replyTo: command } };
+		const run = await runWorkflow({ workflow: node(parameters), credentials: creds });
+		expect(run.status).toBe('success');
+		const result = run.output('Matrix')[0].matrix as IDataObject;
+		expect(result).toMatchObject({ operation: 'message', status: 'sent', roomId });
+		const notices = hs.timeline(roomId, 'm.room.message').filter((e) => e.content.msgtype === 'm.notice');
+		expect(notices).toHaveLength(1);
+		expect(notices[0].content).toEqual({
+			msgtype: 'm.notice',
+			body: 'Invited: 3',
+			format: 'org.matrix.custom.html',
+			formatted_body: '<b>Invited:</b> 3',
+			'm.relates_to': { 'm.in_reply_to': { event_id: command } },
+		});
+		// The same logical message (idempotency key) is never posted twice.
+		const keyed = { ...parameters, messageOptions: { idempotencyKey: 'status-reply-1' } };
+		const first = await runWorkflow({ workflow: node(keyed), credentials: creds });
+		const second = await runWorkflow({ workflow: node(keyed), credentials: creds });
+		expect((second.output('Matrix')[0].matrix as IDataObject).eventId).toBe((first.output('Matrix')[0].matrix as IDataObject).eventId);
+		expect(hs.timeline(roomId, 'm.room.message').filter((e) => e.content.msgtype === 'm.notice')).toHaveLength(2);
+	});
+
+	test('message to an unknown room is reported, not thrown; empty messages are configuration errors', async () => {
+		const run = await runWorkflow({ workflow: node({ operation: 'message', room: '#nope:localhost', text: 'x' }), credentials: creds });
+		expect(run.output('Matrix')[0].matrix).toMatchObject({ status: 'notPermitted', reason: 'roomNotFound' });
+		const empty = await runWorkflow({ workflow: node({ operation: 'message', room: roomId, text: ' ' }), credentials: creds });
+		expect(empty.status).toBe('error');
+		expect(empty.error?.message).toBe('The message is empty');
+	});
+
+	test('a rejected token fails the run without IDs in the message; continueOnFail marks every item', async () => {
+		const bad = { matrixBotApi: { ...creds.matrixBotApi, accessToken: 'syt_revoked' } };
+		const input = [{ matrixId: '@a:localhost' }, { matrixId: '@b:localhost' }];
+		const run = await runWorkflow({ workflow: node({ operation: 'invite', rooms: roomId }), credentials: bad, input });
+		expect(run.status).toBe('error');
+		expect(run.error?.message).not.toMatch(/@|!|syt_/);
+		const tolerant = await runWorkflow({ workflow: node({ operation: 'invite', rooms: roomId }, { continueOnFail: true }), credentials: bad, input });
+		expect(tolerant.output('Matrix').map((o) => typeof o.error)).toEqual(['string', 'string']);
+		const noRooms = await runWorkflow({ workflow: node({ operation: 'invite', rooms: '={{ $json.rooms }}' }), credentials: creds, input });
+		expect(noRooms.error?.message).toBe('Name at least one room (room ID or alias)');
+		expect(hs.countRequests({ path: /\/invite$/ })).toBe(0);
+	});
+
+	test('password mode logs in once on a fixed device and reuses the token', async () => {
+		const password = { matrixBotApi: { homeserverUrl: hs.url, authMode: 'password', user: 'bot', password: 'bot-password', deviceId: 'N8NTEST' } };
+		hs.createUser('p1');
+		hs.createUser('p2');
+		const first = await runWorkflow({ workflow: node({ operation: 'invite', rooms: roomId }), credentials: password, input: [{ matrixId: '@p1:localhost' }, { matrixId: '@p2:localhost' }] });
+		expect(first.output('Matrix').map((o) => (o.matrix as IDataObject).status)).toEqual(['invited', 'invited']);
+		expect(hs.countRequests({ path: /\/login$/, method: 'POST' })).toBe(1);
+		expect(first.credentialUpdates.map((u) => Object.keys(u.data))).toEqual([['sessionToken']]);
+		// A later run reuses the stored token: no second login.
+		await runWorkflow({ workflow: node({ operation: 'membership', rooms: roomId }), credentials: password, input: [{ matrixId: '@p1:localhost' }], credentialsHelper: first.credentialsHelper });
+		expect(hs.countRequests({ path: /\/login$/, method: 'POST' })).toBe(1);
+		expect(hs.deviceCount(bot.userId)).toBe(2);
+	});
+
+	test('credential test: whoami with a token, with a password, and failures', async () => {
+		expect(await credentialTest('matrixBotApi', creds.matrixBotApi)).toMatchObject({ status: 'OK' });
+		expect(await credentialTest('matrixBotApi', { ...creds.matrixBotApi, accessToken: 'syt_bad' })).toMatchObject({ status: 'Error', message: 'The homeserver rejected the access token' });
+		expect(await credentialTest('matrixBotApi', { homeserverUrl: `${hs.url}/`, authMode: 'password', user: '@bot:localhost', password: 'bot-password' })).toMatchObject({ status: 'OK' });
+		const wrong = await credentialTest('matrixBotApi', { homeserverUrl: hs.url, authMode: 'password', user: 'bot', password: 'nope' });
+		expect(wrong.status).toBe('Error');
+	});
+});
