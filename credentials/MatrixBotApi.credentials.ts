@@ -30,7 +30,8 @@ export class MatrixBotApi implements ICredentialType {
 			type: 'string',
 			default: 'https://matrix.example.org',
 			placeholder: 'https://matrix.example.org',
-			description: 'Client-server API base URL of the homeserver the bot account lives on (without /_matrix)',
+			description:
+				'Client-server API base URL of the homeserver the bot account lives on (without /_matrix)',
 			required: true,
 		},
 		{
@@ -38,8 +39,16 @@ export class MatrixBotApi implements ICredentialType {
 			name: 'authMode',
 			type: 'options',
 			options: [
-				{ name: 'Access Token', value: 'accessToken', description: 'A token of the bot account (e.g. from Element: Settings → Help & About)' },
-				{ name: 'User and Password', value: 'password', description: 'Log in once with the password and reuse the token' },
+				{
+					name: 'Access Token',
+					value: 'accessToken',
+					description: 'A token of the bot account (e.g. from Element: Settings → Help & About)',
+				},
+				{
+					name: 'User and Password',
+					value: 'password',
+					description: 'Log in once with the password and reuse the token',
+				},
 			],
 			default: 'accessToken',
 		},
@@ -76,7 +85,8 @@ export class MatrixBotApi implements ICredentialType {
 			name: 'deviceId',
 			type: 'string',
 			default: 'N8N_PRETIX_BOT',
-			description: 'Every login reuses this device, so the account does not collect a new device per login',
+			description:
+				'Every login reuses this device, so the account does not collect a new device per login',
 			displayOptions: { show: { authMode: ['password'] } },
 		},
 		{
@@ -91,7 +101,9 @@ export class MatrixBotApi implements ICredentialType {
 	/** Runs when `sessionToken` is empty or a request got 401: logs in once, n8n stores the token. */
 	async preAuthentication(this: IHttpRequestHelper, credentials: ICredentialDataDecryptedObject) {
 		if (credentials.authMode !== 'password') return {};
-		const base = String(credentials.homeserverUrl ?? '').trim().replace(/\/+$/, '');
+		const base = String(credentials.homeserverUrl ?? '')
+			.trim()
+			.replace(/\/+$/, '');
 		const response = (await this.helpers.httpRequest({
 			method: 'POST',
 			url: `${base}/_matrix/client/v3/login`,
@@ -114,7 +126,8 @@ export class MatrixBotApi implements ICredentialType {
 		type: 'generic',
 		properties: {
 			headers: {
-				Authorization: '={{"Bearer " + ($credentials.authMode === "password" ? $credentials.sessionToken : $credentials.accessToken)}}',
+				Authorization:
+					'={{"Bearer " + ($credentials.authMode === "password" ? $credentials.sessionToken : $credentials.accessToken)}}',
 			},
 		},
 	};

@@ -12,8 +12,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { N8nInstance, REPO_ROOT, type CredentialImport, type WorkflowImport } from '../test/harness/n8n';
-import { startDemoServices, type DemoServices } from './demo';
+import { N8nInstance, REPO_ROOT, type WorkflowImport } from '../test/harness/n8n';
+import { startDemoServices } from './demo';
+import { templateCredentials } from './template-credentials';
 
 const args = new Set(process.argv.slice(2));
 const demo = args.has('--demo');
@@ -32,34 +33,6 @@ function templates(): WorkflowImport[] {
 		.filter((file) => file.endsWith('.json'))
 		.sort()
 		.map((file) => JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as WorkflowImport);
-}
-
-/** Credentials the templates refer to, with placeholder values (or the demo services' values). */
-export function templateCredentials(services?: DemoServices): CredentialImport[] {
-	return [
-		{
-			id: 'pretixApiCredential',
-			name: 'pretix team token',
-			type: 'pretixApi',
-			data: { url: services?.pretixUrl ?? 'https://pretix.eu', apiToken: services?.pretixToken ?? 'replace-with-your-team-token' },
-		},
-		{
-			id: 'matrixBotCredential',
-			name: 'Matrix bot',
-			type: 'matrixBotApi',
-			data: {
-				homeserverUrl: services?.homeserverUrl ?? 'https://matrix.example.org',
-				authentication: 'accessToken',
-				accessToken: services?.botToken ?? 'replace-with-the-bot-access-token',
-			},
-		},
-		{
-			id: 'dedupeStoreCredential',
-			name: 'Invite ledger',
-			type: 'dedupeStoreApi',
-			data: { backend: 'embedded', hmacSecret: services ? 'demo-ledger-secret' : 'replace-with-a-long-random-secret' },
-		},
-	];
 }
 
 async function main() {

@@ -1,5 +1,10 @@
 import { retryAfterMs } from '../http/retry';
-import { TransportError, type HttpMethod, type HttpTransport, type QueryValue } from '../http/types';
+import {
+	TransportError,
+	type HttpMethod,
+	type HttpTransport,
+	type QueryValue,
+} from '../http/types';
 
 /**
  * A thin Matrix client-server API client (v3 paths) over the HttpTransport seam. Authentication is
@@ -69,7 +74,12 @@ export class MatrixClient {
 	async request<T>(
 		method: HttpMethod,
 		segments: readonly string[],
-		options: { qs?: Record<string, QueryValue | undefined>; body?: unknown; prefix?: string; timeoutMs?: number } = {},
+		options: {
+			qs?: Record<string, QueryValue | undefined>;
+			body?: unknown;
+			prefix?: string;
+			timeoutMs?: number;
+		} = {},
 	): Promise<MatrixOutcome<T>> {
 		try {
 			const response = await this.transport<unknown>({
@@ -82,9 +92,18 @@ export class MatrixClient {
 			if (response.status >= 200 && response.status < 300) {
 				return { ok: true, status: response.status, value: response.body as T };
 			}
-			const body = (response.body && typeof response.body === 'object' ? response.body : {}) as { errcode?: unknown; error?: unknown; retry_after_ms?: unknown };
+			const body = (response.body && typeof response.body === 'object' ? response.body : {}) as {
+				errcode?: unknown;
+				error?: unknown;
+				retry_after_ms?: unknown;
+			};
 			// Prefer the body's milliseconds: the header is rounded up to whole seconds (§3.2 notes).
-			const bodyDelay = typeof body.retry_after_ms === 'number' && Number.isFinite(body.retry_after_ms) && body.retry_after_ms >= 0 ? Math.round(body.retry_after_ms) : undefined;
+			const bodyDelay =
+				typeof body.retry_after_ms === 'number' &&
+				Number.isFinite(body.retry_after_ms) &&
+				body.retry_after_ms >= 0
+					? Math.round(body.retry_after_ms)
+					: undefined;
 			return {
 				ok: false,
 				kind: 'http',
@@ -105,39 +124,61 @@ export class MatrixClient {
 	}
 
 	whoami() {
-		return this.request<{ user_id: string; device_id?: string; is_guest?: boolean }>('GET', ['account', 'whoami']);
+		return this.request<{ user_id: string; device_id?: string; is_guest?: boolean }>('GET', [
+			'account',
+			'whoami',
+		]);
 	}
 
 	login(user: string, password: string, deviceId?: string, displayName?: string) {
-		const body: Record<string, unknown> = { type: 'm.login.password', identifier: { type: 'm.id.user', user }, password };
+		const body: Record<string, unknown> = {
+			type: 'm.login.password',
+			identifier: { type: 'm.id.user', user },
+			password,
+		};
 		if (deviceId) body.device_id = deviceId;
 		if (displayName) body.initial_device_display_name = displayName;
 		return this.request<LoginResult>('POST', ['login'], { body });
 	}
 
 	resolveAlias(alias: string) {
-		return this.request<{ room_id: string; servers?: string[] }>('GET', ['directory', 'room', alias]);
+		return this.request<{ room_id: string; servers?: string[] }>('GET', [
+			'directory',
+			'room',
+			alias,
+		]);
 	}
 
 	join(roomIdOrAlias: string, via: string[] = []) {
-		return this.request<{ room_id: string }>('POST', ['join', roomIdOrAlias], { qs: via.length ? { via } : undefined, body: {} });
+		return this.request<{ room_id: string }>('POST', ['join', roomIdOrAlias], {
+			qs: via.length ? { via } : undefined,
+			body: {},
+		});
 	}
 
 	invite(roomId: string, userId: string, reason?: string) {
-		return this.request<Record<string, never>>('POST', ['rooms', roomId, 'invite'], { body: withReason({ user_id: userId }, reason) });
+		return this.request<Record<string, never>>('POST', ['rooms', roomId, 'invite'], {
+			body: withReason({ user_id: userId }, reason),
+		});
 	}
 
 	/** Kicking an invited user withdraws the invite. */
 	kick(roomId: string, userId: string, reason?: string) {
-		return this.request<Record<string, never>>('POST', ['rooms', roomId, 'kick'], { body: withReason({ user_id: userId }, reason) });
+		return this.request<Record<string, never>>('POST', ['rooms', roomId, 'kick'], {
+			body: withReason({ user_id: userId }, reason),
+		});
 	}
 
 	ban(roomId: string, userId: string, reason?: string) {
-		return this.request<Record<string, never>>('POST', ['rooms', roomId, 'ban'], { body: withReason({ user_id: userId }, reason) });
+		return this.request<Record<string, never>>('POST', ['rooms', roomId, 'ban'], {
+			body: withReason({ user_id: userId }, reason),
+		});
 	}
 
 	unban(roomId: string, userId: string, reason?: string) {
-		return this.request<Record<string, never>>('POST', ['rooms', roomId, 'unban'], { body: withReason({ user_id: userId }, reason) });
+		return this.request<Record<string, never>>('POST', ['rooms', roomId, 'unban'], {
+			body: withReason({ user_id: userId }, reason),
+		});
 	}
 
 	members(roomId: string, filter: { membership?: string; notMembership?: string } = {}) {
@@ -147,7 +188,11 @@ export class MatrixClient {
 	}
 
 	joinedMembers(roomId: string) {
-		return this.request<{ joined: Record<string, { display_name?: string | null }> }>('GET', ['rooms', roomId, 'joined_members']);
+		return this.request<{ joined: Record<string, { display_name?: string | null }> }>('GET', [
+			'rooms',
+			roomId,
+			'joined_members',
+		]);
 	}
 
 	stateEvent<T>(roomId: string, type: string, stateKey = '') {
@@ -159,7 +204,9 @@ export class MatrixClient {
 	}
 
 	send(roomId: string, eventType: string, txnId: string, content: Record<string, unknown>) {
-		return this.request<{ event_id: string }>('PUT', ['rooms', roomId, 'send', eventType, txnId], { body: content });
+		return this.request<{ event_id: string }>('PUT', ['rooms', roomId, 'send', eventType, txnId], {
+			body: content,
+		});
 	}
 
 	profile(userId: string) {
@@ -176,14 +223,17 @@ function withReason(body: Record<string, unknown>, reason?: string): Record<stri
 }
 
 export function normaliseHomeserverUrl(raw: string): string {
-	const trimmed = String(raw ?? '').trim().replace(/\/+$/, '');
+	const trimmed = String(raw ?? '')
+		.trim()
+		.replace(/\/+$/, '');
 	let url: URL;
 	try {
 		url = new URL(trimmed);
 	} catch {
 		throw new Error('The homeserver URL is not a valid URL');
 	}
-	if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('The homeserver URL must start with http:// or https://');
+	if (url.protocol !== 'http:' && url.protocol !== 'https:')
+		throw new Error('The homeserver URL must start with http:// or https://');
 	return trimmed;
 }
 

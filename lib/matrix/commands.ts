@@ -3,11 +3,22 @@
  * Pure functions; anything odd (non-strings, huge bodies, control characters, unknown commands)
  * yields a result, never an exception.
  */
-export const DEFAULT_COMMANDS = ['status', 'setroom', 'unsetroom', 'batchinvite', 'stats', 'purge', 'help'] as const;
+export const DEFAULT_COMMANDS = [
+	'status',
+	'setroom',
+	'unsetroom',
+	'batchinvite',
+	'stats',
+	'purge',
+	'help',
+] as const;
 
 export const MAX_COMMAND_LENGTH = 4_000;
 const MAX_ARGS = 100;
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,31}$/;
+// Control and zero-width characters: invisible in a chat client, meaningless in a command.
+// eslint-disable-next-line no-control-regex
+const INVISIBLE = new RegExp('[\\u0000-\\u0008\\u000b-\\u001f\\u007f\\u200b-\\u200d\\ufeff]', 'g');
 
 export type ParseResult =
 	| { kind: 'command'; command: string; args: string[]; text: string }
@@ -49,8 +60,7 @@ export function parseCommand(body: unknown, options: ParseOptions = {}): ParseRe
 	const prefix = options.prefix === undefined || options.prefix === '' ? '!' : options.prefix;
 	const maxLength = options.maxLength ?? MAX_COMMAND_LENGTH;
 	// Control characters other than tab/newline carry no meaning in a command.
-	// eslint-disable-next-line no-control-regex
-	const cleaned = stripReplyFallback(body).replace(/[\u0000-\u0008\u000b-\u001f\u007f\u200b-\u200d\ufeff]/g, '').trimStart();
+	const cleaned = stripReplyFallback(body).replace(INVISIBLE, '').trimStart();
 	if (!cleaned.startsWith(prefix)) return { kind: 'none' };
 	if (cleaned.length > maxLength) return { kind: 'tooLong' };
 	const afterPrefix = cleaned.slice(prefix.length);

@@ -1,8 +1,22 @@
 import { backoffMs, sleepMs } from '../http/retry';
-import type { MatrixClient, MatrixFailure, MatrixOutcome } from './client';
+import {
+	MatrixApiError,
+	type MatrixClient,
+	type MatrixFailure,
+	type MatrixOutcome,
+} from './client';
 import { isValidUserId, serverNameOf } from './ids';
 import { AdaptivePacer, type PacerOptions } from './pacer';
-import { authError, failureIsAuth, levelOf, prepareRooms, requiredLevel, whoAmI, type RoomInfo, type RoomProblem } from './rooms';
+import {
+	authError,
+	failureIsAuth,
+	levelOf,
+	prepareRooms,
+	requiredLevel,
+	whoAmI,
+	type RoomInfo,
+	type RoomProblem,
+} from './rooms';
 
 export type InviteStatus =
 	| 'invited'
@@ -14,7 +28,8 @@ export type InviteStatus =
 	| 'invalidUserId'
 	| 'gaveUp';
 
-export type RevokeStatus = 'withdrawn' | 'removed' | 'notInRoom' | 'banned' | 'notPermitted' | 'invalidUserId' | 'gaveUp';
+export type RevokeStatus =
+	'withdrawn' | 'removed' | 'notInRoom' | 'banned' | 'notPermitted' | 'invalidUserId' | 'gaveUp';
 
 export interface RoomUserTask {
 	/** Room ID (`!…`) or alias (`#…:server`). */
@@ -89,7 +104,9 @@ class InviteeBuckets {
 		const b = this.levels.get(userId);
 		if (!b) return 0;
 		const level = Math.max(0, b.level - ((now - b.at) / 1000) * this.perSecond);
-		return level + 1 > this.burst ? Math.ceil(((level + 1 - this.burst) / this.perSecond) * 1000) : 0;
+		return level + 1 > this.burst
+			? Math.ceil(((level + 1 - this.burst) / this.perSecond) * 1000)
+			: 0;
 	}
 	take(userId: string, now: number): void {
 		const b = this.levels.get(userId);
@@ -98,29 +115,55 @@ class InviteeBuckets {
 	}
 }
 
-function roomProblemStatus<S extends string>(problem: RoomProblem | 'unknownRoom', gaveUp: S, notPermitted: S): S {
-	return problem === 'homeserverUnreachable' || problem === 'homeserverError' ? gaveUp : notPermitted;
+function roomProblemStatus<S extends string>(
+	problem: RoomProblem | 'unknownRoom',
+	gaveUp: S,
+	notPermitted: S,
+): S {
+	return problem === 'homeserverUnreachable' || problem === 'homeserverError'
+		? gaveUp
+		: notPermitted;
 }
 
 /** Reads an invite failure the way the reference's §3.2 table documents Synapse's answers. */
-export function classifyInviteFailure(failure: MatrixFailure, userId: string, ownServer: string): Verdict<InviteStatus> {
+export function classifyInviteFailure(
+	failure: MatrixFailure,
+	userId: string,
+	ownServer: string,
+): Verdict<InviteStatus> {
 	if (failure.kind === 'network') return { kind: 'retry' };
 	const { status, errcode, serverError } = failure;
-	if (status === 429) return { kind: 'rateLimited', waitMs: failure.retryAfterMs ?? -1, precise: failure.retryAfterPrecise ?? false };
+	if (status === 429)
+		return {
+			kind: 'rateLimited',
+			waitMs: failure.retryAfterMs ?? -1,
+			precise: failure.retryAfterPrecise ?? false,
+		};
 	if (status >= 500) {
 		// Any 5xx on inviting a remote user means that user's server can't be reached (§3.2 notes).
-		if (serverNameOf(userId) !== ownServer) return { kind: 'done', status: 'serverUnreachable', reason: 'remoteServerUnreachable' };
+		if (serverNameOf(userId) !== ownServer)
+			return { kind: 'done', status: 'serverUnreachable', reason: 'remoteServerUnreachable' };
 		return { kind: 'retry' };
 	}
-	if (status === 400) return { kind: 'done', status: 'invalidUserId', reason: errcode === 'M_INVALID_PARAM' ? 'rejectedByServer' : 'badRequest' };
-	if (errcode === 'M_BAD_STATE' || /\bbanned\b/i.test(serverError)) return { kind: 'done', status: 'banned', reason: 'banned' };
-	if (errcode === 'M_INVITE_BLOCKED') return { kind: 'done', status: 'notPermitted', reason: 'inviteBlocked' };
+	if (status === 400)
+		return {
+			kind: 'done',
+			status: 'invalidUserId',
+			reason: errcode === 'M_INVALID_PARAM' ? 'rejectedByServer' : 'badRequest',
+		};
+	if (errcode === 'M_BAD_STATE' || /\bbanned\b/i.test(serverError))
+		return { kind: 'done', status: 'banned', reason: 'banned' };
+	if (errcode === 'M_INVITE_BLOCKED')
+		return { kind: 'done', status: 'notPermitted', reason: 'inviteBlocked' };
 	if (status === 403) {
-		if (/is already in the room/i.test(serverError)) return { kind: 'done', status: 'alreadyJoined', reason: 'alreadyJoined' };
-		if (/^Federation denied/i.test(serverError)) return { kind: 'done', status: 'invalidUserId', reason: 'serverNameRejected' };
+		if (/is already in the room/i.test(serverError))
+			return { kind: 'done', status: 'alreadyJoined', reason: 'alreadyJoined' };
+		if (/^Federation denied/i.test(serverError))
+			return { kind: 'done', status: 'invalidUserId', reason: 'serverNameRejected' };
 		if (/^Unknown room/i.test(serverError)) return { kind: 'roomBlocked', reason: 'unknownRoom' };
 		if (/not in room/i.test(serverError)) return { kind: 'roomBlocked', reason: 'botNotInRoom' };
-		if (/permission/i.test(serverError)) return { kind: 'roomBlocked', reason: 'insufficientPower' };
+		if (/permission/i.test(serverError))
+			return { kind: 'roomBlocked', reason: 'insufficientPower' };
 		return { kind: 'done', status: 'notPermitted', reason: 'forbidden' };
 	}
 	if (status === 404) return { kind: 'roomBlocked', reason: 'roomNotFound' };
@@ -130,11 +173,17 @@ export function classifyInviteFailure(failure: MatrixFailure, userId: string, ow
 function classifyKickFailure(failure: MatrixFailure): Verdict<RevokeStatus> {
 	if (failure.kind === 'network') return { kind: 'retry' };
 	const { status, serverError } = failure;
-	if (status === 429) return { kind: 'rateLimited', waitMs: failure.retryAfterMs ?? -1, precise: failure.retryAfterPrecise ?? false };
+	if (status === 429)
+		return {
+			kind: 'rateLimited',
+			waitMs: failure.retryAfterMs ?? -1,
+			precise: failure.retryAfterPrecise ?? false,
+		};
 	if (status >= 500) return { kind: 'retry' };
 	if (status === 400) return { kind: 'done', status: 'invalidUserId', reason: 'rejectedByServer' };
 	if (status === 403) {
-		if (/is not in the room/i.test(serverError)) return { kind: 'done', status: 'notInRoom', reason: 'notInRoom' };
+		if (/is not in the room/i.test(serverError))
+			return { kind: 'done', status: 'notInRoom', reason: 'notInRoom' };
 		if (/not in room/i.test(serverError)) return { kind: 'roomBlocked', reason: 'botNotInRoom' };
 		if (/^Unknown room/i.test(serverError)) return { kind: 'roomBlocked', reason: 'unknownRoom' };
 		return { kind: 'done', status: 'notPermitted', reason: 'insufficientPower' };
@@ -156,7 +205,10 @@ interface RunContext {
 function makeContext(client: MatrixClient, options: EngineOptions): RunContext {
 	const now = options.now ?? (() => performance.now());
 	const sleep = options.sleep ?? sleepMs;
-	const pacer = options.pacer instanceof AdaptivePacer ? options.pacer : new AdaptivePacer({ now, sleep, ...(options.pacer ?? {}) });
+	const pacer =
+		options.pacer instanceof AdaptivePacer
+			? options.pacer
+			: new AdaptivePacer({ now, sleep, ...(options.pacer ?? {}) });
 	return {
 		client,
 		options,
@@ -169,7 +221,13 @@ function makeContext(client: MatrixClient, options: EngineOptions): RunContext {
 }
 
 function retryOptions(ctx: RunContext) {
-	return { deadline: ctx.deadline, now: ctx.now, sleep: ctx.sleep, signal: ctx.options.signal, maxRetries: ctx.options.maxRetries ?? 4 };
+	return {
+		deadline: ctx.deadline,
+		now: ctx.now,
+		sleep: ctx.sleep,
+		signal: ctx.options.signal,
+		maxRetries: ctx.options.maxRetries ?? 4,
+	};
 }
 
 /**
@@ -215,7 +273,8 @@ async function runJobs<S extends string>(
 				}
 				const soonest = Math.min(...pending.map((j) => j.notBefore));
 				if (soonest > ctx.deadline) {
-					for (const j of pending.splice(0)) settle(j, statuses.gaveUp, j.attempts ? 'rateLimited' : 'budgetExhausted');
+					for (const j of pending.splice(0))
+						settle(j, statuses.gaveUp, j.attempts ? 'rateLimited' : 'budgetExhausted');
 					continue;
 				}
 				await ctx.sleep(Math.max(1, Math.min(soonest - ctx.now(), 250)), ctx.options.signal);
@@ -260,11 +319,15 @@ async function runJobs<S extends string>(
 					settle(job, verdict.status, verdict.reason);
 				} else if (verdict.kind === 'roomBlocked') {
 					blockedRooms.set(job.room.roomId ?? '', verdict.reason);
-					settle(job, roomProblemStatus(verdict.reason, statuses.gaveUp, statuses.notPermitted), verdict.reason);
+					settle(
+						job,
+						roomProblemStatus(verdict.reason, statuses.gaveUp, statuses.notPermitted),
+						verdict.reason,
+					);
 				} else if (verdict.kind === 'rateLimited') {
 					ctx.stats.rateLimited++;
 					const wait = verdict.waitMs >= 0 ? verdict.waitMs : backoffMs(job.failures, 1000);
-					if (invitee && wait > threshold) {
+					if (job.action === 'invite' && wait > threshold) {
 						// The invitee's own bucket is empty (Synapse: ~5.5 min per token): wait for it, or give up.
 						if (ctx.now() + wait > ctx.deadline) settle(job, statuses.gaveUp, 'inviteeRateLimited');
 						else requeue(job, ctx.now() + wait);
@@ -276,10 +339,19 @@ async function runJobs<S extends string>(
 					job.failures++;
 					if (job.failures > (ctx.options.maxRetries ?? 4)) {
 						const remote = ownServer !== undefined && serverNameOf(job.task.userId) !== ownServer;
-						settle(job, remote && job.action === 'invite' ? ('serverUnreachable' as S) : statuses.gaveUp, outcome.kind === 'network' ? 'homeserverUnreachable' : 'homeserverError');
+						settle(
+							job,
+							remote && job.action === 'invite' ? ('serverUnreachable' as S) : statuses.gaveUp,
+							outcome.kind === 'network' ? 'homeserverUnreachable' : 'homeserverError',
+						);
 					} else {
 						const wait = backoffMs(job.failures - 1, 500);
-						if (ctx.now() + wait > ctx.deadline) settle(job, statuses.gaveUp, outcome.kind === 'network' ? 'homeserverUnreachable' : 'homeserverError');
+						if (ctx.now() + wait > ctx.deadline)
+							settle(
+								job,
+								statuses.gaveUp,
+								outcome.kind === 'network' ? 'homeserverUnreachable' : 'homeserverError',
+							);
 						else requeue(job, ctx.now() + wait);
 					}
 				}
@@ -293,6 +365,39 @@ async function runJobs<S extends string>(
 	if (fatal) throw fatal;
 	// Aborted: nothing may be lost, so whatever is open is reported as given up.
 	for (const job of pending) if (!job.result) settle(job, statuses.gaveUp, 'aborted');
+}
+
+/**
+ * The bot's own ID, or undefined when the homeserver cannot be asked right now (down, 5xx, rate
+ * limited past the budget): the caller then reports every task as `gaveUp` instead of failing.
+ */
+async function identify(
+	client: MatrixClient,
+	ctx: RunContext,
+): Promise<{ me?: string; reason?: string }> {
+	try {
+		return { me: await whoAmI(client, retryOptions(ctx)) };
+	} catch (error) {
+		const failure = error instanceof MatrixApiError ? error.failure : undefined;
+		if (!failure || failureIsAuth(failure)) throw error;
+		if (failure.kind === 'network') return { reason: 'homeserverUnreachable' };
+		if (failure.status >= 500 || failure.status === 429) return { reason: 'homeserverError' };
+		throw error;
+	}
+}
+
+function allGaveUp<S extends string>(
+	tasks: RoomUserTask[],
+	status: S,
+	reason: string,
+	ctx: RunContext,
+	started: number,
+) {
+	ctx.stats.durationMs = Math.round(ctx.now() - started);
+	return {
+		results: tasks.map((t) => ({ room: t.room, userId: t.userId, status, reason, attempts: 0 })),
+		stats: ctx.stats,
+	};
 }
 
 function pairKey(roomId: string, userId: string): string {
@@ -311,13 +416,20 @@ export async function inviteUsers(
 	const ctx = makeContext(client, options);
 	const started = ctx.now();
 	const retry = retryOptions(ctx);
-	const me = await whoAmI(client, retry);
+	const { me, reason: unreachable } = await identify(client, ctx);
+	if (!me) return allGaveUp<InviteStatus>(tasks, 'gaveUp', unreachable!, ctx, started);
 	const ownServer = serverNameOf(me);
-	const rooms = await prepareRooms(client, new Set(tasks.map((t) => String(t.room ?? ''))), retry, { readPowerLevels: true });
+	const rooms = await prepareRooms(client, new Set(tasks.map((t) => String(t.room ?? ''))), retry, {
+		readPowerLevels: true,
+	});
 	for (const room of rooms.values()) {
 		if (room.problem) continue;
 		if (room.members.get(me) !== 'join') room.problem = 'botNotInRoom';
-		else if (room.powerLevels && levelOf(room.powerLevels, me) < requiredLevel(room.powerLevels, 'invite')) room.problem = 'insufficientPower';
+		else if (
+			room.powerLevels &&
+			levelOf(room.powerLevels, me) < requiredLevel(room.powerLevels, 'invite')
+		)
+			room.problem = 'insufficientPower';
 	}
 	const early = new Map<number, TaskResult<InviteStatus>>();
 	const jobsByKey = new Map<string, Job<InviteStatus>>();
@@ -328,20 +440,37 @@ export async function inviteUsers(
 		if (!isValidUserId(task.userId)) {
 			early.set(index, { ...base, status: 'invalidUserId', reason: 'invalidUserId' });
 		} else if (room.problem) {
-			early.set(index, { ...base, status: roomProblemStatus(room.problem, 'gaveUp', 'notPermitted'), reason: room.problem });
+			early.set(index, {
+				...base,
+				status: roomProblemStatus(room.problem, 'gaveUp', 'notPermitted'),
+				reason: room.problem,
+			});
 		} else {
 			const membership = room.members.get(task.userId);
-			if (membership === 'join') early.set(index, { ...base, status: 'alreadyJoined', reason: 'alreadyJoined' });
-			else if (membership === 'invite') early.set(index, { ...base, status: 'alreadyInvited', reason: 'alreadyInvited' });
-			else if (membership === 'ban') early.set(index, { ...base, status: 'banned', reason: 'banned' });
+			if (membership === 'join')
+				early.set(index, { ...base, status: 'alreadyJoined', reason: 'alreadyJoined' });
+			else if (membership === 'invite')
+				early.set(index, { ...base, status: 'alreadyInvited', reason: 'alreadyInvited' });
+			else if (membership === 'ban')
+				early.set(index, { ...base, status: 'banned', reason: 'banned' });
 			else {
 				const key = pairKey(room.roomId!, task.userId);
 				taskKeys[index] = key;
-				if (!jobsByKey.has(key)) jobsByKey.set(key, { key, task, room, action: 'invite', notBefore: 0, attempts: 0, failures: 0 });
+				if (!jobsByKey.has(key))
+					jobsByKey.set(key, {
+						key,
+						task,
+						room,
+						action: 'invite',
+						notBefore: 0,
+						attempts: 0,
+						failures: 0,
+					});
 			}
 		}
 	});
-	const perInvitee = options.perInvitee === undefined ? { perSecond: 0.003, burst: 5 } : options.perInvitee;
+	const perInvitee =
+		options.perInvitee === undefined ? { perSecond: 0.003, burst: 5 } : options.perInvitee;
 	await runJobs<InviteStatus>(
 		ctx,
 		[...jobsByKey.values()],
@@ -354,7 +483,15 @@ export async function inviteUsers(
 	);
 	const results = tasks.map((task, index) => {
 		const settled = early.get(index) ?? jobsByKey.get(taskKeys[index]!)?.result;
-		return settled ? { ...settled, room: task.room, userId: task.userId } : { room: task.room, userId: task.userId, status: 'gaveUp' as const, reason: 'aborted', attempts: 0 };
+		return settled
+			? { ...settled, room: task.room, userId: task.userId }
+			: {
+					room: task.room,
+					userId: task.userId,
+					status: 'gaveUp' as const,
+					reason: 'aborted',
+					attempts: 0,
+				};
 	});
 	ctx.stats.durationMs = Math.round(ctx.now() - started);
 	ctx.stats.learnedRate = ctx.pacer.rate;
@@ -373,12 +510,19 @@ export async function revokeUsers(
 	const ctx = makeContext(client, options);
 	const started = ctx.now();
 	const retry = retryOptions(ctx);
-	const me = await whoAmI(client, retry);
-	const rooms = await prepareRooms(client, new Set(tasks.map((t) => String(t.room ?? ''))), retry, { readPowerLevels: true });
+	const { me, reason: unreachable } = await identify(client, ctx);
+	if (!me) return allGaveUp<RevokeStatus>(tasks, 'gaveUp', unreachable!, ctx, started);
+	const rooms = await prepareRooms(client, new Set(tasks.map((t) => String(t.room ?? ''))), retry, {
+		readPowerLevels: true,
+	});
 	for (const room of rooms.values()) {
 		if (room.problem) continue;
 		if (room.members.get(me) !== 'join') room.problem = 'botNotInRoom';
-		else if (room.powerLevels && levelOf(room.powerLevels, me) < requiredLevel(room.powerLevels, 'kick')) room.problem = 'insufficientPower';
+		else if (
+			room.powerLevels &&
+			levelOf(room.powerLevels, me) < requiredLevel(room.powerLevels, 'kick')
+		)
+			room.problem = 'insufficientPower';
 	}
 	const removeMembers = options.removeMembers ?? true;
 	const early = new Map<number, TaskResult<RevokeStatus>>();
@@ -387,31 +531,68 @@ export async function revokeUsers(
 	tasks.forEach((task, index) => {
 		const room = rooms.get(String(task.room ?? ''))!;
 		const base = { room: task.room, userId: task.userId, roomId: room.roomId, attempts: 0 };
-		if (!isValidUserId(task.userId)) return early.set(index, { ...base, status: 'invalidUserId', reason: 'invalidUserId' });
-		if (room.problem) return early.set(index, { ...base, status: roomProblemStatus(room.problem, 'gaveUp', 'notPermitted'), reason: room.problem });
+		if (!isValidUserId(task.userId))
+			return early.set(index, { ...base, status: 'invalidUserId', reason: 'invalidUserId' });
+		if (room.problem)
+			return early.set(index, {
+				...base,
+				status: roomProblemStatus(room.problem, 'gaveUp', 'notPermitted'),
+				reason: room.problem,
+			});
 		const membership = room.members.get(task.userId);
-		if (membership === 'ban') return early.set(index, { ...base, status: 'banned', reason: 'banned' });
-		if (membership !== 'invite' && membership !== 'join') return early.set(index, { ...base, status: 'notInRoom', reason: membership === 'leave' ? 'left' : 'neverInRoom' });
-		if (membership === 'join' && !removeMembers) return early.set(index, { ...base, status: 'notPermitted', reason: 'memberKept' });
-		if (membership === 'join' && room.powerLevels && levelOf(room.powerLevels, task.userId) >= levelOf(room.powerLevels, me)) {
+		if (membership === 'ban')
+			return early.set(index, { ...base, status: 'banned', reason: 'banned' });
+		if (membership !== 'invite' && membership !== 'join')
+			return early.set(index, {
+				...base,
+				status: 'notInRoom',
+				reason: membership === 'leave' ? 'left' : 'neverInRoom',
+			});
+		if (membership === 'join' && !removeMembers)
+			return early.set(index, { ...base, status: 'notPermitted', reason: 'memberKept' });
+		if (
+			membership === 'join' &&
+			room.powerLevels &&
+			levelOf(room.powerLevels, task.userId) >= levelOf(room.powerLevels, me)
+		) {
 			return early.set(index, { ...base, status: 'notPermitted', reason: 'targetPowerTooHigh' });
 		}
 		const key = pairKey(room.roomId!, task.userId);
 		taskKeys[index] = key;
-		if (!jobsByKey.has(key)) jobsByKey.set(key, { key, task, room, action: 'kick', notBefore: 0, attempts: 0, failures: 0 });
+		if (!jobsByKey.has(key))
+			jobsByKey.set(key, {
+				key,
+				task,
+				room,
+				action: 'kick',
+				notBefore: 0,
+				attempts: 0,
+				failures: 0,
+			});
 		return undefined;
 	});
 	await runJobs<RevokeStatus>(
 		ctx,
 		[...jobsByKey.values()],
 		(job) => client.kick(job.room.roomId!, job.task.userId, options.reason),
-		(job) => (job.room.members.get(job.task.userId) === 'invite' ? { status: 'withdrawn', reason: 'inviteWithdrawn' } : { status: 'removed', reason: 'removed' }),
+		(job) =>
+			job.room.members.get(job.task.userId) === 'invite'
+				? { status: 'withdrawn', reason: 'inviteWithdrawn' }
+				: { status: 'removed', reason: 'removed' },
 		(_job, failure) => classifyKickFailure(failure),
 		{ gaveUp: 'gaveUp', notPermitted: 'notPermitted' },
 	);
 	const results = tasks.map((task, index) => {
 		const settled = early.get(index) ?? jobsByKey.get(taskKeys[index]!)?.result;
-		return settled ? { ...settled, room: task.room, userId: task.userId } : { room: task.room, userId: task.userId, status: 'gaveUp' as const, reason: 'aborted', attempts: 0 };
+		return settled
+			? { ...settled, room: task.room, userId: task.userId }
+			: {
+					room: task.room,
+					userId: task.userId,
+					status: 'gaveUp' as const,
+					reason: 'aborted',
+					attempts: 0,
+				};
 	});
 	ctx.stats.durationMs = Math.round(ctx.now() - started);
 	ctx.stats.learnedRate = ctx.pacer.rate;
@@ -428,16 +609,41 @@ export interface MembershipResult extends RoomUserTask {
 }
 
 /** Post-event statistics: who accepted, who is still invited, who left. One /members read per room. */
-export async function membershipReport(client: MatrixClient, tasks: RoomUserTask[], options: EngineOptions = {}): Promise<MembershipResult[]> {
+export async function membershipReport(
+	client: MatrixClient,
+	tasks: RoomUserTask[],
+	options: EngineOptions = {},
+): Promise<MembershipResult[]> {
 	const ctx = makeContext(client, options);
-	const rooms = await prepareRooms(client, new Set(tasks.map((t) => String(t.room ?? ''))), retryOptions(ctx));
-	const map: Record<string, MembershipState> = { join: 'joined', invite: 'invited', leave: 'left', ban: 'banned', knock: 'none' };
+	const rooms = await prepareRooms(
+		client,
+		new Set(tasks.map((t) => String(t.room ?? ''))),
+		retryOptions(ctx),
+	);
+	const map: Record<string, MembershipState> = {
+		join: 'joined',
+		invite: 'invited',
+		leave: 'left',
+		ban: 'banned',
+		knock: 'none',
+	};
 	return tasks.map((task) => {
 		const room = rooms.get(String(task.room ?? ''))!;
 		const base = { room: task.room, userId: task.userId, roomId: room.roomId };
-		if (!isValidUserId(task.userId)) return { ...base, status: 'invalidUserId', reason: 'invalidUserId' };
-		if (room.problem) return { ...base, status: roomProblemStatus(room.problem, 'gaveUp', 'notPermitted'), reason: room.problem };
+		if (!isValidUserId(task.userId))
+			return { ...base, status: 'invalidUserId', reason: 'invalidUserId' };
+		if (room.problem)
+			return {
+				...base,
+				status: roomProblemStatus(room.problem, 'gaveUp', 'notPermitted'),
+				reason: room.problem,
+			};
 		const raw = room.members.get(task.userId);
-		return { ...base, status: 'ok', membership: raw ? (map[raw] ?? 'none') : 'none', reason: raw ?? 'none' };
+		return {
+			...base,
+			status: 'ok',
+			membership: raw ? (map[raw] ?? 'none') : 'none',
+			reason: raw ?? 'none',
+		};
 	});
 }

@@ -31,7 +31,8 @@ export interface ListenerState {
 	seenEventIds?: string[];
 }
 
-export type PermissionMode = 'allowlistOrPowerLevel' | 'allowlist' | 'powerLevel' | 'allowlistAndPowerLevel';
+export type PermissionMode =
+	'allowlistOrPowerLevel' | 'allowlist' | 'powerLevel' | 'allowlistAndPowerLevel';
 
 export interface ListenerOptions {
 	homeserverUrl: string;
@@ -118,6 +119,7 @@ export class CommandListener {
 	private prepared = false;
 	private closed = false;
 	private readonly joinedOnInvite = new Set<string>();
+	private readonly refusedAt = new Map<string, number>();
 	private readonly pending = new Set<Promise<unknown>>();
 	private readonly state: ListenerState;
 
@@ -125,10 +127,15 @@ export class CommandListener {
 		this.now = options.now ?? Date.now;
 		this.startedAt = this.now();
 		this.state = { ...(options.state ?? {}) };
-		this.seen = Array.isArray(this.state.seenEventIds) ? this.state.seenEventIds.filter((id) => typeof id === 'string').slice(-this.maxSeen) : [];
+		this.seen = Array.isArray(this.state.seenEventIds)
+			? this.state.seenEventIds.filter((id) => typeof id === 'string').slice(-this.maxSeen)
+			: [];
 		this.seenSet = new Set(this.seen);
 		const token = options.accessToken;
-		this.rest = new MatrixClient(options.homeserverUrl, fetchTransport(() => `Bearer ${token}`));
+		this.rest = new MatrixClient(
+			options.homeserverUrl,
+			fetchTransport(() => `Bearer ${token}`),
+		);
 	}
 
 	private get maxSeen(): number {
@@ -156,14 +163,23 @@ export class CommandListener {
 				this.userId = me.value.user_id;
 				break;
 			}
-			if (!me.ok && me.kind === 'http' && me.status === 401) throw new Error(`The homeserver rejected the bot's access token (401 ${me.errcode})`);
-			if (attempt === 0) this.options.onError?.(new Error('The homeserver is not reachable yet; retrying with backoff'), false);
+			if (!me.ok && me.kind === 'http' && me.status === 401)
+				throw new Error(`The homeserver rejected the bot's access token (401 ${me.errcode})`);
+			if (attempt === 0)
+				this.options.onError?.(
+					new Error('The homeserver is not reachable yet; retrying with backoff'),
+					false,
+				);
 			await sleepMs(backoffMs(attempt, 1000, 30_000), this.controller.signal);
 		}
 		await this.resolveRooms();
 		if (this.closed) throw new Error('The listener was closed before it connected');
 		this.client = this.createSdkClient();
-		await this.client.startClient({ initialSyncLimit: 10, lazyLoadMembers: true, pollTimeout: 30_000 });
+		await this.client.startClient({
+			initialSyncLimit: 10,
+			lazyLoadMembers: true,
+			pollTimeout: 30_000,
+		});
 	}
 
 	/** Waits until the first sync completed (commands from then on are live). */
@@ -205,7 +221,11 @@ export class CommandListener {
 			else if (isRoomAlias(ref)) {
 				const resolved = await this.rest.resolveAlias(ref);
 				if (resolved.ok) allowed.add(resolved.value.room_id);
-				else this.options.onError?.(new Error('A room alias in the room filter could not be resolved; it is ignored'), false);
+				else
+					this.options.onError?.(
+						new Error('A room alias in the room filter could not be resolved; it is ignored'),
+						false,
+					);
 			}
 		}
 		this.allowedRooms = allowed;
@@ -216,7 +236,10 @@ export class CommandListener {
 		const abort = this.controller.signal;
 		const baseFetch = this.options.fetchFn ?? fetch;
 		const fetchFn: typeof fetch = (input, init) =>
-			baseFetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, abort]) : abort });
+			baseFetch(input, {
+				...init,
+				signal: init?.signal ? AbortSignal.any([init.signal, abort]) : abort,
+			});
 		const owner = `${this.options.homeserverUrl}|${this.userId}`;
 		const store = new sdk.MemoryStore();
 		const saved = this.state.syncTokenOwner === owner ? this.state.syncToken : undefined;
@@ -224,7 +247,12 @@ export class CommandListener {
 			// Resume from the persisted position instead of a fresh initial sync (which Synapse may
 			// serve stale from its two-minute cache after a quick restart).
 			store.getSavedSyncToken = async () => saved;
-			store.getSavedSync = async () => ({ nextBatch: saved, roomsData: { join: {}, invite: {}, leave: {}, knock: {} }, accountData: [] }) as never;
+			store.getSavedSync = async () =>
+				({
+					nextBatch: saved,
+					roomsData: { join: {}, invite: {}, leave: {}, knock: {} },
+					accountData: [],
+				}) as never;
 		}
 		const client = sdk.createClient({
 			baseUrl: this.options.homeserverUrl,
@@ -236,8 +264,17 @@ export class CommandListener {
 			timelineSupport: false,
 		});
 		this.ownRequestTimeouts(client);
+		let connectionLost = false;
 		client.on(sdk.ClientEvent.Sync, (state, _prev, data) => {
 			if (state === 'PREPARED') this.prepared = true;
+			// The SDK retries on its own (polling /versions); tell the operator once per outage.
+			if ((state === 'ERROR' || state === 'RECONNECTING') && !connectionLost && !this.closed) {
+				connectionLost = true;
+				this.options.onError?.(
+					new Error('Lost the connection to the homeserver; reconnecting'),
+					false,
+				);
+			} else if (state === 'SYNCING' || state === 'PREPARED') connectionLost = false;
 			const token = data?.nextSyncToken;
 			if (token && token !== this.state.syncToken) {
 				this.state.syncToken = token;
@@ -250,11 +287,15 @@ export class CommandListener {
 			this.track(this.onTimeline(event, room?.roomId ?? event.getRoomId() ?? ''));
 		});
 		client.on(sdk.RoomMemberEvent.Membership, (event, member) => {
-			if (!this.options.autoJoin || member.userId !== this.userId || member.membership !== 'invite') return;
+			if (!this.options.autoJoin || member.userId !== this.userId || member.membership !== 'invite')
+				return;
 			this.track(this.onInvite(member.roomId, event.getSender() ?? ''));
 		});
 		client.on(sdk.HttpApiEvent.SessionLoggedOut, () => {
-			this.options.onError?.(new Error("The homeserver rejected the bot's access token (401); the listener stopped"), true);
+			this.options.onError?.(
+				new Error("The homeserver rejected the bot's access token (401); the listener stopped"),
+				true,
+			);
 			void this.close();
 		});
 		return client;
@@ -266,14 +307,31 @@ export class CommandListener {
 	 * ourselves and clear it when the request settles.
 	 */
 	private ownRequestTimeouts(client: Sdk.MatrixClient): void {
-		const http = client.http as unknown as { requestOtherUrl: (method: unknown, url: unknown, body: unknown, opts?: RequestOpts) => Promise<unknown> };
+		const http = client.http as unknown as {
+			requestOtherUrl: (
+				method: unknown,
+				url: unknown,
+				body: unknown,
+				opts?: RequestOpts,
+			) => Promise<unknown>;
+		};
 		const original = http.requestOtherUrl.bind(http);
 		http.requestOtherUrl = async (method, url, body, opts: RequestOpts = {}) => {
 			const timeout = new AbortController();
-			const timer = opts.localTimeoutMs ? setTimeout(() => timeout.abort(), opts.localTimeoutMs) : undefined;
+			const timer = opts.localTimeoutMs
+				? setTimeout(() => timeout.abort(), opts.localTimeoutMs)
+				: undefined;
 			try {
-				const signals = [timeout.signal, this.controller.signal, ...(opts.abortSignal ? [opts.abortSignal] : [])];
-				return await original(method, url, body, { ...opts, localTimeoutMs: undefined, abortSignal: AbortSignal.any(signals) });
+				const signals = [
+					timeout.signal,
+					this.controller.signal,
+					...(opts.abortSignal ? [opts.abortSignal] : []),
+				];
+				return await original(method, url, body, {
+					...opts,
+					localTimeoutMs: undefined,
+					abortSignal: AbortSignal.any(signals),
+				});
 			} finally {
 				clearTimeout(timer);
 			}
@@ -281,7 +339,12 @@ export class CommandListener {
 	}
 
 	private track(promise: Promise<unknown>): void {
-		const tracked = promise.catch((error: Error) => this.options.onError?.(new Error(`A chat command could not be handled: ${error?.name ?? 'Error'}`), false));
+		const tracked = promise.catch((error: Error) =>
+			this.options.onError?.(
+				new Error(`A chat command could not be handled: ${error?.name ?? 'Error'}`),
+				false,
+			),
+		);
 		this.pending.add(tracked);
 		void tracked.finally(() => this.pending.delete(tracked));
 	}
@@ -305,7 +368,8 @@ export class CommandListener {
 		if (this.closed || event.getType() !== 'm.room.message') return;
 		const sender = event.getSender() ?? '';
 		const eventId = event.getId() ?? '';
-		if (!eventId || !eventId.startsWith('$') || sender === this.userId || event.isRedacted()) return;
+		if (!eventId || !eventId.startsWith('$') || sender === this.userId || event.isRedacted())
+			return;
 		if (this.allowedRooms && !this.allowedRooms.has(roomId)) return;
 		const content = event.getContent() as Record<string, unknown>;
 		const relation = content['m.relates_to'] as { rel_type?: string } | undefined;
@@ -319,11 +383,21 @@ export class CommandListener {
 		this.persist();
 		const permitted = await this.isPermitted(roomId, sender);
 		if (!permitted) {
-			if (this.options.replyToRefused) await this.reply(roomId, eventId, 'Sorry, you are not allowed to use bot commands here.');
+			// One refusal per sender and minute: refused users cannot make the bot spam the room.
+			const last = this.refusedAt.get(sender) ?? -Infinity;
+			if (this.options.replyToRefused && this.now() - last > 60_000) {
+				this.refusedAt.set(sender, this.now());
+				await this.reply(roomId, eventId, 'Sorry, you are not allowed to use bot commands here.');
+			}
 			return;
 		}
 		if (parsed.kind === 'unknown') {
-			if (this.options.helpOnUnknown) await this.reply(roomId, eventId, `Unknown command. ${helpText(this.options.prefix ?? '!', commands)}`);
+			if (this.options.helpOnUnknown)
+				await this.reply(
+					roomId,
+					eventId,
+					`Unknown command. ${helpText(this.options.prefix ?? '!', commands)}`,
+				);
 			return;
 		}
 		await this.options.onCommand({
@@ -365,7 +439,10 @@ export class CommandListener {
 			return;
 		}
 		// A power level can only be read once inside: leave again if the inviter is no moderator.
-		if (!(mode === 'allowlistOrPowerLevel' && listed) && !(await this.isPermitted(roomId, inviter))) {
+		if (
+			!(mode === 'allowlistOrPowerLevel' && listed) &&
+			!(await this.isPermitted(roomId, inviter))
+		) {
 			await this.rest.request('POST', ['rooms', roomId, 'leave'], { body: {} });
 		}
 	}

@@ -28,9 +28,15 @@ export interface NoticeInput {
 	msgtype?: 'm.notice' | 'm.text';
 }
 
+export interface SendFailure {
+	status: 'notPermitted' | 'gaveUp' | 'invalidInput';
+	reason: string;
+	roomId?: string;
+	txnId: string;
+}
+
 export type SendResult =
-	| { status: 'sent'; roomId: string; eventId: string; txnId: string }
-	| { status: 'notPermitted' | 'gaveUp' | 'invalidInput'; reason: string; roomId?: string; txnId: string };
+	{ status: 'sent'; roomId: string; eventId: string; txnId: string } | SendFailure;
 
 /** Minimal HTML → text for when only HTML was given (tags dropped, common entities decoded). */
 export function htmlToPlain(html: string): string {
@@ -51,7 +57,10 @@ export function htmlToPlain(html: string): string {
 export function buildNoticeContent(input: NoticeInput): Record<string, unknown> {
 	const text = String(input.text ?? '');
 	const html = input.html === undefined || input.html === '' ? undefined : String(input.html);
-	const content: Record<string, unknown> = { msgtype: input.msgtype ?? 'm.notice', body: text || (html ? htmlToPlain(html) : '') };
+	const content: Record<string, unknown> = {
+		msgtype: input.msgtype ?? 'm.notice',
+		body: text || (html ? htmlToPlain(html) : ''),
+	};
 	if (html) {
 		content.format = 'org.matrix.custom.html';
 		content.formatted_body = html;
@@ -75,21 +84,47 @@ export async function sendNotice(
 	const { txnId } = options;
 	const content = buildNoticeContent(input);
 	if (!content.body) return { status: 'invalidInput', reason: 'emptyMessage', txnId };
-	if (Buffer.byteLength(JSON.stringify(content), 'utf8') > MAX_MESSAGE_BYTES) return { status: 'invalidInput', reason: 'messageTooLarge', txnId };
-	if (input.replyTo !== undefined && input.replyTo !== '' && !isEventId(String(input.replyTo))) return { status: 'invalidInput', reason: 'invalidReplyTo', txnId };
+	if (Buffer.byteLength(JSON.stringify(content), 'utf8') > MAX_MESSAGE_BYTES)
+		return { status: 'invalidInput', reason: 'messageTooLarge', txnId };
+	if (input.replyTo !== undefined && input.replyTo !== '' && !isEventId(String(input.replyTo)))
+		return { status: 'invalidInput', reason: 'invalidReplyTo', txnId };
 	const now = options.now ?? Date.now;
-	const retry = { deadline: now() + (options.budgetMs ?? 120_000), now, sleep: options.sleep ?? sleepMs, signal: options.signal };
+	const retry = {
+		deadline: now() + (options.budgetMs ?? 120_000),
+		now,
+		sleep: options.sleep ?? sleepMs,
+		signal: options.signal,
+	};
 	const room = await resolveRoom(client, input.room, retry, options.roomCache);
 	if (!room.roomId) {
 		const problem = room.problem ?? 'invalidRoom';
-		return { status: problem === 'homeserverUnreachable' || problem === 'homeserverError' ? 'gaveUp' : 'notPermitted', reason: problem, txnId };
+		return {
+			status:
+				problem === 'homeserverUnreachable' || problem === 'homeserverError'
+					? 'gaveUp'
+					: 'notPermitted',
+			reason: problem,
+			txnId,
+		};
 	}
 	const roomId = room.roomId;
-	const sent = await withRetries(() => client.send(roomId, 'm.room.message', txnId, content), retry);
-	if (sent.ok && typeof sent.value?.event_id === 'string') return { status: 'sent', roomId, eventId: sent.value.event_id, txnId };
+	const sent = await withRetries(
+		() => client.send(roomId, 'm.room.message', txnId, content),
+		retry,
+	);
+	if (sent.ok && typeof sent.value?.event_id === 'string')
+		return { status: 'sent', roomId, eventId: sent.value.event_id, txnId };
 	if (!sent.ok && failureIsAuth(sent)) throw authError(sent);
-	if (!sent.ok && sent.kind === 'http' && sent.status === 403) return { status: 'notPermitted', reason: 'forbidden', roomId, txnId };
-	if (!sent.ok && sent.kind === 'http' && sent.status === 429) return { status: 'gaveUp', reason: 'rateLimited', roomId, txnId };
-	if (!sent.ok && sent.kind === 'network') return { status: 'gaveUp', reason: 'homeserverUnreachable', roomId, txnId };
-	return { status: 'gaveUp', reason: sent.ok ? 'unexpectedAnswer' : `http${sent.status}`, roomId, txnId };
+	if (!sent.ok && sent.kind === 'http' && sent.status === 403)
+		return { status: 'notPermitted', reason: 'forbidden', roomId, txnId };
+	if (!sent.ok && sent.kind === 'http' && sent.status === 429)
+		return { status: 'gaveUp', reason: 'rateLimited', roomId, txnId };
+	if (!sent.ok && sent.kind === 'network')
+		return { status: 'gaveUp', reason: 'homeserverUnreachable', roomId, txnId };
+	return {
+		status: 'gaveUp',
+		reason: sent.ok ? 'unexpectedAnswer' : `http${sent.status}`,
+		roomId,
+		txnId,
+	};
 }

@@ -109,7 +109,11 @@ export class AdaptivePacer {
 		const since = this.lastSuccessAt === undefined ? Infinity : now - this.lastSuccessAt;
 		let estimate = Number.isFinite(since) ? 1000 / (retryAfterMs + since) : this.rate / 2;
 		if (!precise) estimate = Math.max(estimate, this.rate / 2);
-		this.rate = clamp(Math.min(this.rate, estimate) * this.backoffFactor, this.minRate, this.maxRate);
+		this.rate = clamp(
+			Math.min(this.rate, estimate) * this.backoffFactor,
+			this.minRate,
+			this.maxRate,
+		);
 		this.lastCutAt = this.pausedUntil;
 	}
 }

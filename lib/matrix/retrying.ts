@@ -22,7 +22,10 @@ export function isTransient(outcome: MatrixOutcome<unknown>): boolean {
  * Runs one idempotent request, retrying 429 (after the server's delay), 5xx and network failures
  * (exponential backoff with jitter) while the deadline allows. Returns the last outcome.
  */
-export async function withRetries<T>(op: () => Promise<MatrixOutcome<T>>, options: RetryOptions): Promise<MatrixOutcome<T>> {
+export async function withRetries<T>(
+	op: () => Promise<MatrixOutcome<T>>,
+	options: RetryOptions,
+): Promise<MatrixOutcome<T>> {
 	const now = options.now ?? Date.now;
 	const sleep = options.sleep ?? sleepMs;
 	const maxRetries = options.maxRetries ?? 4;

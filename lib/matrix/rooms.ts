@@ -26,7 +26,10 @@ export function failureIsAuth(failure: MatrixFailure): boolean {
 
 export function authError(failure: MatrixFailure): MatrixApiError {
 	const code = failure.kind === 'http' ? failure.errcode : 'M_UNKNOWN_TOKEN';
-	return new MatrixApiError(`The homeserver rejected the bot's access token (401 ${code}); check the Matrix credential`, failure);
+	return new MatrixApiError(
+		`The homeserver rejected the bot's access token (401 ${code}); check the Matrix credential`,
+		failure,
+	);
 }
 
 function problemOf(failure: MatrixFailure): RoomProblem {
@@ -40,11 +43,16 @@ export async function whoAmI(client: MatrixClient, retry: RetryOptions): Promise
 	const me = await withRetries(() => client.whoami(), retry);
 	if (me.ok && typeof me.value?.user_id === 'string') return me.value.user_id;
 	if (!me.ok && failureIsAuth(me)) throw authError(me);
-	throw new MatrixApiError(`Could not identify the bot account: ${me.ok ? 'unexpected answer' : describe(me)}`, me.ok ? undefined : me);
+	throw new MatrixApiError(
+		`Could not identify the bot account: ${me.ok ? 'unexpected answer' : describe(me)}`,
+		me.ok ? undefined : me,
+	);
 }
 
 function describe(failure: MatrixFailure): string {
-	return failure.kind === 'network' ? `no response from the homeserver (${failure.code})` : `homeserver answered ${failure.status} ${failure.errcode}`;
+	return failure.kind === 'network'
+		? `no response from the homeserver (${failure.code})`
+		: `homeserver answered ${failure.status} ${failure.errcode}`;
 }
 
 /**
@@ -70,7 +78,10 @@ export async function prepareRooms(
 			const resolved = await withRetries(() => client.resolveAlias(ref), retry);
 			if (!resolved.ok) {
 				if (failureIsAuth(resolved)) throw authError(resolved);
-				info.problem = resolved.kind === 'http' && resolved.status === 404 ? 'roomNotFound' : problemOf(resolved);
+				info.problem =
+					resolved.kind === 'http' && resolved.status === 404
+						? 'roomNotFound'
+						: problemOf(resolved);
 				continue;
 			}
 			info.roomId = resolved.value.room_id;
@@ -93,7 +104,11 @@ export async function prepareRooms(
 			continue;
 		}
 		for (const event of Array.isArray(members.value?.chunk) ? members.value.chunk : []) {
-			if (event && typeof event.state_key === 'string' && typeof event.content?.membership === 'string') {
+			if (
+				event &&
+				typeof event.state_key === 'string' &&
+				typeof event.content?.membership === 'string'
+			) {
 				info.members.set(event.state_key, event.content.membership);
 			}
 		}
@@ -114,7 +129,10 @@ export function levelOf(levels: PowerLevels | undefined, userId: string): number
 	return typeof levels?.users_default === 'number' ? levels.users_default : 0;
 }
 
-export function requiredLevel(levels: PowerLevels | undefined, action: 'invite' | 'kick' | 'ban'): number {
+export function requiredLevel(
+	levels: PowerLevels | undefined,
+	action: 'invite' | 'kick' | 'ban',
+): number {
 	const value = levels?.[action];
 	if (typeof value === 'number') return value;
 	return action === 'invite' ? 0 : 50;
@@ -140,9 +158,16 @@ export async function resolveRoom(
 		const resolved = await withRetries(() => client.resolveAlias(key), retry);
 		if (resolved.ok) result = { roomId: resolved.value.room_id };
 		else if (failureIsAuth(resolved)) throw authError(resolved);
-		else result = { problem: resolved.kind === 'http' && resolved.status === 404 ? 'roomNotFound' : problemOf(resolved) };
+		else
+			result = {
+				problem:
+					resolved.kind === 'http' && resolved.status === 404
+						? 'roomNotFound'
+						: problemOf(resolved),
+			};
 	}
 	// Transient failures are not cached: the next item may succeed.
-	if (result.roomId || result.problem === 'invalidRoom' || result.problem === 'roomNotFound') cache.set(key, result);
+	if (result.roomId || result.problem === 'invalidRoom' || result.problem === 'roomNotFound')
+		cache.set(key, result);
 	return result;
 }

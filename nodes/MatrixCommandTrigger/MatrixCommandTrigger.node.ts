@@ -1,9 +1,20 @@
-import type { IDataObject, INodeType, INodeTypeDescription, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
+import type {
+	IDataObject,
+	INodeType,
+	INodeTypeDescription,
+	ITriggerFunctions,
+	ITriggerResponse,
+} from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { normaliseHomeserverUrl } from '../../lib/matrix/client';
 import { DEFAULT_COMMANDS } from '../../lib/matrix/commands';
-import { CommandListener, type CommandEvent, type ListenerState, type PermissionMode } from '../../lib/matrix/listener';
+import {
+	CommandListener,
+	type CommandEvent,
+	type ListenerState,
+	type PermissionMode,
+} from '../../lib/matrix/listener';
 import { accessTokenFor } from './session';
 
 function list(value: unknown): string[] {
@@ -52,7 +63,8 @@ export class MatrixCommandTrigger implements INodeType {
 				name: 'commands',
 				type: 'string',
 				default: DEFAULT_COMMANDS.join(', '),
-				description: 'Commands that start the workflow, separated by commas. Others get the help text (option) or nothing.',
+				description:
+					'Commands that start the workflow, separated by commas. Others get the help text (option) or nothing.',
 			},
 			{
 				displayName: 'Rooms',
@@ -60,7 +72,8 @@ export class MatrixCommandTrigger implements INodeType {
 				type: 'string',
 				default: '',
 				placeholder: '#orga:example.org',
-				description: 'Only listen in these rooms (IDs or aliases, separated by commas). Empty: every room the bot is in.',
+				description:
+					'Only listen in these rooms (IDs or aliases, separated by commas). Empty: every room the bot is in.',
 			},
 			{
 				displayName: 'Who May Use Commands',
@@ -108,7 +121,8 @@ export class MatrixCommandTrigger implements INodeType {
 						name: 'helpOnUnknown',
 						type: 'boolean',
 						default: true,
-						description: 'Whether to answer an unknown command from a permitted user with the list of commands',
+						description:
+							'Whether to answer an unknown command from a permitted user with the list of commands',
 					},
 					{
 						displayName: 'Reply to Refused Users',
@@ -128,12 +142,17 @@ export class MatrixCommandTrigger implements INodeType {
 		try {
 			homeserverUrl = normaliseHomeserverUrl(String(credentials.homeserverUrl ?? ''));
 		} catch (error) {
-			throw new NodeOperationError(this.getNode(), `The Matrix Bot API credential is not usable: ${(error as Error).message}`);
+			throw new NodeOperationError(
+				this.getNode(),
+				`The Matrix Bot API credential is not usable: ${(error as Error).message}`,
+			);
 		}
 		const options = this.getNodeParameter('options', {}) as IDataObject;
 		const staticData = this.getWorkflowStaticData('node');
 		const manual = this.getMode() === 'manual';
-		const commands = list(this.getNodeParameter('commands', DEFAULT_COMMANDS.join(','))).map((c) => c.toLowerCase());
+		const commands = list(this.getNodeParameter('commands', DEFAULT_COMMANDS.join(','))).map((c) =>
+			c.toLowerCase(),
+		);
 		const minPowerLevel = Number(this.getNodeParameter('minPowerLevel', 50));
 		let onFirstCommand: (() => void) | undefined;
 
@@ -150,14 +169,20 @@ export class MatrixCommandTrigger implements INodeType {
 			rooms: list(this.getNodeParameter('rooms', '')),
 			allowlist: list(this.getNodeParameter('allowlist', '')),
 			minPowerLevel: Number.isFinite(minPowerLevel) ? minPowerLevel : 50,
-			permissionMode: this.getNodeParameter('permissionMode', 'allowlistOrPowerLevel') as PermissionMode,
+			permissionMode: this.getNodeParameter(
+				'permissionMode',
+				'allowlistOrPowerLevel',
+			) as PermissionMode,
 			replyToRefused: options.replyToRefused !== false,
 			helpOnUnknown: options.helpOnUnknown !== false,
 			autoJoin: options.autoJoin === true,
 			state: {
 				syncToken: typeof staticData.syncToken === 'string' ? staticData.syncToken : undefined,
-				syncTokenOwner: typeof staticData.syncTokenOwner === 'string' ? staticData.syncTokenOwner : undefined,
-				seenEventIds: Array.isArray(staticData.seenEventIds) ? (staticData.seenEventIds as string[]) : [],
+				syncTokenOwner:
+					typeof staticData.syncTokenOwner === 'string' ? staticData.syncTokenOwner : undefined,
+				seenEventIds: Array.isArray(staticData.seenEventIds)
+					? (staticData.seenEventIds as string[])
+					: [],
 			},
 			// n8n saves the static data when an emit starts, so the cursor is current before each run.
 			onState: (state: ListenerState) => {

@@ -9,7 +9,11 @@ import { MatrixClient } from '../../lib/matrix/client';
  * read the stored token. Only if n8n did not hand it back do we log in ourselves, on a device of our
  * own so the two sessions never invalidate each other.
  */
-export async function accessTokenFor(context: ITriggerFunctions, credentials: ICredentialDataDecryptedObject, homeserverUrl: string): Promise<string> {
+export async function accessTokenFor(
+	context: ITriggerFunctions,
+	credentials: ICredentialDataDecryptedObject,
+	homeserverUrl: string,
+): Promise<string> {
 	if (credentials.authMode !== 'password') return String(credentials.accessToken ?? '');
 	if (!credentials.sessionToken) {
 		await context.helpers.httpRequestWithAuthentication.call(context, 'matrixBotApi', {
@@ -23,7 +27,16 @@ export async function accessTokenFor(context: ITriggerFunctions, credentials: IC
 		return String(credentials.sessionToken);
 	}
 	const client = new MatrixClient(homeserverUrl, fetchTransport());
-	const login = await client.login(String(credentials.user ?? '').trim(), String(credentials.password ?? ''), `${String(credentials.deviceId || 'N8N_PRETIX_BOT')}_TRIGGER`);
-	if (!login.ok) throw new Error(login.kind === 'http' ? `The homeserver refused the login (${login.status} ${login.errcode})` : 'The homeserver is not reachable');
+	const login = await client.login(
+		String(credentials.user ?? '').trim(),
+		String(credentials.password ?? ''),
+		`${String(credentials.deviceId || 'N8N_PRETIX_BOT')}_TRIGGER`,
+	);
+	if (!login.ok)
+		throw new Error(
+			login.kind === 'http'
+				? `The homeserver refused the login (${login.status} ${login.errcode})`
+				: 'The homeserver is not reachable',
+		);
 	return login.value.access_token;
 }

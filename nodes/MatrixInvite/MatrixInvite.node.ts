@@ -1,4 +1,9 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type {
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import * as members from './actions/members.operation';
@@ -17,7 +22,8 @@ export class MatrixInvite implements INodeType {
 		group: ['output'],
 		version: 1,
 		subtitle: '={{$parameter["operation"]}}',
-		description: 'Invite people into Matrix rooms, revoke invites, report memberships and post notices',
+		description:
+			'Invite people into Matrix rooms, revoke invites, report memberships and post notices',
 		defaults: {
 			name: 'Matrix Invite',
 		},
@@ -48,7 +54,8 @@ export class MatrixInvite implements INodeType {
 					{
 						name: 'Membership',
 						value: 'membership',
-						description: 'Report whether each person is invited, joined, left or never was in a room',
+						description:
+							'Report whether each person is invited, joined, left or never was in a room',
 						action: 'Report room memberships',
 					},
 					{

@@ -7,6 +7,7 @@ import * as event from './actions/event';
 import * as order from './actions/order';
 import * as organizer from './actions/organizer';
 import { router } from './actions/router';
+import { searchEvents, searchOrganizers } from './methods/listSearch';
 
 export class PretixOrders implements INodeType {
 	description: INodeTypeDescription = {
@@ -70,6 +71,10 @@ export class PretixOrders implements INodeType {
 			...order.description,
 			...organizer.description,
 		],
+	};
+
+	methods = {
+		listSearch: { searchOrganizers, searchEvents },
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

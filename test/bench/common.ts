@@ -37,7 +37,11 @@ export interface Benchmark {
 }
 
 export function seconds(ms: number): string {
-	return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
+	return ms >= 10_000
+		? `${(ms / 1000).toFixed(1)} s`
+		: ms >= 1000
+			? `${(ms / 1000).toFixed(2)} s`
+			: `${ms.toFixed(0)} ms`;
 }
 
 export function perSecond(count: number, ms: number): number {
@@ -85,8 +89,24 @@ export function sleep(ms: number): Promise<void> {
 }
 
 export function formatTable(rows: BenchRow[]): string {
-	const header: BenchRow = { bench: 'benchmark', what: 'measure', figure: 'figure', floor: 'floor', ratio: 'vs floor', target: 'target', note: 'note' };
-	const columns: Array<keyof BenchRow> = ['bench', 'what', 'figure', 'floor', 'ratio', 'target', 'note'];
+	const header: BenchRow = {
+		bench: 'benchmark',
+		what: 'measure',
+		figure: 'figure',
+		floor: 'floor',
+		ratio: 'vs floor',
+		target: 'target',
+		note: 'note',
+	};
+	const columns: Array<keyof BenchRow> = [
+		'bench',
+		'what',
+		'figure',
+		'floor',
+		'ratio',
+		'target',
+		'note',
+	];
 	const cells = [header, ...rows].map((row) => columns.map((c) => String(row[c] ?? '')));
 	const widths = columns.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
 	const line = (r: string[]) => `| ${r.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`;

@@ -8,7 +8,18 @@ import { fetchTransport } from '../../lib/http/fetch-transport';
 import { MatrixClient } from '../../lib/matrix/client';
 import { inviteUsers } from '../../lib/matrix/invite-engine';
 import { startFakeHomeserver, type FakeHomeserver } from '../fakes/matrix';
-import { envInt, percent, seconds, sleep, times, timed, type BenchContext, type BenchOutcome, type BenchRow, type Benchmark } from './common';
+import {
+	envInt,
+	percent,
+	seconds,
+	sleep,
+	times,
+	timed,
+	type BenchContext,
+	type BenchOutcome,
+	type BenchRow,
+	type Benchmark,
+} from './common';
 
 interface Setup {
 	hs: FakeHomeserver;
@@ -64,12 +75,22 @@ function tally(setup: Setup, ms: number): Tally {
 async function naiveInvite(setup: Setup, mode: 'skip' | 'retryOnce'): Promise<void> {
 	const base = `${setup.hs.url}/_matrix/client/v3/rooms/${encodeURIComponent(setup.roomId)}`;
 	const headers = { Authorization: `Bearer ${setup.token}`, 'Content-Type': 'application/json' };
-	const members = (await (await fetch(`${base}/members`, { headers })).json()) as { chunk: Array<{ state_key: string; content: { membership: string } }> };
-	const present = new Set(members.chunk.filter((m) => m.content.membership === 'join' || m.content.membership === 'invite').map((m) => m.state_key));
+	const members = (await (await fetch(`${base}/members`, { headers })).json()) as {
+		chunk: Array<{ state_key: string; content: { membership: string } }>;
+	};
+	const present = new Set(
+		members.chunk
+			.filter((m) => m.content.membership === 'join' || m.content.membership === 'invite')
+			.map((m) => m.state_key),
+	);
 	for (const user of setup.users) {
 		if (present.has(user)) continue;
 		const post = async () => {
-			const res = await fetch(`${base}/invite`, { method: 'POST', headers, body: JSON.stringify({ user_id: user }) });
+			const res = await fetch(`${base}/invite`, {
+				method: 'POST',
+				headers,
+				body: JSON.stringify({ user_id: user }),
+			});
 			return { status: res.status, body: (await res.json()) as { retry_after_ms?: number } };
 		};
 		const first = await post();
@@ -82,8 +103,17 @@ async function naiveInvite(setup: Setup, mode: 'skip' | 'retryOnce'): Promise<vo
 }
 
 async function ours(setup: Setup, budgetMs: number): Promise<{ ms: number; notInvited: number }> {
-	const client = new MatrixClient(setup.hs.url, fetchTransport(() => `Bearer ${setup.token}`));
-	const { value, ms } = await timed(() => inviteUsers(client, setup.users.map((userId) => ({ room: setup.roomId, userId })), { budgetMs }));
+	const client = new MatrixClient(
+		setup.hs.url,
+		fetchTransport(() => `Bearer ${setup.token}`),
+	);
+	const { value, ms } = await timed(() =>
+		inviteUsers(
+			client,
+			setup.users.map((userId) => ({ room: setup.roomId, userId })),
+			{ budgetMs },
+		),
+	);
 	return { ms, notInvited: value.results.filter((r) => r.status !== 'invited').length };
 }
 
@@ -100,7 +130,11 @@ export const inviteBench: Benchmark = {
 		const bench = `invite ${count} @${perSecond}/s b${burst}`;
 		const broken: string[] = [];
 
-		const [oursSetup, retrySetup, skipSetup] = await Promise.all([setUp(count, perSecond, burst), setUp(count, perSecond, burst), setUp(count, perSecond, burst)]);
+		const [oursSetup, retrySetup, skipSetup] = await Promise.all([
+			setUp(count, perSecond, burst),
+			setUp(count, perSecond, burst),
+			setUp(count, perSecond, burst),
+		]);
 		try {
 			// The skipping inviter is done in a couple of seconds; run it alone first so its burst of
 			// requests does not share the CPU with the two paced runs, which then run side by side.
@@ -114,16 +148,49 @@ export const inviteBench: Benchmark = {
 			const mine = tally(oursSetup, oursRun.ms);
 			const retry = tally(retrySetup, retryMs);
 
-			if (mine.lost > 0) broken.push(`invite: our engine lost ${mine.lost} of ${count} invites (not invited at the homeserver)`);
-			if (mine.duplicated > 0) broken.push(`invite: our engine sent ${mine.duplicated} duplicate invites`);
-			if (oursRun.notInvited > 0) broken.push(`invite: our engine reported ${oursRun.notInvited} users as not invited`);
+			if (mine.lost > 0)
+				broken.push(
+					`invite: our engine lost ${mine.lost} of ${count} invites (not invited at the homeserver)`,
+				);
+			if (mine.duplicated > 0)
+				broken.push(`invite: our engine sent ${mine.duplicated} duplicate invites`);
+			if (oursRun.notInvited > 0)
+				broken.push(`invite: our engine reported ${oursRun.notInvited} users as not invited`);
 
 			const rows: BenchRow[] = [];
-			const add = (label: string, t: Tally, target?: { wall: string; limited: string; lost: string }) => {
+			const add = (
+				label: string,
+				t: Tally,
+				target?: { wall: string; limited: string; lost: string },
+			) => {
 				rows.push(
-					{ bench, what: `${label}: wall time`, figure: seconds(t.ms), floor: seconds(floorMs), ratio: times(t.ms / floorMs), target: target?.wall ?? '', note: `${t.inviteRequests} invite requests; exact floor (N−burst)/R = ${seconds(exactFloorMs)}` },
-					{ bench, what: `${label}: 429s per invite`, figure: percent(t.rateLimited / count), floor: '0%', ratio: '', target: target?.limited ?? '', note: `${t.rateLimited} × 429` },
-					{ bench, what: `${label}: lost / duplicated`, figure: `${t.lost} / ${t.duplicated}`, floor: '0 / 0', ratio: '', target: target?.lost ?? '', note: 'counted at the homeserver' },
+					{
+						bench,
+						what: `${label}: wall time`,
+						figure: seconds(t.ms),
+						floor: seconds(floorMs),
+						ratio: times(t.ms / floorMs),
+						target: target?.wall ?? '',
+						note: `${t.inviteRequests} invite requests; exact floor (N−burst)/R = ${seconds(exactFloorMs)}`,
+					},
+					{
+						bench,
+						what: `${label}: 429s per invite`,
+						figure: percent(t.rateLimited / count),
+						floor: '0%',
+						ratio: '',
+						target: target?.limited ?? '',
+						note: `${t.rateLimited} × 429`,
+					},
+					{
+						bench,
+						what: `${label}: lost / duplicated`,
+						figure: `${t.lost} / ${t.duplicated}`,
+						floor: '0 / 0',
+						ratio: '',
+						target: target?.lost ?? '',
+						note: 'counted at the homeserver',
+					},
 				);
 			};
 			add('ours (lib/matrix)', mine, { wall: '≤ 1.15×', limited: '< 5%', lost: '0 / 0' });

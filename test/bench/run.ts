@@ -29,11 +29,14 @@ async function main(): Promise<number> {
 		.filter(Boolean);
 	const unknown = only.filter((name) => !BENCHMARKS.some((b) => b.name === name));
 	if (unknown.length) {
-		process.stderr.write(`Unknown benchmark(s): ${unknown.join(', ')}. Known: ${BENCHMARKS.map((b) => b.name).join(', ')}\n`);
+		process.stderr.write(
+			`Unknown benchmark(s): ${unknown.join(', ')}. Known: ${BENCHMARKS.map((b) => b.name).join(', ')}\n`,
+		);
 		return 2;
 	}
 	const selected = BENCHMARKS.filter((b) => only.length === 0 || only.includes(b.name));
-	const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+	const log = (line: string) =>
+		process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 	const rows: BenchRow[] = [];
 	const broken: string[] = [];
 	for (const bench of selected) {
@@ -49,10 +52,14 @@ async function main(): Promise<number> {
 			broken.push(`${bench.name}: crashed: ${message}`);
 		}
 	}
-	process.stdout.write(`\nnpm run bench${quick ? ' --quick' : ''} — ${new Date().toISOString()} — ${process.version}, ${(await import('node:os')).cpus().length} CPUs\n\n`);
+	process.stdout.write(
+		`\nnpm run bench${quick ? ' --quick' : ''} — ${new Date().toISOString()} — ${process.version}, ${(await import('node:os')).cpus().length} CPUs\n\n`,
+	);
 	process.stdout.write(`${formatTable(rows)}\n`);
 	if (broken.length) {
-		process.stdout.write(`\nBROKEN (${broken.length}):\n${broken.map((b) => `- ${b}`).join('\n')}\n`);
+		process.stdout.write(
+			`\nBROKEN (${broken.length}):\n${broken.map((b) => `- ${b}`).join('\n')}\n`,
+		);
 		return 1;
 	}
 	return 0;
@@ -61,7 +68,9 @@ async function main(): Promise<number> {
 main().then(
 	(code) => process.exit(code),
 	(error) => {
-		process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+		process.stderr.write(
+			`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+		);
 		process.exit(1);
 	},
 );

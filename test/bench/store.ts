@@ -16,8 +16,27 @@ import { DatabaseSync } from 'node:sqlite';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 
-import { Ledger, PostgresBackend, RedisBackend, SqliteBackend, type BackendKind, type LedgerBackend, type LedgerEntryInput } from '../../lib/store';
-import { envInt, median, perSecond, rate, seconds, times, type BenchContext, type BenchOutcome, type BenchRow, type Benchmark } from './common';
+import {
+	Ledger,
+	PostgresBackend,
+	RedisBackend,
+	SqliteBackend,
+	type BackendKind,
+	type LedgerBackend,
+	type LedgerEntryInput,
+} from '../../lib/store';
+import {
+	envInt,
+	median,
+	perSecond,
+	rate,
+	seconds,
+	times,
+	type BenchContext,
+	type BenchOutcome,
+	type BenchRow,
+	type Benchmark,
+} from './common';
 
 const PG_URL = process.env.PRETIX_MATRIX_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.PRETIX_MATRIX_TEST_REDIS_URL || 'redis://127.0.0.1:6379/15';
@@ -42,7 +61,13 @@ function rawRows(round: number, count: number): string[][] {
 	const h = (s: string) => createHmac('sha256', 'raw').update(s).digest('hex');
 	const event = h(`raw-${round}`);
 	const scope = h('scope');
-	return Array.from({ length: count }, (_, i) => [event, scope, h(`s${i}`), h(`m${i}`), h(`o${i}`)]);
+	return Array.from({ length: count }, (_, i) => [
+		event,
+		scope,
+		h(`s${i}`),
+		h(`m${i}`),
+		h(`o${i}`),
+	]);
 }
 
 function embedded(): StoreUnderTest {
@@ -51,7 +76,9 @@ function embedded(): StoreUnderTest {
 	const db = new DatabaseSync(join(dir, 'raw.sqlite'));
 	// Same durability settings as the backend (WAL, synchronous NORMAL).
 	db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
-	db.exec('CREATE TABLE raw (event TEXT NOT NULL, scope TEXT NOT NULL, subject TEXT NOT NULL, mxid TEXT, ord TEXT, PRIMARY KEY (event, scope, subject)) WITHOUT ROWID');
+	db.exec(
+		'CREATE TABLE raw (event TEXT NOT NULL, scope TEXT NOT NULL, subject TEXT NOT NULL, mxid TEXT, ord TEXT, PRIMARY KEY (event, scope, subject)) WITHOUT ROWID',
+	);
 	const insert = db.prepare('INSERT OR IGNORE INTO raw VALUES (?, ?, ?, ?, ?)');
 	return {
 		kind: 'embedded',
@@ -80,14 +107,19 @@ async function postgres(): Promise<StoreUnderTest> {
 	const client = new Client({ connectionString: PG_URL });
 	await client.connect();
 	const rawTable = `"public"."${prefix}raw"`;
-	await client.query(`CREATE TABLE ${rawTable} (event text NOT NULL, scope text NOT NULL, subject text NOT NULL, mxid text, ord text, PRIMARY KEY (event, scope, subject))`);
+	await client.query(
+		`CREATE TABLE ${rawTable} (event text NOT NULL, scope text NOT NULL, subject text NOT NULL, mxid text, ord text, PRIMARY KEY (event, scope, subject))`,
+	);
 	return {
 		kind: 'postgres',
 		backend,
 		raw: {
 			async insert(rows) {
 				const columns = [0, 1, 2, 3, 4].map((c) => rows.map((r) => r[c]));
-				const result = await client.query(`INSERT INTO ${rawTable} SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) ON CONFLICT DO NOTHING`, columns);
+				const result = await client.query(
+					`INSERT INTO ${rawTable} SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) ON CONFLICT DO NOTHING`,
+					columns,
+				);
 				return result.rowCount ?? 0;
 			},
 			async close() {
@@ -98,7 +130,9 @@ async function postgres(): Promise<StoreUnderTest> {
 			const c = new Client({ connectionString: PG_URL });
 			await c.connect();
 			try {
-				const tables = ['raw', 'ledger', 'mapping', 'cursor', 'summary'].map((t) => `"public"."${prefix}${t}"`);
+				const tables = ['raw', 'ledger', 'mapping', 'cursor', 'summary'].map(
+					(t) => `"public"."${prefix}${t}"`,
+				);
 				await c.query(`DROP TABLE IF EXISTS ${tables.join(', ')}`);
 			} finally {
 				await c.end();
@@ -134,7 +168,13 @@ async function redis(): Promise<StoreUnderTest> {
 			async insert(rows) {
 				const pipeline = client.pipeline();
 				for (const [event, scope, subject, mxid, ord] of rows) {
-					pipeline.set(`${prefix}raw:${event}:${scope}:${subject}`, `${mxid}|${ord}`, 'PX', 3_600_000, 'NX');
+					pipeline.set(
+						`${prefix}raw:${event}:${scope}:${subject}`,
+						`${mxid}|${ord}`,
+						'PX',
+						3_600_000,
+						'NX',
+					);
 				}
 				const replies = (await pipeline.exec()) ?? [];
 				return replies.filter(([error, reply]) => !error && reply === 'OK').length;
@@ -157,12 +197,21 @@ function entries(round: number, count: number): LedgerEntryInput[] {
 	}));
 }
 
-async function measure(ctx: BenchContext, kind: BackendKind, open: () => Promise<StoreUnderTest> | StoreUnderTest, count: number, broken: string[]): Promise<BenchRow[]> {
+async function measure(
+	ctx: BenchContext,
+	kind: BackendKind,
+	open: () => Promise<StoreUnderTest> | StoreUnderTest,
+	count: number,
+	broken: string[],
+): Promise<BenchRow[]> {
 	let store: StoreUnderTest | undefined;
 	try {
 		store = await open();
 		await store.backend.init();
-		const ledger = new Ledger(store.backend, { secret: 'bench-hmac-secret-0123456789abcdef', retentionDays: 30 });
+		const ledger = new Ledger(store.backend, {
+			secret: 'bench-hmac-secret-0123456789abcdef',
+			retentionDays: 30,
+		});
 		// Warm-up (pool connection, script load, statement cache) on both sides, not timed.
 		await ledger.claim(entries(-1, 10));
 		await store.raw.insert(rawRows(-1, 10));
@@ -173,31 +222,63 @@ async function measure(ctx: BenchContext, kind: BackendKind, open: () => Promise
 			let started = performance.now();
 			const inserted = await store.raw.insert(rows);
 			rawMs.push(performance.now() - started);
-			if (inserted !== count) broken.push(`store ${kind}: the raw floor batch inserted ${inserted} of ${count}`);
+			if (inserted !== count)
+				broken.push(`store ${kind}: the raw floor batch inserted ${inserted} of ${count}`);
 			const batch = entries(round, count);
 			started = performance.now();
 			const results = await ledger.claim(batch);
 			oursMs.push(performance.now() - started);
 			const won = results.filter((r) => r.status === 'new').length;
-			if (won !== count) broken.push(`store ${kind}: ${won} of ${count} fresh keys were claimed as new`);
+			if (won !== count)
+				broken.push(`store ${kind}: ${won} of ${count} fresh keys were claimed as new`);
 		}
-		ctx.log(`store ${kind}: ours ${oursMs.map((m) => seconds(m)).join(', ')}; raw ${rawMs.map((m) => seconds(m)).join(', ')}`);
+		ctx.log(
+			`store ${kind}: ours ${oursMs.map((m) => seconds(m)).join(', ')}; raw ${rawMs.map((m) => seconds(m)).join(', ')}`,
+		);
 		const ours = median(oursMs);
 		const raw = median(rawMs);
 		const bench = `store claim ${count} in 1 call`;
 		return [
-			{ bench, what: `${kind}: claims/s`, figure: rate(perSecond(count, ours), '/s'), floor: rate(perSecond(count, raw), '/s'), ratio: times(perSecond(count, ours) / perSecond(count, raw)), target: '', note: `median of ${ROUNDS}` },
-			{ bench, what: `${kind}: time for ${count}`, figure: seconds(ours), floor: seconds(raw), ratio: times(ours / raw), target: `< ${TARGET_MS[kind] / 1000} s (10k)`, note: 'floor: raw batch insert, same backend' },
+			{
+				bench,
+				what: `${kind}: claims/s`,
+				figure: rate(perSecond(count, ours), '/s'),
+				floor: rate(perSecond(count, raw), '/s'),
+				ratio: times(perSecond(count, ours) / perSecond(count, raw)),
+				target: '',
+				note: `median of ${ROUNDS}`,
+			},
+			{
+				bench,
+				what: `${kind}: time for ${count}`,
+				figure: seconds(ours),
+				floor: seconds(raw),
+				ratio: times(ours / raw),
+				target: `< ${TARGET_MS[kind] / 1000} s (10k)`,
+				note: 'floor: raw batch insert, same backend',
+			},
 		];
 	} catch (error) {
 		const reason = error instanceof Error ? error.message : String(error);
 		ctx.log(`store ${kind}: not measured: ${reason}`);
-		return [{ bench: `store claim ${count} in 1 call`, what: `${kind}: claims/s`, figure: 'n/a', floor: 'n/a', ratio: '', target: '', note: `not measured: ${reason.slice(0, 80)}` }];
+		return [
+			{
+				bench: `store claim ${count} in 1 call`,
+				what: `${kind}: claims/s`,
+				figure: 'n/a',
+				floor: 'n/a',
+				ratio: '',
+				target: '',
+				note: `not measured: ${reason.slice(0, 80)}`,
+			},
+		];
 	} finally {
 		if (store) {
 			await store.backend.close().catch(() => undefined);
 			await store.raw.close().catch(() => undefined);
-			await store.cleanup().catch((error) => ctx.log(`store ${kind}: cleanup failed: ${String(error)}`));
+			await store
+				.cleanup()
+				.catch((error) => ctx.log(`store ${kind}: cleanup failed: ${String(error)}`));
 		}
 	}
 }

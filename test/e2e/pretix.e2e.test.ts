@@ -3,7 +3,16 @@
  * the Pretix Trigger's production URL; Pretix Orders runs with an OAuth2 credential whose access
  * token the fake expires (n8n must refresh it) and with a team token. One n8n for the whole file.
  */
-import { FAKE_OAUTH_CLIENT, FAKE_TEAM_TOKEN, readFixture, startFakePretix, webhookFixture, type FakePretix, type StartedFakePretix, type WebhookFixtureName } from '../fakes/pretix';
+import {
+	FAKE_OAUTH_CLIENT,
+	FAKE_TEAM_TOKEN,
+	readFixture,
+	startFakePretix,
+	webhookFixture,
+	type FakePretix,
+	type StartedFakePretix,
+	type WebhookFixtureName,
+} from '../fakes/pretix';
 import { delay, N8nInstance, runData, type ExecutionSummary } from '../harness/n8n';
 import { DEFAULT_TRIGGER_ACTIONS } from '../../lib/pretix';
 
@@ -22,14 +31,24 @@ const HOOK_USER = 'pretix';
 const HOOK_PASSWORD = 'h00k:p@ss word';
 
 /** Active paid positions of the fixture event (as the engine tests establish). */
-const PAID_POSITIONS = [5001, 5004, 5006, 5007, 5008, 5010, 5011, 5012, 5013, 5014, 5015, 5016, 5017, 5018];
+const PAID_POSITIONS = [
+	5001, 5004, 5006, 5007, 5008, 5010, 5011, 5012, 5013, 5014, 5015, 5016, 5017, 5018,
+];
 
 let fake: StartedFakePretix & FakePretix;
 let n8n: N8nInstance;
 let oauthToken: { access_token: string; refresh_token: string };
 
 function webhookNode(name: string, path: string, webhookId: string) {
-	return { id: `${webhookId}-n`, name, type: 'n8n-nodes-base.webhook', typeVersion: 2, position: [0, 0], webhookId, parameters: { httpMethod: 'POST', path, responseMode: 'onReceived', options: {} } };
+	return {
+		id: `${webhookId}-n`,
+		name,
+		type: 'n8n-nodes-base.webhook',
+		typeVersion: 2,
+		position: [0, 0],
+		webhookId,
+		parameters: { httpMethod: 'POST', path, responseMode: 'onReceived', options: {} },
+	};
 }
 
 function workflows(pretixUrl: string) {
@@ -44,7 +63,14 @@ function workflows(pretixUrl: string) {
 				typeVersion: 1,
 				position: [0, 0],
 				webhookId: TRIGGER_WEBHOOK_ID,
-				parameters: { authentication: 'pretixApi', callerAuth: 'pathSecretAndBasicAuth', pathSecret: PATH_SECRET, basicAuthUser: HOOK_USER, basicAuthPassword: HOOK_PASSWORD, resolveOrder: true },
+				parameters: {
+					authentication: 'pretixApi',
+					callerAuth: 'pathSecretAndBasicAuth',
+					pathSecret: PATH_SECRET,
+					basicAuthUser: HOOK_USER,
+					basicAuthPassword: HOOK_PASSWORD,
+					resolveOrder: true,
+				},
 				credentials: { pretixApi: TEAM_CRED },
 			},
 		],
@@ -62,7 +88,13 @@ function workflows(pretixUrl: string) {
 				type: `${PKG}.pretixOrders`,
 				typeVersion: 1,
 				position: [220, 0],
-				parameters: { authentication: 'pretixOAuth2Api', resource: 'attendee', operation: 'getMany', eventBy: 'url', eventUrl: `${pretixUrl}/exampleorg/summit26/` },
+				parameters: {
+					authentication: 'pretixOAuth2Api',
+					resource: 'attendee',
+					operation: 'getMany',
+					eventBy: 'url',
+					eventUrl: `${pretixUrl}/exampleorg/summit26/`,
+				},
 				credentials: { pretixOAuth2Api: OAUTH_CRED },
 			},
 		],
@@ -81,7 +113,15 @@ function workflows(pretixUrl: string) {
 				type: `${PKG}.pretixOrders`,
 				typeVersion: 1,
 				position: [220, 0],
-				parameters: { authentication: 'pretixApi', resource: 'attendee', operation: 'getMany', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26', incremental: true },
+				parameters: {
+					authentication: 'pretixApi',
+					resource: 'attendee',
+					operation: 'getMany',
+					eventBy: 'slugs',
+					organizer: 'exampleorg',
+					event: 'summit26',
+					incremental: true,
+				},
 				credentials: { pretixApi: TEAM_CRED },
 			},
 			{
@@ -96,7 +136,12 @@ function workflows(pretixUrl: string) {
 					resource: 'event',
 					operation: 'get',
 					eventBy: 'slugs',
-					organizer: { __rl: true, mode: 'list', value: 'exampleorg', cachedResultName: 'Example Org' },
+					organizer: {
+						__rl: true,
+						mode: 'list',
+						value: 'exampleorg',
+						cachedResultName: 'Example Org',
+					},
 					event: { __rl: true, mode: 'url', value: `${pretixUrl}/exampleorg/summit26/` },
 				},
 				credentials: { pretixApi: TEAM_CRED },
@@ -125,8 +170,17 @@ async function finished(workflowId: string, count: number): Promise<ExecutionSum
 
 /** Waits a little and returns the number of executions, to prove that nothing else started. */
 async function settledCount(workflowId: string): Promise<number> {
+	return (await settledRuns(workflowId)).length;
+}
+
+/** Waits a little, then describes every run (id, status, notification ids): a mismatch shows what ran. */
+async function settledRuns(workflowId: string): Promise<string[]> {
 	await delay(1500);
-	return (await n8n.executions(workflowId, false)).length;
+	const runs = (await n8n.executions(workflowId, true)).sort(byId);
+	return runs.map((run) => {
+		const ids = [...new Set(runData(run, 'Pretix Trigger').map((item) => item.notificationId))];
+		return `${run.id}:${run.status}:${ids.join(',')}`;
+	});
 }
 
 beforeAll(async () => {
@@ -173,8 +227,16 @@ function pretixTargetUrl(): string {
 /** Every status n8n answered to a pretix-like caller in this file: none may be 410 (it disables the webhook). */
 const answered: number[] = [];
 
-async function post(path: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; text: string; headers: Headers }> {
-	const res = await fetch(n8n.webhookUrl(path), { method: 'POST', headers: { 'content-type': 'application/json', authorization: basicHeader, ...headers }, body });
+async function post(
+	path: string,
+	body: string | Buffer,
+	headers: Record<string, string> = {},
+): Promise<{ status: number; text: string; headers: Headers }> {
+	const res = await fetch(n8n.webhookUrl(path), {
+		method: 'POST',
+		headers: { 'content-type': 'application/json', authorization: basicHeader, ...headers },
+		body,
+	});
 	const text = await res.text();
 	answered.push(res.status);
 	return { status: res.status, text, headers: res.headers };
@@ -182,10 +244,16 @@ async function post(path: string, body: string | Buffer, headers: Record<string,
 
 describe('Pretix Trigger in real n8n', () => {
 	test('the production webhook has the path <webhookId>/pretix/<secret>; nothing else answers', async () => {
-		const webhooks = (await n8n.rest('GET', `/rest/workflows/${TRIGGER_WF}`)) as { data: { active: boolean; activeVersionId?: string | null } };
+		const webhooks = (await n8n.rest('GET', `/rest/workflows/${TRIGGER_WF}`)) as {
+			data: { active: boolean; activeVersionId?: string | null };
+		};
 		expect(webhooks.data.activeVersionId ?? webhooks.data.active).toBeTruthy();
 		// Without the secret, or with a wrong one, n8n itself answers 404 (a 4xx with a reason, never 410).
-		for (const path of [`${TRIGGER_WEBHOOK_ID}/pretix`, `${TRIGGER_WEBHOOK_ID}/pretix/${PATH_SECRET.replace('X', 'Y')}`, `${TRIGGER_WEBHOOK_ID}/pretix/${PATH_SECRET}/x`]) {
+		for (const path of [
+			`${TRIGGER_WEBHOOK_ID}/pretix`,
+			`${TRIGGER_WEBHOOK_ID}/pretix/${PATH_SECRET.replace('X', 'Y')}`,
+			`${TRIGGER_WEBHOOK_ID}/pretix/${PATH_SECRET}/x`,
+		]) {
 			const res = await post(path, JSON.stringify(webhookFixture('order-paid')));
 			expect({ path, status: res.status }).toEqual({ path, status: 404 });
 			expect(res.text).toMatch(/not registered/i);
@@ -213,48 +281,78 @@ describe('Pretix Trigger in real n8n', () => {
 		];
 		for (const [name] of plan) {
 			const delivery = await send(name);
-			expect({ name, statuses: delivery.attempts.map((a) => a.status) }).toEqual({ name, statuses: [200] });
+			expect({ name, statuses: delivery.attempts.map((a) => a.status) }).toEqual({
+				name,
+				statuses: [200],
+			});
 		}
-		const expected = plan.filter(([, want]) => want !== 'none') as Array<[WebhookFixtureName, number[]]>;
+		const expected = plan.filter(([, want]) => want !== 'none') as Array<
+			[WebhookFixtureName, number[]]
+		>;
 		const runs = await finished(TRIGGER_WF, expected.length);
 		expect(runs).toHaveLength(expected.length);
 		for (const [index, [name, positions]] of expected.entries()) {
 			const run = runs[index];
-			expect({ name, status: run.status, mode: run.mode }).toEqual({ name, status: 'success', mode: 'webhook' });
+			expect({ name, status: run.status, mode: run.mode }).toEqual({
+				name,
+				status: 'success',
+				mode: 'webhook',
+			});
 			const items = runData(run, 'Pretix Trigger');
 			const fixture = webhookFixture(name);
 			expect({ name, positions: items.map((a) => a.positionId) }).toEqual({ name, positions });
-			for (const item of items) expect(item).toMatchObject({ notificationId: fixture.notification_id, action: fixture.action, organizer: 'exampleorg', event: 'summit26', orderCode: fixture.code });
+			for (const item of items)
+				expect(item).toMatchObject({
+					notificationId: fixture.notification_id,
+					action: fixture.action,
+					organizer: 'exampleorg',
+					event: 'summit26',
+					orderCode: fixture.code,
+				});
 		}
 		expect(runData(runs[0], 'Pretix Trigger')[0].matrixId).toBe('@alice:example.org');
 		// No personal data by default.
-		for (const run of runs) for (const item of runData(run, 'Pretix Trigger')) expect(Object.keys(item).filter((k) => /name|mail/i.test(k))).toEqual([]);
+		for (const run of runs)
+			for (const item of runData(run, 'Pretix Trigger'))
+				expect(Object.keys(item).filter((k) => /name|mail/i.test(k))).toEqual([]);
 
 		// pretix re-sends notifications it is unsure about: the same notification_id again.
 		const before = fake.requestCount({ path: '/orders/' });
 		for (const name of ['order-paid', 'order-changed-item'] as const) {
 			const again = await send(name);
 			expect(again.attempts.map((a) => a.status)).toEqual([200]);
-			expect(JSON.parse(again.attempts[0].body ?? '{}')).toEqual({ received: true, duplicate: true });
+			expect(JSON.parse(again.attempts[0].body ?? '{}')).toEqual({
+				received: true,
+				duplicate: true,
+			});
 		}
 		expect(fake.requestCount({ path: '/orders/' })).toBe(before);
 		expect(await settledCount(TRIGGER_WF)).toBe(expected.length);
 	});
 
 	test('a subscribed pretix webhook delivers through notify() with Basic auth from the target URL', async () => {
-		const hook = fake.addWebhook({ target_url: pretixTargetUrl(), action_types: DEFAULT_TRIGGER_ACTIONS });
+		const hook = fake.addWebhook({
+			target_url: pretixTargetUrl(),
+			action_types: DEFAULT_TRIGGER_ACTIONS,
+		});
 		const count = (await n8n.executions(TRIGGER_WF, false)).length;
-		const { deliveries } = fake.notify('pretix.event.order.paid', { event: 'summit26', code: 'N7VWZ' });
+		const { deliveries } = fake.notify('pretix.event.order.paid', {
+			event: 'summit26',
+			code: 'N7VWZ',
+		});
 		expect(deliveries).toHaveLength(1);
 		expect(await deliveries[0].done).toBe('delivered');
 		answered.push(...deliveries[0].attempts.map((a) => a.status ?? 0));
 		const runs = await finished(TRIGGER_WF, count + 1);
-		expect(runData(runs[runs.length - 1], 'Pretix Trigger').map((a) => [a.orderCode, a.positionId])).toEqual([['N7VWZ', 5017]]);
+		expect(
+			runData(runs[runs.length - 1], 'Pretix Trigger').map((a) => [a.orderCode, a.positionId]),
+		).toEqual([['N7VWZ', 5017]]);
 		hook.enabled = false;
 	});
 
 	test('bad calls get a clear 4xx, n8n stays up, nothing starts', async () => {
-		const count = (await n8n.executions(TRIGGER_WF, false)).length;
+		const before = await settledRuns(TRIGGER_WF);
+		const count = before.length;
 		const valid = webhookFixture('order-paid');
 		const fresh = { ...valid, notification_id: 90000001 };
 
@@ -262,16 +360,19 @@ describe('Pretix Trigger in real n8n', () => {
 		expect(noAuth.status).toBe(401);
 		expect(noAuth.headers.get('www-authenticate')).toMatch(/^Basic/);
 		expect(JSON.parse(noAuth.text).error).toMatch(/user:password@/);
-		const wrongAuth = await post(productionPath, JSON.stringify(fresh), { authorization: `Basic ${Buffer.from(`${HOOK_USER}:nope`).toString('base64')}` });
+		const wrongAuth = await post(productionPath, JSON.stringify(fresh), {
+			authorization: `Basic ${Buffer.from(`${HOOK_USER}:nope`).toString('base64')}`,
+		});
 		expect(wrongAuth.status).toBe(401);
 
 		// application/json that is not JSON: n8n's body parser answers before the node runs.
 		const broken = await post(productionPath, '{"notification_id": 1, "organizer":');
-		expect(broken.status).toBeGreaterThanOrEqual(400);
-		expect(broken.status).toBeLessThan(500);
-		expect(broken.text).toMatch(/parse|JSON/i);
+		expect(broken.status).toBe(422);
+		expect(JSON.parse(broken.text).message).toBe('Failed to parse request body');
 		// Without a content type n8n leaves the body to the node, which says what is wrong.
-		const untyped = await post(productionPath, '{"notification_id": 1, "organizer":', { 'content-type': '' });
+		const untyped = await post(productionPath, '{"notification_id": 1, "organizer":', {
+			'content-type': '',
+		});
 		expect(untyped.status).toBe(400);
 		expect(JSON.parse(untyped.text).error).toMatch(/not valid JSON/);
 		const missing = await post(productionPath, JSON.stringify({ ...fresh, code: undefined }));
@@ -280,21 +381,52 @@ describe('Pretix Trigger in real n8n', () => {
 		const array = await post(productionPath, '[]');
 		expect(array.status).toBe(400);
 		expect(JSON.parse(array.text).error).toMatch(/JSON object/);
-		const oversized = await post(productionPath, JSON.stringify({ ...fresh, pad: 'x'.repeat(20_000) }));
+		const oversized = await post(
+			productionPath,
+			JSON.stringify({ ...fresh, pad: 'x'.repeat(20_000) }),
+		);
 		expect(oversized.status).toBe(413);
 		expect(JSON.parse(oversized.text).error).toMatch(/larger than/);
-		// Beyond n8n's own payload limit (N8N_PAYLOAD_SIZE_MAX=1 MiB here).
-		const huge = await post(productionPath, JSON.stringify({ ...fresh, pad: 'x'.repeat(2 * 1024 * 1024) }));
-		expect(huge.status).toBeGreaterThanOrEqual(400);
-		expect(huge.status).not.toBe(410);
+		// Beyond n8n's own payload limit (N8N_PAYLOAD_SIZE_MAX=1 MiB here) n8n answers 500 before the node
+		// runs (pretix would retry, not disable); nothing pretix sends comes near that.
+		const huge = await post(
+			productionPath,
+			JSON.stringify({ ...fresh, pad: 'x'.repeat(2 * 1024 * 1024) }),
+		);
+		expect(huge.status).toBe(500);
 
 		expect((await fetch(`${n8n.baseUrl}/healthz/readiness`)).status).toBe(200);
-		expect(await settledCount(TRIGGER_WF)).toBe(count);
+		expect(await settledRuns(TRIGGER_WF)).toEqual(before);
 		// Still serving: the fresh notification goes through afterwards.
 		const ok = await post(productionPath, JSON.stringify(fresh));
 		expect(ok.status).toBe(200);
 		expect(JSON.parse(ok.text)).toEqual({ received: true, attendees: 1 });
 		await finished(TRIGGER_WF, count + 1);
+	});
+
+	test('two overlapping deliveries of one notification start one run; the other is told to retry', async () => {
+		const count = (await n8n.executions(TRIGGER_WF, false)).length;
+		fake.injectFaults({ kind: 'hang', delayMs: 500, match: '/orders/K7MNP/' });
+		const payload = JSON.stringify({
+			notification_id: 90000002,
+			organizer: 'exampleorg',
+			event: 'summit26',
+			code: 'K7MNP',
+			action: 'pretix.event.order.paid',
+		});
+		const [a, b] = await Promise.all([
+			post(productionPath, payload),
+			delay(100).then(() => post(productionPath, payload)),
+		]);
+		expect([a.status, b.status].sort()).toEqual([200, 503]);
+		const runs = await finished(TRIGGER_WF, count + 1);
+		expect(runData(runs[runs.length - 1], 'Pretix Trigger').map((x) => x.orderCode)).toEqual([
+			'K7MNP',
+		]);
+		// pretix's retry of the 503 is acknowledged as a duplicate.
+		const retry = await post(productionPath, payload);
+		expect(JSON.parse(retry.text)).toEqual({ received: true, duplicate: true });
+		expect(await settledCount(TRIGGER_WF)).toBe(count + 1);
 	});
 
 	test('no answer to a pretix-like caller was ever 410', () => {
@@ -307,7 +439,11 @@ describe('Pretix Orders in real n8n', () => {
 	test('OAuth2: an expired access token is refreshed by n8n (non-rotating refresh token) and the run succeeds', async () => {
 		fake.expireAccessToken(oauthToken.access_token);
 		fake.resetRequests();
-		const res = await fetch(n8n.webhookUrl('pretix-orders-oauth'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+		const res = await fetch(n8n.webhookUrl('pretix-orders-oauth'), {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: '{}',
+		});
 		expect(res.status).toBe(200);
 		const [run] = await finished(OAUTH_WF, 1);
 		expect(run.data?.resultData.error?.message).toBeUndefined();
@@ -322,7 +458,11 @@ describe('Pretix Orders in real n8n', () => {
 
 		// n8n stored the new token: the next run needs no refresh.
 		fake.resetRequests();
-		await fetch(n8n.webhookUrl('pretix-orders-oauth'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+		await fetch(n8n.webhookUrl('pretix-orders-oauth'), {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: '{}',
+		});
 		const second = (await finished(OAUTH_WF, 2))[1];
 		expect(second.status).toBe('success');
 		expect(fake.requestCount({ path: '/oauth/token' })).toBe(0);
@@ -331,7 +471,11 @@ describe('Pretix Orders in real n8n', () => {
 		// A day later the refreshed token expires too; the same (not rotated) refresh token still works.
 		fake.clock.advance(25 * 3600 * 1000);
 		fake.resetRequests();
-		await fetch(n8n.webhookUrl('pretix-orders-oauth'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+		await fetch(n8n.webhookUrl('pretix-orders-oauth'), {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: '{}',
+		});
 		const third = (await finished(OAUTH_WF, 3))[2];
 		expect(third.data?.resultData.error?.message).toBeUndefined();
 		expect(third.status).toBe('success');
@@ -341,69 +485,127 @@ describe('Pretix Orders in real n8n', () => {
 
 	test('team token: attendees with legacy parameters, incremental re-run costs one request, resource-locator values work', async () => {
 		fake.resetRequests();
-		await fetch(n8n.webhookUrl('pretix-orders-team'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+		await fetch(n8n.webhookUrl('pretix-orders-team'), {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: '{}',
+		});
 		const [first] = await finished(TEAM_WF, 1);
 		expect(first.data?.resultData.error?.message).toBeUndefined();
 		expect(first.status).toBe('success');
 		expect(runData(first, 'Orders').map((a) => a.positionId)).toEqual(PAID_POSITIONS);
-		expect(runData(first, 'Event')).toEqual([expect.objectContaining({ organizer: 'exampleorg', slug: 'summit26' })]);
+		expect(runData(first, 'Event')).toEqual([
+			expect.objectContaining({ organizer: 'exampleorg', slug: 'summit26' }),
+		]);
 		expect(fake.requests.every((r) => r.auth === 'token')).toBe(true);
 
 		// The cursor lives in the workflow's static data, which n8n persists after a production run.
 		fake.resetRequests();
-		await fetch(n8n.webhookUrl('pretix-orders-team'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+		await fetch(n8n.webhookUrl('pretix-orders-team'), {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: '{}',
+		});
 		const second = (await finished(TEAM_WF, 2))[1];
 		expect(second.status).toBe('success');
 		expect(runData(second, 'Orders')).toEqual([]);
 		expect(fake.requestCount({ path: '/orders/' })).toBe(1);
 
 		fake.setAnswer('F7KMA', 5010, '@ivan:example.org');
-		await fetch(n8n.webhookUrl('pretix-orders-team'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+		await fetch(n8n.webhookUrl('pretix-orders-team'), {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: '{}',
+		});
 		const third = (await finished(TEAM_WF, 3))[2];
-		expect(runData(third, 'Orders').map((a) => [a.positionId, a.matrixId])).toEqual([[5010, '@ivan:example.org']]);
+		expect(runData(third, 'Orders').map((a) => [a.positionId, a.matrixId])).toEqual([
+			[5010, '@ivan:example.org'],
+		]);
 	});
 
 	test('the team-token credential test passes in n8n and fails clearly with a wrong token', async () => {
 		const test = async (apiToken: string) =>
-			(await n8n.rest('POST', '/rest/credentials/test', { credentials: { ...TEAM_CRED, id: undefined, type: 'pretixApi', data: { url: fake.url, apiToken } } })) as { data: { status: string; message: string } };
+			(await n8n.rest('POST', '/rest/credentials/test', {
+				credentials: { ...TEAM_CRED, type: 'pretixApi', data: { url: fake.url, apiToken } },
+			})) as { data: { status: string; message: string } };
 		expect((await test(FAKE_TEAM_TOKEN)).data.status).toBe('OK');
 		const wrong = (await test('not-a-real-token')).data;
 		expect(wrong.status).toBe('Error');
 		expect(wrong.message).not.toContain('not-a-real-token');
 	});
 
-	test('list search for organizers and events answers through n8n\'s editor API', async () => {
-		const search = async (methodName: string, path: string, currentNodeParameters: Record<string, unknown>, filter?: string) =>
+	test("list search for organizers and events answers through n8n's editor API", async () => {
+		const search = async (
+			methodName: string,
+			path: string,
+			currentNodeParameters: Record<string, unknown>,
+			filter?: string,
+		) =>
 			(
 				(await n8n.rest('POST', '/rest/dynamic-node-parameters/resource-locator-results', {
 					path,
 					methodName,
 					filter,
 					nodeTypeAndVersion: { name: `${PKG}.pretixOrders`, version: 1 },
-					currentNodeParameters: { authentication: 'pretixApi', resource: 'attendee', operation: 'getMany', eventBy: 'slugs', ...currentNodeParameters },
+					currentNodeParameters: {
+						authentication: 'pretixApi',
+						resource: 'attendee',
+						operation: 'getMany',
+						eventBy: 'slugs',
+						...currentNodeParameters,
+					},
 					credentials: { pretixApi: TEAM_CRED },
 				})) as { data: { results: Array<{ name: string; value: string; url?: string }> } }
 			).data.results;
-		const organizers = await search('searchOrganizers', 'organizer', { organizer: { __rl: true, mode: 'list', value: '' } });
+		const organizers = await search('searchOrganizers', 'organizer', {
+			organizer: { __rl: true, mode: 'list', value: '' },
+		});
 		expect(organizers.map((o) => o.value)).toContain('exampleorg');
-		const events = await search('searchEvents', 'event', { organizer: { __rl: true, mode: 'list', value: 'exampleorg' }, event: { __rl: true, mode: 'list', value: '' } });
+		const events = await search('searchEvents', 'event', {
+			organizer: { __rl: true, mode: 'list', value: 'exampleorg' },
+			event: { __rl: true, mode: 'list', value: '' },
+		});
 		expect(events.map((e) => e.value).sort()).toEqual(['meetups26', 'summit26']);
-		const filtered = await search('searchEvents', 'event', { organizer: 'exampleorg', event: { __rl: true, mode: 'list', value: '' } }, 'summit');
+		const filtered = await search(
+			'searchEvents',
+			'event',
+			{ organizer: 'exampleorg', event: { __rl: true, mode: 'list', value: '' } },
+			'summit',
+		);
 		expect(filtered.map((e) => e.value)).toEqual(['summit26']);
 	});
 });
 
 describe('n8n logs', () => {
-	test('no order code or Matrix ID of the fixtures appears in n8n\'s output', () => {
-		const orders = [...readFixture<{ results: Array<{ code: string; positions: Array<{ answers: Array<{ answer: string }> }> }> }>('orders-page-1.json').results, ...readFixture<{ results: Array<{ code: string; positions: Array<{ answers: Array<{ answer: string }> }> }> }>('orders-page-2.json').results];
+	test("no order code or Matrix ID of the fixtures appears in n8n's output", () => {
+		const orders = [
+			...readFixture<{
+				results: Array<{ code: string; positions: Array<{ answers: Array<{ answer: string }> }> }>;
+			}>('orders-page-1.json').results,
+			...readFixture<{
+				results: Array<{ code: string; positions: Array<{ answers: Array<{ answer: string }> }> }>;
+			}>('orders-page-2.json').results,
+		];
 		const codes = orders.map((o) => o.code);
-		const matrixIds = orders.flatMap((o) => o.positions.flatMap((p) => p.answers.map((a) => a.answer.trim()))).filter((answer) => answer.includes(':') || answer.startsWith('@'));
+		const matrixIds = orders
+			.flatMap((o) => o.positions.flatMap((p) => p.answers.map((a) => a.answer.trim())))
+			.filter((answer) => answer.includes(':') || answer.startsWith('@'));
 		expect(codes).toHaveLength(15);
 		expect(matrixIds.length).toBeGreaterThan(10);
 		const log = n8n.logs();
 		expect(log.length).toBeGreaterThan(1000);
-		const leaks = [...codes.filter((code) => new RegExp(`\\b${code}\\b`).test(log)), ...matrixIds.filter((id) => log.includes(id)), ...(log.includes('@ivan:example.org') ? ['@ivan:example.org'] : [])];
+		const leaks = [
+			...codes.filter((code) => new RegExp(`\\b${code}\\b`).test(log)),
+			...matrixIds.filter((id) => log.includes(id)),
+			...(log.includes('@ivan:example.org') ? ['@ivan:example.org'] : []),
+		];
 		expect(leaks).toEqual([]);
-		for (const secret of [FAKE_TEAM_TOKEN, FAKE_OAUTH_CLIENT.clientSecret, oauthToken.refresh_token, HOOK_PASSWORD]) expect(log.includes(secret)).toBe(false);
+		for (const secret of [
+			FAKE_TEAM_TOKEN,
+			FAKE_OAUTH_CLIENT.clientSecret,
+			oauthToken.refresh_token,
+			HOOK_PASSWORD,
+		])
+			expect(log.includes(secret)).toBe(false);
 	});
 });

@@ -8,7 +8,15 @@ import { startFakeHomeserver, type FakeHomeserver } from '../fakes/matrix';
 import { credentialTest, runWorkflow, wf } from '../harness/engine';
 
 const node = (parameters: IDataObject, extra: { continueOnFail?: boolean } = {}) =>
-	wf([{ name: 'Matrix', type: 'matrixInvite', parameters: parameters as never, credentials: ['matrixBotApi'], ...extra }]);
+	wf([
+		{
+			name: 'Matrix',
+			type: 'matrixInvite',
+			parameters: parameters as never,
+			credentials: ['matrixBotApi'],
+			...extra,
+		},
+	]);
 
 describe('Matrix Invite node', () => {
 	let hs: FakeHomeserver;
@@ -20,7 +28,13 @@ describe('Matrix Invite node', () => {
 		hs = await startFakeHomeserver({ rateLimits: false });
 		bot = hs.createUser('bot', { password: 'bot-password' });
 		roomId = hs.createRoom({ creator: bot.userId, alias: '#attendees:localhost' });
-		creds = { matrixBotApi: { homeserverUrl: hs.url, authMode: 'accessToken', accessToken: bot.accessToken } };
+		creds = {
+			matrixBotApi: {
+				homeserverUrl: hs.url,
+				authMode: 'accessToken',
+				accessToken: bot.accessToken,
+			},
+		};
 	});
 	afterEach(() => hs.stop());
 
@@ -41,7 +55,12 @@ describe('Matrix Invite node', () => {
 			{ order: 'A9', matrixId: '  @new2:localhost ' },
 		];
 		const run = await runWorkflow({
-			workflow: node({ operation: 'invite', rooms: '#attendees:localhost', userId: '={{ $json.matrixId }}', options: { reason: 'Your ticket' } }),
+			workflow: node({
+				operation: 'invite',
+				rooms: '#attendees:localhost',
+				userId: '={{ $json.matrixId }}',
+				options: { reason: 'Your ticket' },
+			}),
 			credentials: creds,
 			input,
 		});
@@ -62,9 +81,13 @@ describe('Matrix Invite node', () => {
 			operation: 'invite',
 			userId: '@new1:localhost',
 			status: 'invited',
-			rooms: [{ room: '#attendees:localhost', roomId, status: 'invited', reason: 'invited', attempts: 1 }],
+			rooms: [
+				{ room: '#attendees:localhost', roomId, status: 'invited', reason: 'invited', attempts: 1 },
+			],
 		});
-		expect(run.items('Matrix').map((i) => i.pairedItem)).toEqual(input.map((_x, item) => ({ item })));
+		expect(run.items('Matrix').map((i) => i.pairedItem)).toEqual(
+			input.map((_x, item) => ({ item })),
+		);
 		expect(hs.inviteCount(roomId, '@new1:localhost')).toBe(1);
 		expect(hs.inviteCount(roomId, '@new2:localhost')).toBe(1);
 		expect(hs.countRequests({ path: /\/members$/ })).toBe(1);
@@ -75,7 +98,11 @@ describe('Matrix Invite node', () => {
 		const foreign = hs.createRoom({ creator: hs.createUser('owner').userId });
 		hs.createUser('guest');
 		const run = await runWorkflow({
-			workflow: node({ operation: 'invite', rooms: `={{ ["${roomId}", "${second}", "${foreign}"] }}`, userId: '@guest:localhost' }),
+			workflow: node({
+				operation: 'invite',
+				rooms: `={{ ["${roomId}", "${second}", "${foreign}"] }}`,
+				userId: '@guest:localhost',
+			}),
 			credentials: creds,
 		});
 		const result = run.output('Matrix')[0].matrix as IDataObject;
@@ -91,27 +118,74 @@ describe('Matrix Invite node', () => {
 		for (const name of ['inv', 'mem']) hs.createUser(name);
 		hs.setMembership(roomId, '@inv:localhost', 'invite', { sender: bot.userId });
 		hs.setMembership(roomId, '@mem:localhost', 'join');
-		const input = [{ matrixId: '@inv:localhost' }, { matrixId: '@mem:localhost' }, { matrixId: '@nobody:localhost' }];
-		const before = await runWorkflow({ workflow: node({ operation: 'membership', rooms: roomId }), credentials: creds, input });
-		expect(before.output('Matrix').map((o) => (o.matrix as IDataObject).membership)).toEqual(['invited', 'joined', 'none']);
-		const keep = await runWorkflow({ workflow: node({ operation: 'revoke', rooms: roomId, options: { keepMembers: true, reason: 'Order cancelled' } }), credentials: creds, input });
-		expect(keep.output('Matrix').map((o) => (o.matrix as IDataObject).status)).toEqual(['withdrawn', 'notPermitted', 'notInRoom']);
+		const input = [
+			{ matrixId: '@inv:localhost' },
+			{ matrixId: '@mem:localhost' },
+			{ matrixId: '@nobody:localhost' },
+		];
+		const before = await runWorkflow({
+			workflow: node({ operation: 'membership', rooms: roomId }),
+			credentials: creds,
+			input,
+		});
+		expect(before.output('Matrix').map((o) => (o.matrix as IDataObject).membership)).toEqual([
+			'invited',
+			'joined',
+			'none',
+		]);
+		const keep = await runWorkflow({
+			workflow: node({
+				operation: 'revoke',
+				rooms: roomId,
+				options: { keepMembers: true, reason: 'Order cancelled' },
+			}),
+			credentials: creds,
+			input,
+		});
+		expect(keep.output('Matrix').map((o) => (o.matrix as IDataObject).status)).toEqual([
+			'withdrawn',
+			'notPermitted',
+			'notInRoom',
+		]);
 		expect(hs.membership(roomId, '@mem:localhost')).toBe('join');
-		const all = await runWorkflow({ workflow: node({ operation: 'revoke', rooms: roomId }), credentials: creds, input });
-		expect(all.output('Matrix').map((o) => (o.matrix as IDataObject).status)).toEqual(['notInRoom', 'removed', 'notInRoom']);
-		const after = await runWorkflow({ workflow: node({ operation: 'membership', rooms: roomId }), credentials: creds, input });
-		expect(after.output('Matrix').map((o) => (o.matrix as IDataObject).membership)).toEqual(['left', 'left', 'none']);
+		const all = await runWorkflow({
+			workflow: node({ operation: 'revoke', rooms: roomId }),
+			credentials: creds,
+			input,
+		});
+		expect(all.output('Matrix').map((o) => (o.matrix as IDataObject).status)).toEqual([
+			'notInRoom',
+			'removed',
+			'notInRoom',
+		]);
+		const after = await runWorkflow({
+			workflow: node({ operation: 'membership', rooms: roomId }),
+			credentials: creds,
+			input,
+		});
+		expect(after.output('Matrix').map((o) => (o.matrix as IDataObject).membership)).toEqual([
+			'left',
+			'left',
+			'none',
+		]);
 	});
 
 	test('message: HTML notice as a reply; a retried request posts once', async () => {
 		const command = hs.say(bot.userId, roomId, '!status');
 		hs.failNext(1, { status: 502, path: /\/send\// });
-		const parameters = { operation: 'message', room: '#attendees:localhost', text: 'Invited: 3', messageOptions: { html: '<b>Invited:</b> 3', replyTo: command } };
+		const parameters = {
+			operation: 'message',
+			room: '#attendees:localhost',
+			text: 'Invited: 3',
+			messageOptions: { html: '<b>Invited:</b> 3', replyTo: command },
+		};
 		const run = await runWorkflow({ workflow: node(parameters), credentials: creds });
 		expect(run.status).toBe('success');
 		const result = run.output('Matrix')[0].matrix as IDataObject;
 		expect(result).toMatchObject({ operation: 'message', status: 'sent', roomId });
-		const notices = hs.timeline(roomId, 'm.room.message').filter((e) => e.content.msgtype === 'm.notice');
+		const notices = hs
+			.timeline(roomId, 'm.room.message')
+			.filter((e) => e.content.msgtype === 'm.notice');
 		expect(notices).toHaveLength(1);
 		expect(notices[0].content).toEqual({
 			msgtype: 'm.notice',
@@ -124,14 +198,27 @@ describe('Matrix Invite node', () => {
 		const keyed = { ...parameters, messageOptions: { idempotencyKey: 'status-reply-1' } };
 		const first = await runWorkflow({ workflow: node(keyed), credentials: creds });
 		const second = await runWorkflow({ workflow: node(keyed), credentials: creds });
-		expect((second.output('Matrix')[0].matrix as IDataObject).eventId).toBe((first.output('Matrix')[0].matrix as IDataObject).eventId);
-		expect(hs.timeline(roomId, 'm.room.message').filter((e) => e.content.msgtype === 'm.notice')).toHaveLength(2);
+		expect((second.output('Matrix')[0].matrix as IDataObject).eventId).toBe(
+			(first.output('Matrix')[0].matrix as IDataObject).eventId,
+		);
+		expect(
+			hs.timeline(roomId, 'm.room.message').filter((e) => e.content.msgtype === 'm.notice'),
+		).toHaveLength(2);
 	});
 
 	test('message to an unknown room is reported, not thrown; empty messages are configuration errors', async () => {
-		const run = await runWorkflow({ workflow: node({ operation: 'message', room: '#nope:localhost', text: 'x' }), credentials: creds });
-		expect(run.output('Matrix')[0].matrix).toMatchObject({ status: 'notPermitted', reason: 'roomNotFound' });
-		const empty = await runWorkflow({ workflow: node({ operation: 'message', room: roomId, text: ' ' }), credentials: creds });
+		const run = await runWorkflow({
+			workflow: node({ operation: 'message', room: '#nope:localhost', text: 'x' }),
+			credentials: creds,
+		});
+		expect(run.output('Matrix')[0].matrix).toMatchObject({
+			status: 'notPermitted',
+			reason: 'roomNotFound',
+		});
+		const empty = await runWorkflow({
+			workflow: node({ operation: 'message', room: roomId, text: ' ' }),
+			credentials: creds,
+		});
 		expect(empty.status).toBe('error');
 		expect(empty.error?.message).toBe('The message is empty');
 	});
@@ -139,35 +226,118 @@ describe('Matrix Invite node', () => {
 	test('a rejected token fails the run without IDs in the message; continueOnFail marks every item', async () => {
 		const bad = { matrixBotApi: { ...creds.matrixBotApi, accessToken: 'syt_revoked' } };
 		const input = [{ matrixId: '@a:localhost' }, { matrixId: '@b:localhost' }];
-		const run = await runWorkflow({ workflow: node({ operation: 'invite', rooms: roomId }), credentials: bad, input });
+		const run = await runWorkflow({
+			workflow: node({ operation: 'invite', rooms: roomId }),
+			credentials: bad,
+			input,
+		});
 		expect(run.status).toBe('error');
 		expect(run.error?.message).not.toMatch(/@|!|syt_/);
-		const tolerant = await runWorkflow({ workflow: node({ operation: 'invite', rooms: roomId }, { continueOnFail: true }), credentials: bad, input });
+		const tolerant = await runWorkflow({
+			workflow: node({ operation: 'invite', rooms: roomId }, { continueOnFail: true }),
+			credentials: bad,
+			input,
+		});
 		expect(tolerant.output('Matrix').map((o) => typeof o.error)).toEqual(['string', 'string']);
-		const noRooms = await runWorkflow({ workflow: node({ operation: 'invite', rooms: '={{ $json.rooms }}' }), credentials: creds, input });
+		const noRooms = await runWorkflow({
+			workflow: node({ operation: 'invite', rooms: '={{ $json.rooms }}' }),
+			credentials: creds,
+			input,
+		});
 		expect(noRooms.error?.message).toBe('Name at least one room (room ID or alias)');
 		expect(hs.countRequests({ path: /\/invite$/ })).toBe(0);
 	});
 
 	test('password mode logs in once on a fixed device and reuses the token', async () => {
-		const password = { matrixBotApi: { homeserverUrl: hs.url, authMode: 'password', user: 'bot', password: 'bot-password', deviceId: 'N8NTEST' } };
+		const password = {
+			matrixBotApi: {
+				homeserverUrl: hs.url,
+				authMode: 'password',
+				user: 'bot',
+				password: 'bot-password',
+				deviceId: 'N8NTEST',
+			},
+		};
 		hs.createUser('p1');
 		hs.createUser('p2');
-		const first = await runWorkflow({ workflow: node({ operation: 'invite', rooms: roomId }), credentials: password, input: [{ matrixId: '@p1:localhost' }, { matrixId: '@p2:localhost' }] });
-		expect(first.output('Matrix').map((o) => (o.matrix as IDataObject).status)).toEqual(['invited', 'invited']);
+		const first = await runWorkflow({
+			workflow: node({ operation: 'invite', rooms: roomId }),
+			credentials: password,
+			input: [{ matrixId: '@p1:localhost' }, { matrixId: '@p2:localhost' }],
+		});
+		expect(first.output('Matrix').map((o) => (o.matrix as IDataObject).status)).toEqual([
+			'invited',
+			'invited',
+		]);
 		expect(hs.countRequests({ path: /\/login$/, method: 'POST' })).toBe(1);
 		expect(first.credentialUpdates.map((u) => Object.keys(u.data))).toEqual([['sessionToken']]);
 		// A later run reuses the stored token: no second login.
-		await runWorkflow({ workflow: node({ operation: 'membership', rooms: roomId }), credentials: password, input: [{ matrixId: '@p1:localhost' }], credentialsHelper: first.credentialsHelper });
+		await runWorkflow({
+			workflow: node({ operation: 'membership', rooms: roomId }),
+			credentials: password,
+			input: [{ matrixId: '@p1:localhost' }],
+			credentialsHelper: first.credentialsHelper,
+		});
 		expect(hs.countRequests({ path: /\/login$/, method: 'POST' })).toBe(1);
 		expect(hs.deviceCount(bot.userId)).toBe(2);
 	});
 
+	test('password mode: a token revoked between runs is replaced by one new login', async () => {
+		const password = {
+			matrixBotApi: {
+				homeserverUrl: hs.url,
+				authMode: 'password',
+				user: 'bot',
+				password: 'bot-password',
+				deviceId: 'N8NTEST',
+			},
+		};
+		hs.createUser('q1');
+		const first = await runWorkflow({
+			workflow: node({ operation: 'membership', rooms: roomId }),
+			credentials: password,
+			input: [{ matrixId: '@q1:localhost' }],
+		});
+		const token = String(first.credentialUpdates[0].data.sessionToken);
+		const logout = await fetch(`${hs.url}/_matrix/client/v3/logout`, {
+			method: 'POST',
+			headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+			body: '{}',
+		});
+		expect(logout.status).toBe(200);
+		const second = await runWorkflow({
+			workflow: node({ operation: 'invite', rooms: roomId }),
+			credentials: password,
+			input: [{ matrixId: '@q1:localhost' }],
+			credentialsHelper: first.credentialsHelper,
+		});
+		expect(second.status).toBe('success');
+		expect((second.output('Matrix')[0].matrix as IDataObject).status).toBe('invited');
+		expect(hs.countRequests({ path: /\/login$/, method: 'POST' })).toBe(2);
+		expect(hs.deviceCount(bot.userId)).toBe(2);
+	});
+
 	test('credential test: whoami with a token, with a password, and failures', async () => {
-		expect(await credentialTest('matrixBotApi', creds.matrixBotApi)).toMatchObject({ status: 'OK' });
-		expect(await credentialTest('matrixBotApi', { ...creds.matrixBotApi, accessToken: 'syt_bad' })).toMatchObject({ status: 'Error', message: 'The homeserver rejected the access token' });
-		expect(await credentialTest('matrixBotApi', { homeserverUrl: `${hs.url}/`, authMode: 'password', user: '@bot:localhost', password: 'bot-password' })).toMatchObject({ status: 'OK' });
-		const wrong = await credentialTest('matrixBotApi', { homeserverUrl: hs.url, authMode: 'password', user: 'bot', password: 'nope' });
+		expect(await credentialTest('matrixBotApi', creds.matrixBotApi)).toMatchObject({
+			status: 'OK',
+		});
+		expect(
+			await credentialTest('matrixBotApi', { ...creds.matrixBotApi, accessToken: 'syt_bad' }),
+		).toMatchObject({ status: 'Error', message: 'The homeserver rejected the access token' });
+		expect(
+			await credentialTest('matrixBotApi', {
+				homeserverUrl: `${hs.url}/`,
+				authMode: 'password',
+				user: '@bot:localhost',
+				password: 'bot-password',
+			}),
+		).toMatchObject({ status: 'OK' });
+		const wrong = await credentialTest('matrixBotApi', {
+			homeserverUrl: hs.url,
+			authMode: 'password',
+			user: 'bot',
+			password: 'nope',
+		});
 		expect(wrong.status).toBe('Error');
 	});
 });

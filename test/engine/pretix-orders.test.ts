@@ -1,4 +1,4 @@
-import { credentialTest, runWorkflow, wf } from '../harness/engine';
+import { credentialTest, runListSearch, runWorkflow, wf } from '../harness/engine';
 import { FAKE_OAUTH_CLIENT, FAKE_TEAM_TOKEN, FAKE_TEAM_TOKEN_NO_ORDERS, FAKE_TEAM_TOKEN_SAMPLEEVENTS, startFakePretix, type FakePretix, type StartedFakePretix } from '../fakes/pretix';
 import type { IDataObject } from 'n8n-workflow';
 
@@ -220,5 +220,74 @@ describe('credential tests', () => {
 		const ok = await credentialTest('pretixOAuth2Api', { url: fake.url, clientId: FAKE_OAUTH_CLIENT.clientId, clientSecret: FAKE_OAUTH_CLIENT.clientSecret, oauthTokenData: { access_token: token.access_token, refresh_token: token.refresh_token } });
 		expect(ok.status).toBe('OK');
 		expect(fake.requests.some((q) => q.path === '/api/v1/me' && q.auth === 'bearer' && q.status === 200)).toBe(true);
+	});
+});
+
+describe('Pretix Orders: organizer and event as resource locators', () => {
+	const rl = (mode: string, value: string) => ({ __rl: true, mode, value });
+	const search = (method: string, parameters: IDataObject, filter?: string, token = FAKE_TEAM_TOKEN) =>
+		runListSearch({
+			node: { name: 'Orders', type: 'pretixOrders', parameters: { authentication: 'pretixApi', resource: 'attendee', operation: 'getMany', eventBy: 'slugs', ...parameters }, credentials: ['pretixApi'] },
+			method,
+			parameter: method === 'searchEvents' ? 'event' : 'organizer',
+			filter,
+			credentials: teamCredentials(token),
+		});
+
+	test('organizer list: names with slugs and their pages; the filter matches name or slug', async () => {
+		// A team token sees its own organizer only (as in pretix).
+		expect((await search('searchOrganizers', {})).results).toEqual([{ name: 'Example Org e.V. (exampleorg)', value: 'exampleorg', url: `${fake.url}/exampleorg/` }]);
+		expect((await search('searchOrganizers', {}, undefined, FAKE_TEAM_TOKEN_SAMPLEEVENTS)).results).toEqual([{ name: 'Sample Events GmbH (sampleevents)', value: 'sampleevents', url: 'https://tickets.example.net/' }]);
+		expect((await search('searchOrganizers', {}, 'E.V.')).results.map((r) => r.value)).toEqual(['exampleorg']);
+		expect((await search('searchOrganizers', {}, 'EXAMPLEORG')).results.map((r) => r.value)).toEqual(['exampleorg']);
+		expect((await search('searchOrganizers', {}, 'nothing-like-this')).results).toEqual([]);
+	});
+
+	test('event list of the chosen organizer, whichever way the organizer was given', async () => {
+		for (const organizer of [rl('list', 'exampleorg'), rl('id', 'exampleorg'), rl('url', `${fake.url}/exampleorg/`), 'exampleorg']) {
+			const events = await search('searchEvents', { organizer, event: rl('list', '') });
+			expect(events.results.map((r) => r.value).sort()).toEqual(['meetups26', 'summit26']);
+			for (const event of events.results) expect(event.name).toContain(`(${event.value})`);
+		}
+		const summit = await search('searchEvents', { organizer: rl('list', 'exampleorg') }, 'SUMMIT');
+		expect(summit.results).toEqual([expect.objectContaining({ value: 'summit26', url: `${fake.url}/exampleorg/summit26/` })]);
+		// The custom domain of an organizer is resolved through its public_url.
+		const custom = await search('searchEvents', { organizer: rl('url', 'https://tickets.example.net/') }, undefined, FAKE_TEAM_TOKEN_SAMPLEEVENTS);
+		expect(custom.results.map((r) => r.value)).toContain('conf26');
+	});
+
+	test('event list without an organizer, or without permission: a clear error, no secrets', async () => {
+		await expect(search('searchEvents', { organizer: rl('list', '') })).rejects.toThrow(/organizer slug is missing/);
+		const denied = search('searchOrganizers', {}, undefined, 'wrong-token-value');
+		await expect(denied).rejects.toThrow(/did not accept the credential \(401\)/);
+		const error = (await denied.catch((e: unknown) => e)) as Error & { description?: string };
+		expect(JSON.stringify({ message: error.message, description: error.description })).not.toContain('wrong-token-value');
+	});
+
+	test('runs with locator values: list, id, URL (custom domain too) and legacy strings', async () => {
+		const bySlugs = await runWorkflow({ workflow: ordersNode({ resource: 'attendee', operation: 'getMany', eventBy: 'slugs', organizer: rl('list', 'exampleorg'), event: rl('id', ' summit26 ') }), credentials: teamCredentials() });
+		expect(bySlugs.output('Orders').map((a) => a.positionId)).toEqual(PAID_POSITIONS);
+		const byEventUrl = await runWorkflow({ workflow: ordersNode({ resource: 'event', operation: 'get', eventBy: 'slugs', organizer: rl('list', ''), event: rl('url', 'https://tickets.example.net/conf26/') }), credentials: teamCredentials(FAKE_TEAM_TOKEN_SAMPLEEVENTS) });
+		expect(byEventUrl.status).toBe('success');
+		expect(byEventUrl.output('Orders')).toEqual([expect.objectContaining({ organizer: 'sampleevents', slug: 'conf26' })]);
+		const byOrganizerUrl = await runWorkflow({ workflow: ordersNode({ resource: 'event', operation: 'getMany', organizer: rl('url', `${fake.url}/exampleorg/summit26/`) }), credentials: teamCredentials() });
+		expect(byOrganizerUrl.output('Orders').map((e) => [e.organizer, e.slug]).sort()).toEqual([['exampleorg', 'meetups26'], ['exampleorg', 'summit26']]);
+		const legacy = await runWorkflow({ workflow: ordersNode({ resource: 'order', operation: 'get', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26', code: 'ABC3K' }), credentials: teamCredentials() });
+		expect(legacy.output('Orders').map((a) => a.positionId)).toEqual([5001]);
+		const expression = await runWorkflow({ workflow: ordersNode({ resource: 'order', operation: 'get', eventBy: 'slugs', organizer: rl('id', '={{ $json.org }}'), event: rl('id', '={{ $json.ev }}'), code: '={{ $json.code }}' }), credentials: teamCredentials(), input: [{ org: 'exampleorg', ev: 'summit26', code: 'E3PZV' }] });
+		expect(expression.output('Orders').map((a) => a.positionId)).toEqual([5006, 5007, 5008]);
+	});
+
+	test('bad locator values are configuration errors naming the expected shape', async () => {
+		// A literal that fails the mode's validation is a workflow issue in n8n (shown in the editor, run refused).
+		await expect(runWorkflow({ workflow: ordersNode({ resource: 'event', operation: 'getMany', organizer: rl('id', 'no/slug') }), credentials: teamCredentials() })).rejects.toThrow(/Not a pretix slug/);
+		// From an expression the value is only known at run time: a node error.
+		const badSlug = await runWorkflow({ workflow: ordersNode({ resource: 'event', operation: 'getMany', organizer: rl('id', '={{ "no/" + "slug" }}') }), credentials: teamCredentials() });
+		expect(badSlug.status).toBe('error');
+		expect(badSlug.error).toMatchObject({ name: 'NodeOperationError' });
+		expect(badSlug.error!.message).toMatch(/organizer slug is missing or not a valid/);
+		const foreign = await runWorkflow({ workflow: ordersNode({ resource: 'event', operation: 'getMany', organizer: rl('url', 'https://elsewhere.example.org/x/') }), credentials: teamCredentials() });
+		expect(foreign.error!.message).toMatch(/organizer page URL such as/);
+		expect(fake.requestCount({ path: '/events/' })).toBe(0);
 	});
 });

@@ -100,6 +100,42 @@ describe('filters and de-duplication', () => {
 		expect(fake.requestCount({ path: '/orders/' })).toBe(1);
 	});
 
+	test('overlapping deliveries of one notification: one run, the other answered 503 (retry), none lost', async () => {
+		// n8n hands each request its own copy of the static data, as here: the overlap is invisible to it.
+		fake.injectFaults({ kind: 'hang', delayMs: 300, match: '/orders/ABC3K/' });
+		const workflow = trigger();
+		const shared = { 'node:Trigger': { dedupeScope: 'scope-overlap' } };
+		const [a, b] = await Promise.all([
+			runWebhook({ workflow, node: 'Trigger', credentials: credentials(), request: post(webhookFixture('order-paid')), staticData: shared }),
+			runWebhook({ workflow, node: 'Trigger', credentials: credentials(), request: post(webhookFixture('order-paid')), staticData: shared }),
+		]);
+		const statuses = [a.response.status, b.response.status].sort();
+		expect(statuses).toEqual([200, 503]);
+		const busy = a.response.status === 503 ? a : b;
+		expect(String((busy.response.body as IDataObject).error)).toMatch(/being processed already; pretix will retry/);
+		expect(busy.response.headers['retry-after']).toBe('30');
+		expect([a.run, b.run].filter(Boolean)).toHaveLength(1);
+		expect(fake.requestCount({ path: '/orders/ABC3K/' })).toBe(1);
+		// pretix's retry, still with the stale static data n8n may not have saved yet: acknowledged, no second run.
+		const retry = await runWebhook({ workflow, node: 'Trigger', credentials: credentials(), request: post(webhookFixture('order-paid')), staticData: shared });
+		expect(retry.response.body).toEqual({ received: true, duplicate: true });
+		expect(retry.run).toBeUndefined();
+		// A node whose static data was reset (new scope) starts afresh.
+		const fresh = await runWebhook({ workflow, node: 'Trigger', credentials: credentials(), request: post(webhookFixture('order-paid')), staticData: { 'node:Trigger': { dedupeScope: 'scope-reset' } } });
+		expect(fresh.run!.output('Trigger')).toHaveLength(1);
+	});
+
+	test('a failed attempt is not remembered in memory either: the retry runs', async () => {
+		fake.injectFaults({ status: 502, times: 10, match: '/orders/ABC3K/' });
+		const workflow = trigger();
+		const shared = { 'node:Trigger': { dedupeScope: 'scope-failed' } };
+		const failed = await runWebhook({ workflow, node: 'Trigger', credentials: credentials(), request: post(webhookFixture('order-paid')), staticData: shared });
+		expect(failed.response.status).toBe(503);
+		fake.clearFaults();
+		const retry = await runWebhook({ workflow, node: 'Trigger', credentials: credentials(), request: post(webhookFixture('order-paid')), staticData: shared });
+		expect(retry.run!.output('Trigger')).toHaveLength(1);
+	}, 20000);
+
 	test('the dedupe memory is bounded', async () => {
 		const seen = Array.from({ length: 5000 }, (_, i) => i + 1);
 		const w = await runWebhook({ workflow: trigger({ resolveOrder: false }), node: 'Trigger', credentials: credentials(), request: post({ ...webhookFixture('order-paid'), notification_id: 999999 }), staticData: { 'node:Trigger': { seenNotifications: seen } } });

@@ -765,3 +765,24 @@ export async function credentialTest(type: string, data: ICredentialDataDecrypte
 		return { status: 'Error', message: (error as Error).message };
 	}
 }
+
+// ---------------------------------------------------------------------------------------------
+// List search (resource locators)
+
+/**
+ * Runs a node's `methods.listSearch[method]` in n8n-core's LoadOptionsContext, as the editor's
+ * `/rest/dynamic-node-parameters/resource-locator-results` does: the node's parameters are the
+ * editor's current parameters, credentials are resolved by type.
+ */
+export async function runListSearch(opts: { node: NodeSpec; method: string; credentials?: Record<string, ICredentialDataDecryptedObject>; filter?: string; paginationToken?: string; parameter?: string }): Promise<import('n8n-workflow').INodeListSearchResult> {
+	const { LoadOptionsContext } = await import('n8n-core');
+	const workflow = wf([opts.node]);
+	const prepared = await prepare({ workflow, credentials: opts.credentials }, { currentNodeParameters: structuredClone(opts.node.parameters ?? {}) } as Partial<IWorkflowExecuteAdditionalData>);
+	const node = prepared.workflow.getNode(opts.node.name);
+	if (!node) throw new Error(`Node ${opts.node.name} not found`);
+	const nodeType = prepared.workflow.nodeTypes.getByNameAndVersion(node.type, node.typeVersion);
+	const method = nodeType.methods?.listSearch?.[opts.method];
+	if (!method) throw new Error(`Node ${opts.node.name} has no listSearch method ${opts.method}`);
+	const context = new LoadOptionsContext(prepared.workflow, node, prepared.additionalData, `parameters.${opts.parameter ?? 'value'}`);
+	return await method.call(context, opts.filter, opts.paginationToken);
+}

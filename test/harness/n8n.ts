@@ -345,6 +345,11 @@ export class N8nInstance {
 		}
 	}
 
+	/** PID of the main n8n process while it runs (benchmarks read its memory from /proc). */
+	get mainPid(): number | undefined {
+		return this.main?.pid;
+	}
+
 	webhookUrl(webhookPath: string): string {
 		return `${this.baseUrl}/webhook/${webhookPath.replace(/^\//, '')}`;
 	}

@@ -7,32 +7,54 @@ import { MatrixApiError, MatrixClient } from '../../../lib/matrix/client';
 export async function matrixClientFor(context: IExecuteFunctions): Promise<MatrixClient> {
 	const credentials = await context.getCredentials('matrixBotApi');
 	try {
-		return new MatrixClient(String(credentials.homeserverUrl ?? ''), n8nTransport(context, 'matrixBotApi'));
+		return new MatrixClient(
+			String(credentials.homeserverUrl ?? ''),
+			n8nTransport(context, 'matrixBotApi'),
+		);
 	} catch (error) {
-		throw new NodeOperationError(context.getNode(), `The Matrix Bot API credential is not usable: ${(error as Error).message}`);
+		throw new NodeOperationError(
+			context.getNode(),
+			`The Matrix Bot API credential is not usable: ${(error as Error).message}`,
+		);
 	}
 }
 
 /** A room list parameter: an array from an expression, or IDs/aliases separated by commas, spaces or lines. */
 export function roomList(value: unknown): string[] {
-	const parts = Array.isArray(value) ? value.map((v) => String(v ?? '')) : String(value ?? '').split(/[\s,]+/);
+	const parts = Array.isArray(value)
+		? value.map((v) => String(v ?? ''))
+		: String(value ?? '').split(/[\s,]+/);
 	return [...new Set(parts.map((p) => p.trim()).filter(Boolean))];
 }
 
 export function userIdOf(value: unknown): string {
-	return typeof value === 'string' ? value.trim() : value === undefined || value === null ? '' : String(value).trim();
+	return typeof value === 'string'
+		? value.trim()
+		: value === undefined || value === null
+			? ''
+			: String(value).trim();
 }
 
 /** A whole-run failure (rejected token): every item shares it. IDs never reach the message. */
 export function runError(context: IExecuteFunctions, error: unknown): Error {
 	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
 	if (error instanceof MatrixApiError) {
-		return new NodeApiError(context.getNode(), { message: error.message }, { message: error.message, httpCode: error.httpCode });
+		return new NodeApiError(
+			context.getNode(),
+			{ message: error.message },
+			{ message: error.message, httpCode: error.httpCode },
+		);
 	}
 	return new NodeOperationError(context.getNode(), (error as Error)?.message ?? 'Unknown error');
 }
 
-export function optionNumber(options: IDataObject, name: string, fallback: number, min: number, max: number): number {
+export function optionNumber(
+	options: IDataObject,
+	name: string,
+	fallback: number,
+	min: number,
+	max: number,
+): number {
 	const value = Number(options[name]);
 	if (!Number.isFinite(value)) return fallback;
 	return Math.min(max, Math.max(min, value));
@@ -56,6 +78,7 @@ export const userIdProperty = (operations: string[]): INodeProperties => ({
 	default: '={{ $json.matrixId }}',
 	required: true,
 	placeholder: '@alice:example.org',
-	description: 'Matrix ID of the person, already normalised (use the MXID Validate node before this one)',
+	description:
+		'Matrix ID of the person, already normalised (use the MXID Validate node before this one)',
 	displayOptions: { show: { operation: operations } },
 });

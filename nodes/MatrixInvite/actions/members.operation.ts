@@ -1,9 +1,27 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import type { MatrixClient } from '../../../lib/matrix/client';
-import { inviteUsers, membershipReport, revokeUsers, type EngineOptions, type RoomUserTask } from '../../../lib/matrix/invite-engine';
-import { optionNumber, roomList, roomsProperty, runError, userIdOf, userIdProperty } from './common';
+import {
+	inviteUsers,
+	membershipReport,
+	revokeUsers,
+	type EngineOptions,
+	type RoomUserTask,
+} from '../../../lib/matrix/invite-engine';
+import {
+	optionNumber,
+	roomList,
+	roomsProperty,
+	runError,
+	userIdOf,
+	userIdProperty,
+} from './common';
 
 /**
  * Invite, Revoke and Membership: each item names one person and one or more rooms. All items are
@@ -13,7 +31,10 @@ import { optionNumber, roomList, roomsProperty, runError, userIdOf, userIdProper
 const OPS = ['invite', 'revoke', 'membership'];
 
 export const description: INodeProperties[] = [
-	roomsProperty(['invite'], 'Rooms to invite into: room IDs or aliases, separated by commas (an expression may return an array)'),
+	roomsProperty(
+		['invite'],
+		'Rooms to invite into: room IDs or aliases, separated by commas (an expression may return an array)',
+	),
 	roomsProperty(['revoke'], 'Rooms to withdraw the invite from or remove the person from'),
 	roomsProperty(['membership'], 'Rooms to report the membership for'),
 	userIdProperty(OPS),
@@ -31,7 +52,8 @@ export const description: INodeProperties[] = [
 				type: 'number',
 				typeOptions: { minValue: 0.01, maxValue: 100, numberPrecision: 2 },
 				default: 10,
-				description: 'Starting pace; the node learns the homeserver\'s real limit from its 429 answers',
+				description:
+					"Starting pace; the node learns the homeserver's real limit from its 429 answers",
 			},
 			{
 				displayName: 'Keep Joined Members',
@@ -39,7 +61,8 @@ export const description: INodeProperties[] = [
 				type: 'boolean',
 				default: false,
 				displayOptions: { show: { '/operation': ['revoke'] } },
-				description: 'Whether to only withdraw pending invites and leave people who already joined in the room',
+				description:
+					'Whether to only withdraw pending invites and leave people who already joined in the room',
 			},
 			{
 				displayName: 'Max Retries',
@@ -47,7 +70,8 @@ export const description: INodeProperties[] = [
 				type: 'number',
 				typeOptions: { minValue: 0, maxValue: 10 },
 				default: 4,
-				description: 'Retries per person after server errors or network failures (rate limits are waited out within the time budget)',
+				description:
+					'Retries per person after server errors or network failures (rate limits are waited out within the time budget)',
 			},
 			{
 				displayName: 'Parallel Requests',
@@ -70,7 +94,8 @@ export const description: INodeProperties[] = [
 				type: 'boolean',
 				default: true,
 				displayOptions: { show: { '/operation': ['invite'] } },
-				description: 'Whether to honour Synapse\'s per-invitee limit (5 invites, then one per ~5.5 minutes) locally instead of spending requests that must fail',
+				description:
+					"Whether to honour Synapse's per-invitee limit (5 invites, then one per ~5.5 minutes) locally instead of spending requests that must fail",
 			},
 			{
 				displayName: 'Result Field',
@@ -109,7 +134,20 @@ export const description: INodeProperties[] = [
 ];
 
 /** Most telling status first: an item with several rooms reports the first of these it has. */
-const SEVERITY = ['invalidUserId', 'notPermitted', 'gaveUp', 'serverUnreachable', 'banned', 'invited', 'withdrawn', 'removed', 'alreadyInvited', 'alreadyJoined', 'notInRoom', 'ok'];
+const SEVERITY = [
+	'invalidUserId',
+	'notPermitted',
+	'gaveUp',
+	'serverUnreachable',
+	'banned',
+	'invited',
+	'withdrawn',
+	'removed',
+	'alreadyInvited',
+	'alreadyJoined',
+	'notInRoom',
+	'ok',
+];
 
 function overall(statuses: string[]): string {
 	return [...statuses].sort((a, b) => SEVERITY.indexOf(a) - SEVERITY.indexOf(b))[0] ?? 'ok';
@@ -121,7 +159,11 @@ interface Planned {
 	first: number;
 }
 
-export async function execute(this: IExecuteFunctions, client: MatrixClient, operation: string): Promise<INodeExecutionData[]> {
+export async function execute(
+	this: IExecuteFunctions,
+	client: MatrixClient,
+	operation: string,
+): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();
 	const options = this.getNodeParameter('options', 0, {}) as IDataObject;
 	const resultField = String(options.resultField ?? '').trim() || 'matrix';
@@ -129,7 +171,10 @@ export async function execute(this: IExecuteFunctions, client: MatrixClient, ope
 	const planned: Array<Planned | { error: Error }> = items.map((_item, i) => {
 		try {
 			const rooms = roomList(this.getNodeParameter('rooms', i, ''));
-			if (!rooms.length) throw new NodeOperationError(this.getNode(), 'Name at least one room (room ID or alias)', { itemIndex: i });
+			if (!rooms.length)
+				throw new NodeOperationError(this.getNode(), 'Name at least one room (room ID or alias)', {
+					itemIndex: i,
+				});
 			return { userId: userIdOf(this.getNodeParameter('userId', i, '')), rooms, first: 0 };
 		} catch (error) {
 			if (!this.continueOnFail()) throw error;
@@ -151,28 +196,52 @@ export async function execute(this: IExecuteFunctions, client: MatrixClient, ope
 		perInvitee: options.respectInviteeLimit === false ? false : undefined,
 		removeMembers: options.keepMembers !== true,
 	};
-	let results: Array<{ room: string; roomId?: string; status: string; reason: string; attempts?: number; membership?: string }>;
+	let results: Array<{
+		room: string;
+		roomId?: string;
+		status: string;
+		reason: string;
+		attempts?: number;
+		membership?: string;
+	}>;
 	try {
 		if (!tasks.length) results = [];
-		else if (operation === 'invite') results = (await inviteUsers(client, tasks, engineOptions)).results;
-		else if (operation === 'revoke') results = (await revokeUsers(client, tasks, engineOptions)).results;
+		else if (operation === 'invite')
+			results = (await inviteUsers(client, tasks, engineOptions)).results;
+		else if (operation === 'revoke')
+			results = (await revokeUsers(client, tasks, engineOptions)).results;
 		else results = await membershipReport(client, tasks, engineOptions);
 	} catch (error) {
 		const nodeError = runError(this, error);
 		if (!this.continueOnFail()) throw nodeError;
-		return items.map((item, i) => ({ json: { ...item.json, error: nodeError.message }, pairedItem: { item: i } }));
+		return items.map((item, i) => ({
+			json: { ...item.json, error: nodeError.message },
+			pairedItem: { item: i },
+		}));
 	}
 	return items.map((item, i) => {
 		const plan = planned[i];
-		if ('error' in plan) return { json: { ...item.json, error: plan.error.message }, pairedItem: { item: i } };
+		if ('error' in plan)
+			return { json: { ...item.json, error: plan.error.message }, pairedItem: { item: i } };
 		const mine = results.slice(plan.first, plan.first + plan.rooms.length).map((r) => {
-			const entry: IDataObject = { room: r.room, roomId: r.roomId ?? null, status: r.status, reason: r.reason };
+			const entry: IDataObject = {
+				room: r.room,
+				roomId: r.roomId ?? null,
+				status: r.status,
+				reason: r.reason,
+			};
 			if (r.membership !== undefined) entry.membership = r.membership;
 			if (r.attempts !== undefined) entry.attempts = r.attempts;
 			return entry;
 		});
-		const result: IDataObject = { operation, userId: plan.userId, status: overall(mine.map((r) => String(r.status))), rooms: mine };
-		if (operation === 'membership' && mine.length === 1) result.membership = mine[0].membership ?? null;
+		const result: IDataObject = {
+			operation,
+			userId: plan.userId,
+			status: overall(mine.map((r) => String(r.status))),
+			rooms: mine,
+		};
+		if (operation === 'membership' && mine.length === 1)
+			result.membership = mine[0].membership ?? null;
 		return { json: { ...item.json, [resultField]: result }, pairedItem: { item: i } };
 	});
 }

@@ -1,4 +1,9 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import type { MatrixClient } from '../../../lib/matrix/client';
@@ -16,7 +21,7 @@ export const description: INodeProperties[] = [
 		default: '={{ $json.roomId }}',
 		required: true,
 		placeholder: '#orga:example.org',
-		description: 'Room ID or alias to post to (the trigger\'s roomId when answering a command)',
+		description: "Room ID or alias to post to (the trigger's roomId when answering a command)",
 		displayOptions: show,
 	},
 	{
@@ -50,7 +55,8 @@ export const description: INodeProperties[] = [
 				name: 'idempotencyKey',
 				type: 'string',
 				default: '',
-				description: 'Identifies the logical message; the same key never posts twice. Default: this execution, node and item.',
+				description:
+					'Identifies the logical message; the same key never posts twice. Default: this execution, node and item.',
 			},
 			{
 				displayName: 'Message Type',
@@ -89,7 +95,10 @@ export const description: INodeProperties[] = [
 	},
 ];
 
-export async function execute(this: IExecuteFunctions, client: MatrixClient): Promise<INodeExecutionData[]> {
+export async function execute(
+	this: IExecuteFunctions,
+	client: MatrixClient,
+): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();
 	const out: INodeExecutionData[] = [];
 	const roomCache = new Map<string, { roomId?: string; problem?: RoomProblem }>();
@@ -99,24 +108,50 @@ export async function execute(this: IExecuteFunctions, client: MatrixClient): Pr
 			const room = String(this.getNodeParameter('room', i, '') ?? '').trim();
 			const text = String(this.getNodeParameter('text', i, '') ?? '');
 			const html = String(options.html ?? '');
-			if (!room) throw new NodeOperationError(this.getNode(), 'Name the room to post to', { itemIndex: i });
-			if (!text.trim() && !html.trim()) throw new NodeOperationError(this.getNode(), 'The message is empty', { itemIndex: i });
+			if (!room)
+				throw new NodeOperationError(this.getNode(), 'Name the room to post to', { itemIndex: i });
+			if (!text.trim() && !html.trim())
+				throw new NodeOperationError(this.getNode(), 'The message is empty', { itemIndex: i });
 			const key = String(options.idempotencyKey ?? '').trim();
 			// Same execution, node and item → same transaction id, so a retried request cannot post twice.
-			const txnId = key ? txnIdFor('key', key) : txnIdFor(this.getExecutionId() ?? 'manual', this.getNode().name, i);
+			const txnId = key
+				? txnIdFor('key', key)
+				: txnIdFor(this.getExecutionId() ?? 'manual', this.getNode().name, i);
 			const sent = await sendNotice(
 				client,
-				{ room, text, html: html || undefined, replyTo: String(options.replyTo ?? '').trim() || undefined, msgtype: options.msgtype === 'm.text' ? 'm.text' : 'm.notice' },
+				{
+					room,
+					text,
+					html: html || undefined,
+					replyTo: String(options.replyTo ?? '').trim() || undefined,
+					msgtype: options.msgtype === 'm.text' ? 'm.text' : 'm.notice',
+				},
 				{ txnId, budgetMs: optionNumber(options, 'budgetSeconds', 120, 1, 3600) * 1000, roomCache },
 			);
 			if (sent.status === 'invalidInput') {
-				throw new NodeOperationError(this.getNode(), `The message cannot be sent (${sent.reason})`, { itemIndex: i });
+				throw new NodeOperationError(
+					this.getNode(),
+					`The message cannot be sent (${sent.reason})`,
+					{ itemIndex: i },
+				);
 			}
 			const resultField = String(options.resultField ?? '').trim() || 'matrix';
 			const result: IDataObject =
 				sent.status === 'sent'
-					? { operation: 'message', status: 'sent', roomId: sent.roomId, eventId: sent.eventId, txnId: sent.txnId }
-					: { operation: 'message', status: sent.status, reason: sent.reason, roomId: sent.roomId ?? null, txnId: sent.txnId };
+					? {
+							operation: 'message',
+							status: 'sent',
+							roomId: sent.roomId,
+							eventId: sent.eventId,
+							txnId: sent.txnId,
+						}
+					: {
+							operation: 'message',
+							status: sent.status,
+							reason: sent.reason,
+							roomId: sent.roomId ?? null,
+							txnId: sent.txnId,
+						};
 			out.push({ json: { ...items[i].json, [resultField]: result }, pairedItem: { item: i } });
 		} catch (error) {
 			const nodeError = runError(this, error);

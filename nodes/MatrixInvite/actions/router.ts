@@ -9,6 +9,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	const operation = this.getNodeParameter('operation', 0) as string;
 	const client = await matrixClientFor(this);
 	if (operation === 'message') return [await message.execute.call(this, client)];
-	if (operation === 'invite' || operation === 'revoke' || operation === 'membership') return [await members.execute.call(this, client, operation)];
+	if (operation === 'invite' || operation === 'revoke' || operation === 'membership')
+		return [await members.execute.call(this, client, operation)];
 	throw new NodeOperationError(this.getNode(), `The operation "${operation}" is not supported`);
 }

@@ -53,7 +53,8 @@ export function eventSelection(resource: string, operations: string[]): INodePro
 			required: true,
 			placeholder: 'https://pretix.eu/myorg/myevent/',
 		},
-		organizerLocator({ ...show, eventBy: ['slugs'] }),
+		// Not required: an event given by URL names its organizer.
+		organizerLocator({ ...show, eventBy: ['slugs'] }, false),
 		eventLocator({ ...show, eventBy: ['slugs'] }),
 	];
 }
@@ -64,14 +65,15 @@ const SLUG_PATTERN = '^\\s*[A-Za-z0-9][A-Za-z0-9._-]{0,199}\\s*$';
  * Organizer as a resource locator (list, URL, slug). The name `organizer` and plain-string values
  * saved before it was a locator keep working: see locatorOf().
  */
-export function organizerLocator(show: Record<string, Array<string | boolean>>): INodeProperties {
+export function organizerLocator(show: Record<string, Array<string | boolean>>, required = true): INodeProperties {
 	return {
 		displayName: 'Organizer',
 		name: 'organizer',
 		type: 'resourceLocator',
 		displayOptions: { show },
 		default: { mode: 'list', value: '' },
-		required: true,
+		required,
+		...(required ? {} : { hint: 'Not needed when the event is given by URL' }),
 		modes: [
 			{
 				displayName: 'From List',

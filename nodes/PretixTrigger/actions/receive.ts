@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import {
@@ -88,11 +90,43 @@ function seenList(context: IWebhookFunctions): number[] {
 	return data.seenNotifications as number[];
 }
 
-function remember(context: IWebhookFunctions, id: number): void {
+/**
+ * n8n loads static data per request and saves it after the answer, so two deliveries of one
+ * notification that overlap (or follow within milliseconds) would both pass the static-data check.
+ * This process-wide memory closes that gap for a single n8n main process. Its keys carry a random
+ * scope kept in the node's static data, so a node whose static data is reset starts afresh.
+ */
+const inFlight = new Set<string>();
+const recentlyDone = new Map<string, number>();
+const RECENT_TTL_MS = 10 * 60_000;
+const MAX_RECENT = 20_000;
+
+function memoryKey(context: IWebhookFunctions, id: number): string {
+	const data = context.getWorkflowStaticData('node');
+	if (typeof data.dedupeScope !== 'string') data.dedupeScope = randomUUID();
+	return `${data.dedupeScope as string}:${id}`;
+}
+
+function doneRecently(key: string): boolean {
+	const until = recentlyDone.get(key);
+	if (until === undefined) return false;
+	if (until > Date.now()) return true;
+	recentlyDone.delete(key);
+	return false;
+}
+
+function remember(context: IWebhookFunctions, id: number, key: string): void {
 	const list = seenList(context);
 	list.push(id);
 	if (list.length > MAX_SEEN_NOTIFICATIONS) list.splice(0, list.length - MAX_SEEN_NOTIFICATIONS);
 	context.getWorkflowStaticData('node').seenNotifications = list;
+	recentlyDone.delete(key);
+	recentlyDone.set(key, Date.now() + RECENT_TTL_MS);
+	// Oldest first (Map keeps insertion order).
+	for (const old of recentlyDone.keys()) {
+		if (recentlyDone.size <= MAX_RECENT) break;
+		recentlyDone.delete(old);
+	}
 }
 
 /**
@@ -108,8 +142,19 @@ export async function receive(this: IWebhookFunctions): Promise<IWebhookResponse
 	const payload = parsed.payload;
 	const skip = notSelected(this, payload);
 	if (skip) return reply(this, { status: 200, body: { received: true, ignored: skip } });
-	if (seenList(this).includes(payload.notification_id)) return reply(this, { status: 200, body: { received: true, duplicate: true } });
+	const key = memoryKey(this, payload.notification_id);
+	if (seenList(this).includes(payload.notification_id) || doneRecently(key)) return reply(this, { status: 200, body: { received: true, duplicate: true } });
+	// The same notification is being handled right now: let pretix retry rather than risk a double run or a loss.
+	if (inFlight.has(key)) return reply(this, { status: 503, body: { error: 'This notification is being processed already; pretix will retry it.' }, headers: { 'Retry-After': '30' } });
+	inFlight.add(key);
+	try {
+		return await handle(this, payload, key);
+	} finally {
+		inFlight.delete(key);
+	}
+}
 
+async function handle(context: IWebhookFunctions, payload: PretixWebhookPayload, key: string): Promise<IWebhookResponseData> {
 	const base: IDataObject = {
 		notificationId: payload.notification_id,
 		action: payload.action,
@@ -117,35 +162,35 @@ export async function receive(this: IWebhookFunctions): Promise<IWebhookResponse
 		event: payload.event ?? null,
 		orderCode: payload.code ?? null,
 	};
-	const resolve = this.getNodeParameter('resolveOrder', false) as boolean;
+	const resolve = context.getNodeParameter('resolveOrder', false) as boolean;
 	if (!resolve || payload.code === undefined || payload.event === undefined) {
-		remember(this, payload.notification_id);
+		remember(context, payload.notification_id, key);
 		const json: IDataObject = { ...base };
-		for (const [key, value] of Object.entries(payload)) if (!['notification_id', 'action', 'organizer', 'event', 'code'].includes(key)) json[key] = value as IDataObject[keyof IDataObject];
-		return reply(this, { status: 200, body: { received: true } }, [[{ json }]]);
+		for (const [field, value] of Object.entries(payload)) if (!['notification_id', 'action', 'organizer', 'event', 'code'].includes(field)) json[field] = value as IDataObject[keyof IDataObject];
+		return reply(context, { status: 200, body: { received: true } }, [[{ json }]]);
 	}
 
 	let attendees: ReturnType<typeof extractAttendees>['attendees'];
 	try {
-		const options = parseAttendeeOptions(this.getNodeParameter('attendeeOptions', {}) as IDataObject);
+		const options = parseAttendeeOptions(context.getNodeParameter('attendeeOptions', {}) as IDataObject);
 		// Bounded so the answer reaches pretix well inside its 30 s timeout.
-		const client = await pretixClientFor(this, this.getNodeParameter('authentication', 'pretixOAuth2Api'), { maxThrottleRetries: 1, maxFailureRetries: 1, maxRetryAfterMs: 5000, timeoutMs: 10_000 });
+		const client = await pretixClientFor(context, context.getNodeParameter('authentication', 'pretixOAuth2Api'), { maxThrottleRetries: 1, maxFailureRetries: 1, maxRetryAfterMs: 5000, timeoutMs: 10_000 });
 		const order = await client.order(payload.organizer, payload.event, payload.code);
 		attendees = extractAttendees(order, { organizer: payload.organizer, event: payload.event }, options).attendees;
 	} catch (error) {
 		if (error instanceof PretixApiError && error.kind === 'not_found') {
 			// Deleted (test-mode) orders are gone for good: nothing to emit, nothing to retry.
-			remember(this, payload.notification_id);
-			return reply(this, { status: 200, body: { received: true, attendees: 0, order: 'not found' } });
+			remember(context, payload.notification_id, key);
+			return reply(context, { status: 200, body: { received: true, attendees: 0, order: 'not found' } });
 		}
 		const message = error instanceof PretixApiError ? error.message : 'The order could not be read from pretix.';
 		if (error instanceof PretixApiError && error.kind === 'invalid_input') {
-			return reply(this, { status: 500, body: { error: `Pretix Trigger is misconfigured: ${message}` } });
+			return reply(context, { status: 500, body: { error: `Pretix Trigger is misconfigured: ${message}` } });
 		}
-		return reply(this, { status: 503, body: { error: `${message} pretix will retry this notification.` }, headers: { 'Retry-After': '60' } });
+		return reply(context, { status: 503, body: { error: `${message} pretix will retry this notification.` }, headers: { 'Retry-After': '60' } });
 	}
-	remember(this, payload.notification_id);
-	if (attendees.length === 0) return reply(this, { status: 200, body: { received: true, attendees: 0 } });
+	remember(context, payload.notification_id, key);
+	if (attendees.length === 0) return reply(context, { status: 200, body: { received: true, attendees: 0 } });
 	const items = attendees.map((attendee) => ({ json: { ...(attendee as unknown as IDataObject), notificationId: payload.notification_id, action: payload.action } }));
-	return reply(this, { status: 200, body: { received: true, attendees: attendees.length } }, [items]);
+	return reply(context, { status: 200, body: { received: true, attendees: attendees.length } }, [items]);
 }

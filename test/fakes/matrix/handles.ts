@@ -5,17 +5,32 @@ import { createHook } from 'node:async_hooks';
  * alive (ref'd and not yet destroyed), with the type. Used to prove a client closes cleanly.
  */
 export function trackHandles() {
-	const live = new Map<number, { type: string; resource: { hasRef?: () => boolean; _destroyed?: boolean }; stack: string }>();
+	const live = new Map<
+		number,
+		{ type: string; resource: { hasRef?: () => boolean; _destroyed?: boolean }; stack: string }
+	>();
 	const hook = createHook({
 		init(id, type, _trigger, resource) {
-			if (type === 'Timeout' || type.startsWith('TCP')) live.set(id, { type, resource: resource as { hasRef?: () => boolean; _destroyed?: boolean }, stack: new Error().stack ?? '' });
+			if (type === 'Timeout' || type.startsWith('TCP'))
+				live.set(id, {
+					type,
+					resource: resource as { hasRef?: () => boolean; _destroyed?: boolean },
+					stack: new Error().stack ?? '',
+				});
 		},
 		destroy(id) {
 			live.delete(id);
 		},
 	}).enable();
 	// A fired timer is `_destroyed` before its destroy hook runs.
-	const isAlive = (h: { resource: { hasRef?: () => boolean; _destroyed?: boolean } }) => !h.resource._destroyed && (h.resource.hasRef?.() ?? true);
+	// Jest's own reporter timers (in-band runs) are not ours to judge.
+	const isAlive = (h: {
+		resource: { hasRef?: () => boolean; _destroyed?: boolean };
+		stack: string;
+	}) =>
+		!h.resource._destroyed &&
+		(h.resource.hasRef?.() ?? true) &&
+		!/node_modules\/(@jest\/|jest-)/.test(h.stack);
 	return {
 		alive(): string[] {
 			return [...live.values()].filter(isAlive).map((h) => h.type);

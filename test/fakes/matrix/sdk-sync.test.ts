@@ -30,18 +30,44 @@ describe('matrix-js-sdk against the fake homeserver', () => {
 
 		const handles = trackHandles();
 		const controller = new AbortController();
-		const fetchFn: typeof fetch = (input, init) => fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, controller.signal]) : controller.signal });
-		const client = sdk.createClient({ baseUrl: hs.url, accessToken: bot.accessToken, userId: bot.userId, deviceId: bot.deviceId, logger: quiet as never, fetchFn });
+		const fetchFn: typeof fetch = (input, init) =>
+			fetch(input, {
+				...init,
+				signal: init?.signal
+					? AbortSignal.any([init.signal, controller.signal])
+					: controller.signal,
+			});
+		const client = sdk.createClient({
+			baseUrl: hs.url,
+			accessToken: bot.accessToken,
+			userId: bot.userId,
+			deviceId: bot.deviceId,
+			logger: quiet as never,
+			fetchFn,
+		});
 		// The SDK's per-request timeout timers are never cleared (reference §4 pitfall): own them instead.
 		type RequestOpts = { localTimeoutMs?: number; abortSignal?: AbortSignal };
-		const http = client.http as unknown as { requestOtherUrl: (method: unknown, url: unknown, body: unknown, opts?: RequestOpts) => Promise<unknown> };
+		const http = client.http as unknown as {
+			requestOtherUrl: (
+				method: unknown,
+				url: unknown,
+				body: unknown,
+				opts?: RequestOpts,
+			) => Promise<unknown>;
+		};
 		const original = http.requestOtherUrl.bind(http);
 		http.requestOtherUrl = async (method, url, body, opts: RequestOpts = {}) => {
 			const timeout = new AbortController();
-			const timer = opts.localTimeoutMs ? setTimeout(() => timeout.abort(), opts.localTimeoutMs) : undefined;
+			const timer = opts.localTimeoutMs
+				? setTimeout(() => timeout.abort(), opts.localTimeoutMs)
+				: undefined;
 			try {
 				const signals = [timeout.signal, ...(opts.abortSignal ? [opts.abortSignal] : [])];
-				return await original(method, url, body, { ...opts, localTimeoutMs: undefined, abortSignal: AbortSignal.any(signals) });
+				return await original(method, url, body, {
+					...opts,
+					localTimeoutMs: undefined,
+					abortSignal: AbortSignal.any(signals),
+				});
 			} finally {
 				clearTimeout(timer);
 			}
@@ -54,7 +80,8 @@ describe('matrix-js-sdk against the fake homeserver', () => {
 			received.push(String(event.getContent().body));
 		});
 		client.on(sdk.RoomMemberEvent.Membership, (_event, member) => {
-			if (member.userId === bot.userId && member.membership === 'invite') invites.push(member.roomId);
+			if (member.userId === bot.userId && member.membership === 'invite')
+				invites.push(member.roomId);
 		});
 		const preparedPromise = new Promise<void>((resolve) =>
 			client.on(sdk.ClientEvent.Sync, (state) => {
@@ -72,7 +99,8 @@ describe('matrix-js-sdk against the fake homeserver', () => {
 		const other = hs.createRoom({ creator: alice.userId });
 		hs.setMembership(other, bot.userId, 'invite', { sender: alice.userId });
 		const deadline = Date.now() + 10_000;
-		while ((received.length < 1 || invites.length < 1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+		while ((received.length < 1 || invites.length < 1) && Date.now() < deadline)
+			await new Promise((r) => setTimeout(r, 20));
 		expect(received).toEqual(['!status']);
 		expect(invites).toEqual([other]);
 

@@ -1,6 +1,10 @@
 import { startFakeHomeserver, type FakeHomeserver } from './index';
 
-type Call = { status: number; body: Record<string, unknown> & { errcode?: string; error?: string }; headers: Headers };
+type Call = {
+	status: number;
+	body: Record<string, unknown> & { errcode?: string; error?: string };
+	headers: Headers;
+};
 
 function client(hs: FakeHomeserver, token?: string) {
 	return async (method: string, path: string, body?: unknown, rawBody?: string): Promise<Call> => {
@@ -12,7 +16,11 @@ function client(hs: FakeHomeserver, token?: string) {
 			headers,
 			body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
 		});
-		return { status: response.status, body: (await response.json()) as Call['body'], headers: response.headers };
+		return {
+			status: response.status,
+			body: (await response.json()) as Call['body'],
+			headers: response.headers,
+		};
 	};
 }
 
@@ -39,32 +47,72 @@ describe('fake homeserver: documented responses', () => {
 		expect(versions.status).toBe(200);
 		expect(versions.body.versions).toEqual(expect.arrayContaining(['r0.6.1', 'v1.1', 'v1.2']));
 		const unknown = await call('GET', '/v3/nope');
-		expect([unknown.status, unknown.body]).toEqual([404, { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' }]);
+		expect([unknown.status, unknown.body]).toEqual([
+			404,
+			{ errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' },
+		]);
 	});
 
 	test('auth errors: missing and invalid tokens', async () => {
 		const missing = await client(hs)('GET', '/v3/account/whoami');
-		expect([missing.status, missing.body]).toEqual([401, { errcode: 'M_MISSING_TOKEN', error: 'Missing access token' }]);
+		expect([missing.status, missing.body]).toEqual([
+			401,
+			{ errcode: 'M_MISSING_TOKEN', error: 'Missing access token' },
+		]);
 		const bad = await client(hs, 'syt_bogus')('GET', '/v3/account/whoami');
-		expect([bad.status, bad.body]).toEqual([401, { errcode: 'M_UNKNOWN_TOKEN', error: 'Invalid access token passed.', soft_logout: false }]);
+		expect([bad.status, bad.body]).toEqual([
+			401,
+			{ errcode: 'M_UNKNOWN_TOKEN', error: 'Invalid access token passed.', soft_logout: false },
+		]);
 		const ok = await call('GET', '/v3/account/whoami');
-		expect(ok.body).toEqual({ user_id: '@bot:localhost', is_guest: false, device_id: bot.deviceId });
+		expect(ok.body).toEqual({
+			user_id: '@bot:localhost',
+			is_guest: false,
+			device_id: bot.deviceId,
+		});
 	});
 
 	test('login: flows, password login, bad password, device reuse invalidates old token', async () => {
 		const anon = client(hs);
-		expect((await anon('GET', '/v3/login')).body).toEqual({ flows: [{ type: 'm.login.password' }, { type: 'm.login.application_service' }] });
-		const bad = await anon('POST', '/v3/login', { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'bot' }, password: 'nope' });
-		expect([bad.status, bad.body]).toEqual([403, { errcode: 'M_FORBIDDEN', error: 'Invalid username or password' }]);
-		const first = await anon('POST', '/v3/login', { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'BOT' }, password: 'secret', device_id: 'BOTDEVICE' });
+		expect((await anon('GET', '/v3/login')).body).toEqual({
+			flows: [{ type: 'm.login.password' }, { type: 'm.login.application_service' }],
+		});
+		const bad = await anon('POST', '/v3/login', {
+			type: 'm.login.password',
+			identifier: { type: 'm.id.user', user: 'bot' },
+			password: 'nope',
+		});
+		expect([bad.status, bad.body]).toEqual([
+			403,
+			{ errcode: 'M_FORBIDDEN', error: 'Invalid username or password' },
+		]);
+		const first = await anon('POST', '/v3/login', {
+			type: 'm.login.password',
+			identifier: { type: 'm.id.user', user: 'BOT' },
+			password: 'secret',
+			device_id: 'BOTDEVICE',
+		});
 		expect(first.status).toBe(200);
-		expect(first.body).toMatchObject({ user_id: '@bot:localhost', device_id: 'BOTDEVICE', home_server: 'localhost' });
+		expect(first.body).toMatchObject({
+			user_id: '@bot:localhost',
+			device_id: 'BOTDEVICE',
+			home_server: 'localhost',
+		});
 		const devicesBefore = hs.deviceCount('@bot:localhost');
-		const second = await anon('POST', '/v3/login', { type: 'm.login.password', user: '@bot:localhost', password: 'secret', device_id: 'BOTDEVICE' });
+		const second = await anon('POST', '/v3/login', {
+			type: 'm.login.password',
+			user: '@bot:localhost',
+			password: 'secret',
+			device_id: 'BOTDEVICE',
+		});
 		expect(second.body.device_id).toBe('BOTDEVICE');
 		expect(hs.deviceCount('@bot:localhost')).toBe(devicesBefore);
-		expect((await client(hs, String(first.body.access_token))('GET', '/v3/account/whoami')).status).toBe(401);
-		expect((await client(hs, String(second.body.access_token))('GET', '/v3/account/whoami')).status).toBe(200);
+		expect(
+			(await client(hs, String(first.body.access_token))('GET', '/v3/account/whoami')).status,
+		).toBe(401);
+		expect(
+			(await client(hs, String(second.body.access_token))('GET', '/v3/account/whoami')).status,
+		).toBe(200);
 	});
 
 	test('login is rate limited (Synapse: 0.17/s, burst 3)', async () => {
@@ -72,7 +120,15 @@ describe('fake homeserver: documented responses', () => {
 		const anon = client(hs);
 		const statuses: number[] = [];
 		for (let i = 0; i < 4; i++) {
-			statuses.push((await anon('POST', '/v3/login', { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'alice' }, password: 'pw' })).status);
+			statuses.push(
+				(
+					await anon('POST', '/v3/login', {
+						type: 'm.login.password',
+						identifier: { type: 'm.id.user', user: 'alice' },
+						password: 'pw',
+					})
+				).status,
+			);
 		}
 		expect(statuses).toEqual([200, 200, 200, 429]);
 	});
@@ -81,21 +137,37 @@ describe('fake homeserver: documented responses', () => {
 		const resolved = await call('GET', `/v3/directory/room/${enc('#testroom:localhost')}`);
 		expect(resolved.body).toEqual({ room_id: roomId, servers: ['localhost'] });
 		const missing = await call('GET', `/v3/directory/room/${enc('#nope:localhost')}`);
-		expect([missing.status, missing.body]).toEqual([404, { errcode: 'M_NOT_FOUND', error: 'Room alias #nope:localhost not found' }]);
+		expect([missing.status, missing.body]).toEqual([
+			404,
+			{ errcode: 'M_NOT_FOUND', error: 'Room alias #nope:localhost not found' },
+		]);
 		const aliceCall = client(hs, alice.accessToken);
 		const notInvited = await aliceCall('POST', `/v3/join/${enc(roomId)}`, {});
 		expect([notInvited.status, notInvited.body.errcode]).toEqual([403, 'M_FORBIDDEN']);
 		const unknown = await aliceCall('POST', `/v3/join/${enc('!nope:localhost')}`, {});
-		expect([unknown.status, unknown.body]).toEqual([404, { errcode: 'M_UNKNOWN', error: "Can't join remote room because no servers that are in the room have been provided." }]);
-		expect((await aliceCall('POST', `/v3/join/${enc('#nope:localhost')}?via=localhost`, {})).body.error).toBe('Room alias #nope:localhost not found');
+		expect([unknown.status, unknown.body]).toEqual([
+			404,
+			{
+				errcode: 'M_UNKNOWN',
+				error: "Can't join remote room because no servers that are in the room have been provided.",
+			},
+		]);
+		expect(
+			(await aliceCall('POST', `/v3/join/${enc('#nope:localhost')}?via=localhost`, {})).body.error,
+		).toBe('Room alias #nope:localhost not found');
 		await call('POST', `/v3/rooms/${enc(roomId)}/invite`, { user_id: alice.userId });
-		const joined = await aliceCall('POST', `/v3/join/${enc('#testroom:localhost')}?via=localhost`, {});
+		const joined = await aliceCall(
+			'POST',
+			`/v3/join/${enc('#testroom:localhost')}?via=localhost`,
+			{},
+		);
 		expect(joined.body).toEqual({ room_id: roomId });
 		expect(hs.membership(roomId, alice.userId)).toBe('join');
 	});
 
 	test('invite: every outcome of the reference table', async () => {
-		const invite = (userId: unknown, room = roomId) => call('POST', `/v3/rooms/${enc(room)}/invite`, { user_id: userId });
+		const invite = (userId: unknown, room = roomId) =>
+			call('POST', `/v3/rooms/${enc(room)}/invite`, { user_id: userId });
 		hs.createUser('carol');
 		hs.createUser('@remote:other.example');
 		const banned = hs.createUser('mallory').userId;
@@ -105,40 +177,79 @@ describe('fake homeserver: documented responses', () => {
 		expect(await invite('@carol:localhost').then((r) => [r.status, r.body])).toEqual([200, {}]);
 		expect(await invite('@carol:localhost').then((r) => [r.status, r.body])).toEqual([200, {}]);
 		expect(hs.inviteCount(roomId, '@carol:localhost')).toBe(2);
-		expect(await invite(alice.userId).then((r) => [r.status, r.body])).toEqual([403, { errcode: 'M_FORBIDDEN', error: '@alice:localhost is already in the room.' }]);
+		expect(await invite(alice.userId).then((r) => [r.status, r.body])).toEqual([
+			403,
+			{ errcode: 'M_FORBIDDEN', error: '@alice:localhost is already in the room.' },
+		]);
 		expect(await invite('@nosuchuser:localhost').then((r) => r.status)).toBe(200);
 		expect(hs.membership(roomId, '@nosuchuser:localhost')).toBe('invite');
-		expect(await invite(banned).then((r) => [r.status, r.body])).toEqual([403, { errcode: 'M_BAD_STATE', error: 'Cannot invite user who was banned' }]);
-		expect(await invite('@carol:localhost', '!nope:localhost').then((r) => [r.status, r.body])).toEqual([403, { errcode: 'M_FORBIDDEN', error: 'Unknown room' }]);
-		expect(await invite('@carol:localhost', '#testroom:localhost').then((r) => [r.status, r.body])).toEqual([403, { errcode: 'M_FORBIDDEN', error: 'Unknown room' }]);
+		expect(await invite(banned).then((r) => [r.status, r.body])).toEqual([
+			403,
+			{ errcode: 'M_BAD_STATE', error: 'Cannot invite user who was banned' },
+		]);
+		expect(
+			await invite('@carol:localhost', '!nope:localhost').then((r) => [r.status, r.body]),
+		).toEqual([403, { errcode: 'M_FORBIDDEN', error: 'Unknown room' }]);
+		expect(
+			await invite('@carol:localhost', '#testroom:localhost').then((r) => [r.status, r.body]),
+		).toEqual([403, { errcode: 'M_FORBIDDEN', error: 'Unknown room' }]);
 		for (const bad of ['alice', 'alice:localhost', '']) {
-			expect(await invite(bad).then((r) => [r.status, r.body])).toEqual([400, { errcode: 'M_INVALID_PARAM', error: "Expected UserID string to start with '@'" }]);
+			expect(await invite(bad).then((r) => [r.status, r.body])).toEqual([
+				400,
+				{ errcode: 'M_INVALID_PARAM', error: "Expected UserID string to start with '@'" },
+			]);
 		}
-		expect(await invite('@alice').then((r) => [r.status, r.body])).toEqual([400, { errcode: 'M_INVALID_PARAM', error: "Expected UserID of the form '@localname:domain'" }]);
-		expect(await invite('@alice:local host').then((r) => [r.status, r.body])).toEqual([403, { errcode: 'M_FORBIDDEN', error: 'Federation denied with local host.' }]);
+		expect(await invite('@alice').then((r) => [r.status, r.body])).toEqual([
+			400,
+			{ errcode: 'M_INVALID_PARAM', error: "Expected UserID of the form '@localname:domain'" },
+		]);
+		expect(await invite('@alice:local host').then((r) => [r.status, r.body])).toEqual([
+			403,
+			{ errcode: 'M_FORBIDDEN', error: 'Federation denied with local host.' },
+		]);
 		expect(await invite('@a:[::1').then((r) => r.body.error)).toBe('Federation denied with [::1.');
-		expect(await invite('@alice:localhost:99999999').then((r) => [r.status, r.body])).toEqual([502, { errcode: 'M_UNKNOWN', error: "Can't connect to server localhost:99999999" }]);
-		expect(await invite('@someone:nonexistent.invalid').then((r) => [r.status, r.body])).toEqual([502, { errcode: 'M_UNKNOWN', error: "Can't connect to server nonexistent.invalid" }]);
+		expect(await invite('@alice:localhost:99999999').then((r) => [r.status, r.body])).toEqual([
+			502,
+			{ errcode: 'M_UNKNOWN', error: "Can't connect to server localhost:99999999" },
+		]);
+		expect(await invite('@someone:nonexistent.invalid').then((r) => [r.status, r.body])).toEqual([
+			502,
+			{ errcode: 'M_UNKNOWN', error: "Can't connect to server nonexistent.invalid" },
+		]);
 		expect(await invite('@remote:other.example').then((r) => r.status)).toBe(200);
-		expect(await invite(5).then((r) => [r.status, r.body])).toEqual([500, { errcode: 'M_UNKNOWN', error: 'Internal server error' }]);
+		expect(await invite(5).then((r) => [r.status, r.body])).toEqual([
+			500,
+			{ errcode: 'M_UNKNOWN', error: 'Internal server error' },
+		]);
 		const empty = await call('POST', `/v3/rooms/${enc(roomId)}/invite`, {});
-		expect([empty.status, empty.body]).toEqual([400, { errcode: 'M_MISSING_PARAM', error: "Missing params: ['user_id']" }]);
+		expect([empty.status, empty.body]).toEqual([
+			400,
+			{ errcode: 'M_MISSING_PARAM', error: "Missing params: ['user_id']" },
+		]);
 		const notJson = await call('POST', `/v3/rooms/${enc(roomId)}/invite`, undefined, '{nope');
 		expect([notJson.status, notJson.body.errcode]).toEqual([400, 'M_NOT_JSON']);
 		hs.createUser('blocker');
 		hs.blockInvites('@blocker:localhost');
-		expect(await invite('@blocker:localhost').then((r) => [r.status, r.body.errcode])).toEqual([403, 'M_INVITE_BLOCKED']);
+		expect(await invite('@blocker:localhost').then((r) => [r.status, r.body.errcode])).toEqual([
+			403,
+			'M_INVITE_BLOCKED',
+		]);
 
 		// Inviter not in the room, and power too low.
 		const bob = hs.createUser('bob');
 		const asBob = client(hs, bob.accessToken);
-		expect(await asBob('POST', `/v3/rooms/${enc(roomId)}/invite`, { user_id: '@carol:localhost' }).then((r) => [r.status, r.body])).toEqual([
-			403,
-			{ errcode: 'M_FORBIDDEN', error: `@bob:localhost not in room ${roomId}.` },
-		]);
+		expect(
+			await asBob('POST', `/v3/rooms/${enc(roomId)}/invite`, { user_id: '@carol:localhost' }).then(
+				(r) => [r.status, r.body],
+			),
+		).toEqual([403, { errcode: 'M_FORBIDDEN', error: `@bob:localhost not in room ${roomId}.` }]);
 		hs.setMembership(roomId, bob.userId, 'join');
 		hs.setPowerLevels(roomId, { invite: 50 });
-		expect(await asBob('POST', `/v3/rooms/${enc(roomId)}/invite`, { user_id: '@carol:localhost' }).then((r) => [r.status, r.body])).toEqual([
+		expect(
+			await asBob('POST', `/v3/rooms/${enc(roomId)}/invite`, { user_id: '@carol:localhost' }).then(
+				(r) => [r.status, r.body],
+			),
+		).toEqual([
 			403,
 			{ errcode: 'M_FORBIDDEN', error: "You don't have permission to invite users" },
 		]);
@@ -155,51 +266,108 @@ describe('fake homeserver: documented responses', () => {
 	test('kick withdraws an invite and removes a member; ban and unban', async () => {
 		hs.createUser('carol');
 		await call('POST', `/v3/rooms/${enc(roomId)}/invite`, { user_id: '@carol:localhost' });
-		expect((await call('POST', `/v3/rooms/${enc(roomId)}/kick`, { user_id: '@carol:localhost', reason: 'order cancelled' })).status).toBe(200);
+		expect(
+			(
+				await call('POST', `/v3/rooms/${enc(roomId)}/kick`, {
+					user_id: '@carol:localhost',
+					reason: 'order cancelled',
+				})
+			).status,
+		).toBe(200);
 		expect(hs.membership(roomId, '@carol:localhost')).toBe('leave');
-		const again = await call('POST', `/v3/rooms/${enc(roomId)}/kick`, { user_id: '@carol:localhost' });
+		const again = await call('POST', `/v3/rooms/${enc(roomId)}/kick`, {
+			user_id: '@carol:localhost',
+		});
 		expect([again.status, again.body.errcode]).toEqual([403, 'M_FORBIDDEN']);
 		hs.setMembership(roomId, alice.userId, 'join');
-		expect((await call('POST', `/v3/rooms/${enc(roomId)}/kick`, { user_id: alice.userId })).status).toBe(200);
+		expect(
+			(await call('POST', `/v3/rooms/${enc(roomId)}/kick`, { user_id: alice.userId })).status,
+		).toBe(200);
 		const members = await call('GET', `/v3/rooms/${enc(roomId)}/members?membership=leave`);
-		const leaveEvent = (members.body.chunk as Array<{ state_key: string; content: Record<string, unknown> }>).find((e) => e.state_key === '@carol:localhost');
+		const leaveEvent = (
+			members.body.chunk as Array<{ state_key: string; content: Record<string, unknown> }>
+		).find((e) => e.state_key === '@carol:localhost');
 		expect(leaveEvent?.content).toEqual({ membership: 'leave', reason: 'order cancelled' });
-		expect((await call('POST', `/v3/rooms/${enc(roomId)}/ban`, { user_id: alice.userId })).status).toBe(200);
+		expect(
+			(await call('POST', `/v3/rooms/${enc(roomId)}/ban`, { user_id: alice.userId })).status,
+		).toBe(200);
 		expect(hs.membership(roomId, alice.userId)).toBe('ban');
-		expect((await call('POST', `/v3/rooms/${enc(roomId)}/unban`, { user_id: alice.userId })).status).toBe(200);
+		expect(
+			(await call('POST', `/v3/rooms/${enc(roomId)}/unban`, { user_id: alice.userId })).status,
+		).toBe(200);
 		expect(hs.membership(roomId, alice.userId)).toBe('leave');
 		// A moderator cannot kick someone of equal power.
 		const mod = hs.createUser('mod');
 		hs.setMembership(roomId, mod.userId, 'join');
 		hs.setPowerLevel(roomId, mod.userId, 50);
-		const kickBot = await client(hs, mod.accessToken)('POST', `/v3/rooms/${enc(roomId)}/kick`, { user_id: bot.userId });
+		const kickBot = await client(hs, mod.accessToken)('POST', `/v3/rooms/${enc(roomId)}/kick`, {
+			user_id: bot.userId,
+		});
 		expect([kickBot.status, kickBot.body.errcode]).toEqual([403, 'M_FORBIDDEN']);
 	});
 
 	test('members, joined_members, state and member state', async () => {
 		hs.setMembership(roomId, alice.userId, 'join');
 		hs.createUser('carol');
-		await call('POST', `/v3/rooms/${enc(roomId)}/invite`, { user_id: '@carol:localhost', reason: 'welcome' });
+		await call('POST', `/v3/rooms/${enc(roomId)}/invite`, {
+			user_id: '@carol:localhost',
+			reason: 'welcome',
+		});
 		const invited = await call('GET', `/v3/rooms/${enc(roomId)}/members?membership=invite`);
 		const chunk = invited.body.chunk as Array<Record<string, unknown>>;
 		expect(chunk).toHaveLength(1);
-		expect(chunk[0]).toMatchObject({ type: 'm.room.member', room_id: roomId, sender: bot.userId, state_key: '@carol:localhost', content: { membership: 'invite', reason: 'welcome', displayname: 'carol' } });
+		expect(chunk[0]).toMatchObject({
+			type: 'm.room.member',
+			room_id: roomId,
+			sender: bot.userId,
+			state_key: '@carol:localhost',
+			content: { membership: 'invite', reason: 'welcome', displayname: 'carol' },
+		});
 		expect(String(chunk[0].event_id)).toMatch(/^\$/);
 		const notJoined = await call('GET', `/v3/rooms/${enc(roomId)}/members?not_membership=join`);
 		expect((notJoined.body.chunk as unknown[]).length).toBe(1);
 		const joined = await call('GET', `/v3/rooms/${enc(roomId)}/joined_members`);
-		expect(joined.body).toEqual({ joined: { '@bot:localhost': { avatar_url: null, display_name: 'bot' }, '@alice:localhost': { avatar_url: null, display_name: 'alice' } } });
-		const member = await call('GET', `/v3/rooms/${enc(roomId)}/state/m.room.member/${enc(alice.userId)}`);
+		expect(joined.body).toEqual({
+			joined: {
+				'@bot:localhost': { avatar_url: null, display_name: 'bot' },
+				'@alice:localhost': { avatar_url: null, display_name: 'alice' },
+			},
+		});
+		const member = await call(
+			'GET',
+			`/v3/rooms/${enc(roomId)}/state/m.room.member/${enc(alice.userId)}`,
+		);
 		expect(member.body).toEqual({ membership: 'join', displayname: 'alice' });
-		const never = await call('GET', `/v3/rooms/${enc(roomId)}/state/m.room.member/${enc('@never:localhost')}`);
-		expect([never.status, never.body]).toEqual([404, { errcode: 'M_NOT_FOUND', error: 'Event not found.' }]);
+		const never = await call(
+			'GET',
+			`/v3/rooms/${enc(roomId)}/state/m.room.member/${enc('@never:localhost')}`,
+		);
+		expect([never.status, never.body]).toEqual([
+			404,
+			{ errcode: 'M_NOT_FOUND', error: 'Event not found.' },
+		]);
 		const pl = await call('GET', `/v3/rooms/${enc(roomId)}/state/m.room.power_levels/`);
-		expect(pl.body).toMatchObject({ users: { '@bot:localhost': 100 }, users_default: 0, state_default: 50, ban: 50, kick: 50, redact: 50, invite: 0, historical: 100 });
+		expect(pl.body).toMatchObject({
+			users: { '@bot:localhost': 100 },
+			users_default: 0,
+			state_default: 50,
+			ban: 50,
+			kick: 50,
+			redact: 50,
+			invite: 0,
+			historical: 100,
+		});
 		const all = await call('GET', `/v3/rooms/${enc(roomId)}/state`);
 		expect(Array.isArray(all.body)).toBe(true);
 		const outsider = hs.createUser('outsider');
-		const denied = await client(hs, outsider.accessToken)('GET', `/v3/rooms/${enc(roomId)}/joined_members`);
-		expect([denied.status, denied.body.error]).toEqual([403, `User @outsider:localhost not in room ${roomId}, and room previews are disabled`]);
+		const denied = await client(hs, outsider.accessToken)(
+			'GET',
+			`/v3/rooms/${enc(roomId)}/joined_members`,
+		);
+		expect([denied.status, denied.body.error]).toEqual([
+			403,
+			`User @outsider:localhost not in room ${roomId}, and room previews are disabled`,
+		]);
 		expect((await call('GET', '/v3/joined_rooms')).body).toEqual({ joined_rooms: [roomId] });
 	});
 
@@ -209,27 +377,49 @@ describe('fake homeserver: documented responses', () => {
 		const second = await call('PUT', path, { msgtype: 'm.notice', body: 'hello' });
 		expect(first.status).toBe(200);
 		expect(second.body.event_id).toBe(first.body.event_id);
-		const third = await call('PUT', `/v3/rooms/${enc(roomId)}/send/m.room.message/txn-2`, { msgtype: 'm.notice', body: 'hello' });
+		const third = await call('PUT', `/v3/rooms/${enc(roomId)}/send/m.room.message/txn-2`, {
+			msgtype: 'm.notice',
+			body: 'hello',
+		});
 		expect(third.body.event_id).not.toBe(first.body.event_id);
 		expect(hs.timeline(roomId, 'm.room.message')).toHaveLength(2);
-		const outsider = await client(hs, alice.accessToken)('PUT', `/v3/rooms/${enc(roomId)}/send/m.room.message/t`, { msgtype: 'm.text', body: 'x' });
+		const outsider = await client(hs, alice.accessToken)(
+			'PUT',
+			`/v3/rooms/${enc(roomId)}/send/m.room.message/t`,
+			{ msgtype: 'm.text', body: 'x' },
+		);
 		expect([outsider.status, outsider.body.errcode]).toEqual([403, 'M_FORBIDDEN']);
 	});
 
 	test('profile: existing, unknown, malformed, unreachable', async () => {
-		expect((await call('GET', `/v3/profile/${enc(alice.userId)}`)).body).toEqual({ displayname: 'alice' });
+		expect((await call('GET', `/v3/profile/${enc(alice.userId)}`)).body).toEqual({
+			displayname: 'alice',
+		});
 		const unknown = await call('GET', `/v3/profile/${enc('@Alice:localhost')}`);
-		expect([unknown.status, unknown.body]).toEqual([404, { errcode: 'M_NOT_FOUND', error: 'Profile was not found' }]);
+		expect([unknown.status, unknown.body]).toEqual([
+			404,
+			{ errcode: 'M_NOT_FOUND', error: 'Profile was not found' },
+		]);
 		const malformed = await call('GET', '/v3/profile/alice');
-		expect([malformed.status, malformed.body]).toEqual([400, { errcode: 'M_INVALID_PARAM', error: 'Invalid user id' }]);
+		expect([malformed.status, malformed.body]).toEqual([
+			400,
+			{ errcode: 'M_INVALID_PARAM', error: 'Invalid user id' },
+		]);
 		const remote = await call('GET', `/v3/profile/${enc('@x:nonexistent.invalid')}`);
-		expect([remote.status, remote.body]).toEqual([502, { errcode: 'M_UNKNOWN', error: 'Failed to fetch profile' }]);
+		expect([remote.status, remote.body]).toEqual([
+			502,
+			{ errcode: 'M_UNKNOWN', error: 'Failed to fetch profile' },
+		]);
 	});
 
 	test('filters and /sync: initial, incremental, invites, leave, long-poll', async () => {
-		const filter = await call('POST', `/v3/user/${enc(bot.userId)}/filter`, { room: { timeline: { limit: 2, types: ['m.room.message'] } } });
+		const filter = await call('POST', `/v3/user/${enc(bot.userId)}/filter`, {
+			room: { timeline: { limit: 2, types: ['m.room.message'] } },
+		});
 		expect(filter.body).toEqual({ filter_id: '0' });
-		expect((await call('GET', `/v3/user/${enc(bot.userId)}/filter/0`)).body).toEqual({ room: { timeline: { limit: 2, types: ['m.room.message'] } } });
+		expect((await call('GET', `/v3/user/${enc(bot.userId)}/filter/0`)).body).toEqual({
+			room: { timeline: { limit: 2, types: ['m.room.message'] } },
+		});
 		expect((await call('GET', `/v3/user/${enc(bot.userId)}/filter/9`)).status).toBe(404);
 		hs.setMembership(roomId, alice.userId, 'join');
 		for (const text of ['one', 'two', 'three']) hs.say(alice.userId, roomId, text);
@@ -249,17 +439,32 @@ describe('fake homeserver: documented responses', () => {
 		const pending = call('GET', `/v3/sync?filter=0&timeout=10000&since=${since}`);
 		setTimeout(() => hs.say(alice.userId, roomId, '!status'), 50);
 		const woke = await pending;
-		expect((woke.body.rooms as any).join[roomId].timeline.events.map((e: any) => e.content.body)).toEqual(['!status']);
+		expect(
+			(woke.body.rooms as any).join[roomId].timeline.events.map((e: any) => e.content.body),
+		).toEqual(['!status']);
 
 		const other = hs.createRoom({ creator: alice.userId, name: 'Other' });
 		hs.setMembership(other, bot.userId, 'invite', { sender: alice.userId, reason: 'please join' });
-		const invited = await call('GET', `/v3/sync?filter=0&timeout=0&since=${String(woke.body.next_batch)}`);
+		const invited = await call(
+			'GET',
+			`/v3/sync?filter=0&timeout=0&since=${String(woke.body.next_batch)}`,
+		);
 		const inviteState = (invited.body.rooms as any).invite[other].invite_state.events;
-		expect(inviteState[inviteState.length - 1]).toMatchObject({ type: 'm.room.member', state_key: bot.userId, sender: alice.userId, content: { membership: 'invite', reason: 'please join' } });
-		expect(inviteState.some((e: any) => e.type === 'm.room.name' && e.content.name === 'Other')).toBe(true);
+		expect(inviteState[inviteState.length - 1]).toMatchObject({
+			type: 'm.room.member',
+			state_key: bot.userId,
+			sender: alice.userId,
+			content: { membership: 'invite', reason: 'please join' },
+		});
+		expect(
+			inviteState.some((e: any) => e.type === 'm.room.name' && e.content.name === 'Other'),
+		).toBe(true);
 
 		hs.setMembership(roomId, bot.userId, 'leave', { sender: alice.userId });
-		const left = await call('GET', `/v3/sync?filter=0&timeout=0&since=${String(invited.body.next_batch)}`);
+		const left = await call(
+			'GET',
+			`/v3/sync?filter=0&timeout=0&since=${String(invited.body.next_batch)}`,
+		);
 		expect(Object.keys((left.body.rooms as any).leave)).toEqual([roomId]);
 		const badSince = await call('GET', '/v3/sync?since=garbage');
 		expect([badSince.status, badSince.body.errcode]).toEqual([400, 'M_INVALID_PARAM']);
@@ -267,7 +472,10 @@ describe('fake homeserver: documented responses', () => {
 
 	test('own sends carry unsigned.transaction_id in /sync', async () => {
 		const first = await call('GET', '/v3/sync?timeout=0');
-		await call('PUT', `/v3/rooms/${enc(roomId)}/send/m.room.message/abc`, { msgtype: 'm.notice', body: 'hi' });
+		await call('PUT', `/v3/rooms/${enc(roomId)}/send/m.room.message/abc`, {
+			msgtype: 'm.notice',
+			body: 'hi',
+		});
 		const next = await call('GET', `/v3/sync?timeout=0&since=${String(first.body.next_batch)}`);
 		const events = (next.body.rooms as any).join[roomId].timeline.events;
 		expect(events[events.length - 1].unsigned.transaction_id).toBe('abc');
@@ -279,12 +487,17 @@ describe('fake homeserver: rate limits and faults', () => {
 	afterEach(() => hs.stop());
 
 	test('invite 429 carries retry_after_ms and Retry-After (issuer bucket)', async () => {
-		hs = await startFakeHomeserver({ rateLimits: { invitesPerIssuer: { perSecond: 1, burst: 3 }, invitesPerRoom: false } });
+		hs = await startFakeHomeserver({
+			rateLimits: { invitesPerIssuer: { perSecond: 1, burst: 3 }, invitesPerRoom: false },
+		});
 		const bot = hs.createUser('bot');
 		const roomId = hs.createRoom({ creator: bot.userId });
 		const call = client(hs, bot.accessToken);
 		const results: Call[] = [];
-		for (let i = 0; i < 4; i++) results.push(await call('POST', `/v3/rooms/${enc(roomId)}/invite`, { user_id: `@u${i}:localhost` }));
+		for (let i = 0; i < 4; i++)
+			results.push(
+				await call('POST', `/v3/rooms/${enc(roomId)}/invite`, { user_id: `@u${i}:localhost` }),
+			);
 		expect(results.map((r) => r.status)).toEqual([200, 200, 200, 429]);
 		const limited = results[3];
 		expect(limited.body).toMatchObject({ errcode: 'M_LIMIT_EXCEEDED', error: 'Too Many Requests' });
@@ -293,14 +506,21 @@ describe('fake homeserver: rate limits and faults', () => {
 		expect(ms).toBeLessThanOrEqual(1000);
 		expect(limited.headers.get('retry-after')).toBe(String(Math.ceil(ms / 1000)));
 		// Malformed ids are rejected at parse time and cost no token.
-		expect((await call('POST', `/v3/rooms/${enc(roomId)}/invite`, { user_id: 'nope' })).status).toBe(400);
+		expect(
+			(await call('POST', `/v3/rooms/${enc(roomId)}/invite`, { user_id: 'nope' })).status,
+		).toBe(400);
 		await new Promise((r) => setTimeout(r, ms + 20));
-		expect((await call('POST', `/v3/rooms/${enc(roomId)}/invite`, { user_id: '@u9:localhost' })).status).toBe(200);
+		expect(
+			(await call('POST', `/v3/rooms/${enc(roomId)}/invite`, { user_id: '@u9:localhost' })).status,
+		).toBe(200);
 		expect(hs.countRequests({ path: /\/invite$/, status: 429 })).toBe(1);
 	});
 
 	test('per-invitee limit (Synapse default 0.003/s burst 5) and the 1.67 header-less mode', async () => {
-		hs = await startFakeHomeserver({ rateLimits: { invitesPerIssuer: false, invitesPerRoom: false }, retryAfterHeader: false });
+		hs = await startFakeHomeserver({
+			rateLimits: { invitesPerIssuer: false, invitesPerRoom: false },
+			retryAfterHeader: false,
+		});
 		const bot = hs.createUser('bot');
 		const call = client(hs, bot.accessToken);
 		const statuses: number[] = [];
@@ -316,12 +536,18 @@ describe('fake homeserver: rate limits and faults', () => {
 	});
 
 	test('exempt users skip every limiter', async () => {
-		hs = await startFakeHomeserver({ rateLimits: { invitesPerIssuer: { perSecond: 0.1, burst: 1 } } });
+		hs = await startFakeHomeserver({
+			rateLimits: { invitesPerIssuer: { perSecond: 0.1, burst: 1 } },
+		});
 		const bot = hs.createUser('bot');
 		const roomId = hs.createRoom({ creator: bot.userId });
 		hs.exemptFromRateLimits(bot.userId);
 		const call = client(hs, bot.accessToken);
-		for (let i = 0; i < 5; i++) expect((await call('POST', `/v3/rooms/${enc(roomId)}/invite`, { user_id: `@u${i}:localhost` })).status).toBe(200);
+		for (let i = 0; i < 5; i++)
+			expect(
+				(await call('POST', `/v3/rooms/${enc(roomId)}/invite`, { user_id: `@u${i}:localhost` }))
+					.status,
+			).toBe(200);
 	});
 
 	test('messages are rate limited but a repeated txn id is answered from the cache', async () => {
@@ -329,7 +555,11 @@ describe('fake homeserver: rate limits and faults', () => {
 		const bot = hs.createUser('bot');
 		const roomId = hs.createRoom({ creator: bot.userId });
 		const call = client(hs, bot.accessToken);
-		const send = (txn: string) => call('PUT', `/v3/rooms/${enc(roomId)}/send/m.room.message/${txn}`, { msgtype: 'm.notice', body: 'x' });
+		const send = (txn: string) =>
+			call('PUT', `/v3/rooms/${enc(roomId)}/send/m.room.message/${txn}`, {
+				msgtype: 'm.notice',
+				body: 'x',
+			});
 		expect((await send('a')).status).toBe(200);
 		expect((await send('b')).status).toBe(200);
 		expect((await send('c')).status).toBe(429);

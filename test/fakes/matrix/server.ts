@@ -6,7 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIPv6, type Socket } from 'node:net';
-import { RateLimiter, SYNAPSE_RATE_LIMITS, type RateLimitName, type RateLimitOptions } from './rate-limit';
+import {
+	RateLimiter,
+	SYNAPSE_RATE_LIMITS,
+	type RateLimitName,
+	type RateLimitOptions,
+} from './rate-limit';
 
 export interface MatrixEvent {
 	type: string;
@@ -61,6 +66,9 @@ export type DownMode = false | 'refuse' | 'reset';
 export interface RequestLogEntry {
 	method: string;
 	path: string;
+	/** The query string without any access token (e.g. `since=s12&timeout=30000`). */
+	query: string;
+	/** 0 while the request is still being answered (e.g. a /sync long-poll). */
 	status: number;
 	userId?: string;
 	errcode?: string;
@@ -97,7 +105,8 @@ class HttpError extends Error {
 
 const forbidden = (message: string) => new HttpError(403, 'M_FORBIDDEN', message);
 const notFound = (message: string) => new HttpError(404, 'M_NOT_FOUND', message);
-const unrecognized = (status = 404) => new HttpError(status, 'M_UNRECOGNIZED', 'Unrecognized request');
+const unrecognized = (status = 404) =>
+	new HttpError(status, 'M_UNRECOGNIZED', 'Unrecognized request');
 
 const DEFAULT_POWER_LEVELS = {
 	users_default: 0,
@@ -144,7 +153,11 @@ function portOutOfRange(name: string): boolean {
 function matchesTypes(type: string, types?: unknown, notTypes?: unknown): boolean {
 	const match = (patterns: unknown) =>
 		Array.isArray(patterns) &&
-		patterns.some((p) => typeof p === 'string' && (p === type || (p.endsWith('*') && type.startsWith(p.slice(0, -1)))));
+		patterns.some(
+			(p) =>
+				typeof p === 'string' &&
+				(p === type || (p.endsWith('*') && type.startsWith(p.slice(0, -1)))),
+		);
 	if (Array.isArray(notTypes) && match(notTypes)) return false;
 	if (Array.isArray(types)) return match(types);
 	return true;
@@ -249,7 +262,12 @@ export class FakeHomeserver {
 
 	/** The next `count` matching requests get `status` (default 500 M_UNKNOWN). */
 	failNext(count: number, options: { status?: number; path?: RegExp; body?: Json } = {}): void {
-		for (let i = 0; i < count; i++) this.failQueue.push({ status: options.status ?? 500, path: options.path, body: options.body });
+		for (let i = 0; i < count; i++)
+			this.failQueue.push({
+				status: options.status ?? 500,
+				path: options.path,
+				body: options.body,
+			});
 	}
 
 	/** 'refuse': the port stops listening (ECONNREFUSED); 'reset': connections are accepted then destroyed. */
@@ -271,7 +289,9 @@ export class FakeHomeserver {
 	}
 
 	createUser(idOrLocalpart: string, options: { password?: string; displayname?: string } = {}) {
-		const userId = idOrLocalpart.startsWith('@') ? idOrLocalpart : `@${idOrLocalpart}:${this.serverName}`;
+		const userId = idOrLocalpart.startsWith('@')
+			? idOrLocalpart
+			: `@${idOrLocalpart}:${this.serverName}`;
 		const server = userId.slice(userId.indexOf(':') + 1);
 		const remote = server !== this.serverName;
 		if (remote && !this.remoteServers.has(server)) this.remoteServers.set(server, 'reachable');
@@ -308,24 +328,56 @@ export class FakeHomeserver {
 		const room: Room = { id: roomId, state: new Map(), events: [] };
 		this.rooms.set(roomId, room);
 		const c = options.creator;
-		this.append(room, { type: 'm.room.create', sender: c, state_key: '', content: { creator: c, room_version: '10' } });
+		this.append(room, {
+			type: 'm.room.create',
+			sender: c,
+			state_key: '',
+			content: { creator: c, room_version: '10' },
+		});
 		this.append(room, this.memberEvent(c, c, 'join'));
 		this.append(room, {
 			type: 'm.room.power_levels',
 			sender: c,
 			state_key: '',
-			content: { ...structuredClone(DEFAULT_POWER_LEVELS), users: { [c]: 100 }, ...(options.powerLevels ?? {}) },
+			content: {
+				...structuredClone(DEFAULT_POWER_LEVELS),
+				users: { [c]: 100 },
+				...(options.powerLevels ?? {}),
+			},
 		});
 		const joinRule = options.preset === 'public_chat' ? 'public' : 'invite';
-		this.append(room, { type: 'm.room.join_rules', sender: c, state_key: '', content: { join_rule: joinRule } });
-		this.append(room, { type: 'm.room.history_visibility', sender: c, state_key: '', content: { history_visibility: 'shared' } });
-		if (options.name) this.append(room, { type: 'm.room.name', sender: c, state_key: '', content: { name: options.name } });
+		this.append(room, {
+			type: 'm.room.join_rules',
+			sender: c,
+			state_key: '',
+			content: { join_rule: joinRule },
+		});
+		this.append(room, {
+			type: 'm.room.history_visibility',
+			sender: c,
+			state_key: '',
+			content: { history_visibility: 'shared' },
+		});
+		if (options.name)
+			this.append(room, {
+				type: 'm.room.name',
+				sender: c,
+				state_key: '',
+				content: { name: options.name },
+			});
 		if (options.alias) {
 			this.aliases.set(options.alias, roomId);
-			this.append(room, { type: 'm.room.canonical_alias', sender: c, state_key: '', content: { alias: options.alias } });
+			this.append(room, {
+				type: 'm.room.canonical_alias',
+				sender: c,
+				state_key: '',
+				content: { alias: options.alias },
+			});
 		}
-		for (const member of options.members ?? []) this.append(room, this.memberEvent(member, member, 'join'));
-		for (const invitee of options.invited ?? []) this.append(room, this.memberEvent(c, invitee, 'invite'));
+		for (const member of options.members ?? [])
+			this.append(room, this.memberEvent(member, member, 'join'));
+		for (const invitee of options.invited ?? [])
+			this.append(room, this.memberEvent(c, invitee, 'invite'));
 		this.wake();
 		return roomId;
 	}
@@ -335,9 +387,17 @@ export class FakeHomeserver {
 	}
 
 	/** Low-level membership change, bypassing auth rules (set-up only). */
-	setMembership(roomId: string, userId: string, membership: string, options: { sender?: string; reason?: string } = {}): void {
+	setMembership(
+		roomId: string,
+		userId: string,
+		membership: string,
+		options: { sender?: string; reason?: string } = {},
+	): void {
 		const room = this.requireRoom(roomId);
-		this.append(room, this.memberEvent(options.sender ?? userId, userId, membership, options.reason));
+		this.append(
+			room,
+			this.memberEvent(options.sender ?? userId, userId, membership, options.reason),
+		);
 		this.wake();
 	}
 
@@ -345,7 +405,12 @@ export class FakeHomeserver {
 		const room = this.requireRoom(roomId);
 		const content = structuredClone(this.powerLevels(room));
 		(content.users as Json)[userId] = level;
-		this.append(room, { type: 'm.room.power_levels', sender: this.creatorOf(room), state_key: '', content });
+		this.append(room, {
+			type: 'm.room.power_levels',
+			sender: this.creatorOf(room),
+			state_key: '',
+			content,
+		});
 		this.wake();
 	}
 
@@ -353,7 +418,12 @@ export class FakeHomeserver {
 	setPowerLevels(roomId: string, patch: Json): void {
 		const room = this.requireRoom(roomId);
 		const content = { ...structuredClone(this.powerLevels(room)), ...patch };
-		this.append(room, { type: 'm.room.power_levels', sender: this.creatorOf(room), state_key: '', content });
+		this.append(room, {
+			type: 'm.room.power_levels',
+			sender: this.creatorOf(room),
+			state_key: '',
+			content,
+		});
 		this.wake();
 	}
 
@@ -362,11 +432,18 @@ export class FakeHomeserver {
 		userId: string,
 		roomId: string,
 		body: string,
-		options: { msgtype?: string; html?: string; replaces?: string; content?: Json; ts?: number } = {},
+		options: {
+			msgtype?: string;
+			html?: string;
+			replaces?: string;
+			content?: Json;
+			ts?: number;
+		} = {},
 	): string {
 		const room = this.requireRoom(roomId);
 		let content: Json = options.content ?? { msgtype: options.msgtype ?? 'm.text', body };
-		if (options.html) content = { ...content, format: 'org.matrix.custom.html', formatted_body: options.html };
+		if (options.html)
+			content = { ...content, format: 'org.matrix.custom.html', formatted_body: options.html };
 		if (options.replaces) {
 			content = {
 				msgtype: 'm.text',
@@ -375,7 +452,11 @@ export class FakeHomeserver {
 				'm.relates_to': { rel_type: 'm.replace', event_id: options.replaces },
 			};
 		}
-		const stored = this.append(room, { type: 'm.room.message', sender: userId, content }, options.ts);
+		const stored = this.append(
+			room,
+			{ type: 'm.room.message', sender: userId, content },
+			options.ts,
+		);
 		this.wake();
 		return stored.event.event_id;
 	}
@@ -390,7 +471,8 @@ export class FakeHomeserver {
 		const room = this.requireRoom(roomId);
 		const out: Record<string, string> = {};
 		for (const stored of room.state.values()) {
-			if (stored.event.type === 'm.room.member') out[stored.event.state_key!] = String(stored.event.content.membership);
+			if (stored.event.type === 'm.room.member')
+				out[stored.event.state_key!] = String(stored.event.content.membership);
 		}
 		return out;
 	}
@@ -478,19 +560,25 @@ export class FakeHomeserver {
 		};
 		const stored: StoredEvent = { pos: ++this.pos, event, txn };
 		room.events.push(stored);
-		if (partial.state_key !== undefined) room.state.set(stateKey(partial.type, partial.state_key), stored);
+		if (partial.state_key !== undefined)
+			room.state.set(stateKey(partial.type, partial.state_key), stored);
 		return stored;
 	}
 
 	private render(stored: StoredEvent, forDevice?: string, withRoomId = true): MatrixEvent {
-		const event: MatrixEvent = { ...stored.event, unsigned: { age: Math.max(0, Date.now() - stored.event.origin_server_ts) } };
-		if (stored.txn && stored.txn.device === forDevice) event.unsigned!.transaction_id = stored.txn.txnId;
+		const event: MatrixEvent = {
+			...stored.event,
+			unsigned: { age: Math.max(0, Date.now() - stored.event.origin_server_ts) },
+		};
+		if (stored.txn && stored.txn.device === forDevice)
+			event.unsigned!.transaction_id = stored.txn.txnId;
 		if (!withRoomId) delete (event as Partial<MatrixEvent>).room_id;
 		return event;
 	}
 
 	private membershipOf(room: Room, userId: string): string | undefined {
-		return room.state.get(stateKey('m.room.member', userId))?.event.content.membership as string | undefined;
+		return room.state.get(stateKey('m.room.member', userId))?.event.content.membership as
+			string | undefined;
 	}
 
 	private powerLevels(room: Room): Json & { users: Json } {
@@ -518,26 +606,51 @@ export class FakeHomeserver {
 		if (!limiter || this.exempt.has(requester)) return;
 		const wait = limiter.take(key);
 		if (wait === undefined) return;
-		const headers: Record<string, string> = this.retryAfterHeader ? { 'Retry-After': String(Math.ceil(wait / 1000)) } : {};
-		throw new HttpError(429, 'M_LIMIT_EXCEEDED', 'Too Many Requests', { retry_after_ms: wait }, headers);
+		const headers: Record<string, string> = this.retryAfterHeader
+			? { 'Retry-After': String(Math.ceil(wait / 1000)) }
+			: {};
+		throw new HttpError(
+			429,
+			'M_LIMIT_EXCEEDED',
+			'Too Many Requests',
+			{ retry_after_ms: wait },
+			headers,
+		);
 	}
 
 	// ---------------------------------------------------------------- HTTP
 
 	private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
 		const url = new URL(req.url ?? '/', 'http://fake');
-		const entry: RequestLogEntry = { method: req.method ?? 'GET', path: url.pathname, status: 0, at: Date.now() };
+		// Logged on arrival (status 0 until answered), so a pending long-poll is visible to tests.
+		const query = new URLSearchParams(url.search);
+		query.delete('access_token');
+		const entry: RequestLogEntry = {
+			method: req.method ?? 'GET',
+			path: url.pathname,
+			query: query.toString(),
+			status: 0,
+			at: Date.now(),
+		};
+		this.log.push(entry);
 		let status = 200;
 		let payload: unknown;
 		let headers: Record<string, string> = {};
 		try {
 			const body = await readBody(req);
-			const affected = (this.faults.paths ?? /^(?!\/_matrix\/client\/versions$)/).test(url.pathname);
-			if (this.faults.latencyMs && affected) await new Promise((r) => setTimeout(r, this.faults.latencyMs));
+			const affected = (this.faults.paths ?? /^(?!\/_matrix\/client\/versions$)/).test(
+				url.pathname,
+			);
+			if (this.faults.latencyMs && affected)
+				await new Promise((r) => setTimeout(r, this.faults.latencyMs));
 			const queued = this.failQueue.findIndex((f) => !f.path || f.path.test(url.pathname));
 			if (queued >= 0) {
 				const fault = this.failQueue.splice(queued, 1)[0];
-				throw new HttpError(fault.status, String(fault.body?.errcode ?? 'M_UNKNOWN'), String(fault.body?.error ?? 'Internal server error'));
+				throw new HttpError(
+					fault.status,
+					String(fault.body?.errcode ?? 'M_UNKNOWN'),
+					String(fault.body?.error ?? 'Internal server error'),
+				);
 			}
 			if (this.faults.errorRate && affected && this.random() < this.faults.errorRate) {
 				throw new HttpError(this.faults.errorStatus ?? 500, 'M_UNKNOWN', 'Internal server error');
@@ -565,13 +678,16 @@ export class FakeHomeserver {
 			}
 		}
 		entry.status = status;
-		this.log.push(entry);
 		if (res.destroyed || this.down) {
 			res.destroy();
 			return;
 		}
 		const text = JSON.stringify(payload ?? {});
-		res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+		res.writeHead(status, {
+			'Content-Type': 'application/json',
+			'Content-Length': Buffer.byteLength(text),
+			...headers,
+		});
 		res.end(text);
 	}
 
@@ -582,16 +698,47 @@ export class FakeHomeserver {
 		else token = url.searchParams.get('access_token') ?? undefined;
 		if (!token) throw new HttpError(401, 'M_MISSING_TOKEN', 'Missing access token');
 		const session = this.sessions.get(token);
-		if (!session) throw new HttpError(401, 'M_UNKNOWN_TOKEN', 'Invalid access token passed.', { soft_logout: false });
+		if (!session)
+			throw new HttpError(401, 'M_UNKNOWN_TOKEN', 'Invalid access token passed.', {
+				soft_logout: false,
+			});
 		return session;
 	}
 
-	private async route(method: string, url: URL, rawBody: string, entry: RequestLogEntry, req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+	private async route(
+		method: string,
+		url: URL,
+		rawBody: string,
+		entry: RequestLogEntry,
+		req: IncomingMessage,
+		res: ServerResponse,
+	): Promise<unknown> {
 		const path = url.pathname;
 		if (path === '/_matrix/client/versions') {
 			if (method !== 'GET') throw unrecognized(405);
 			return {
-				versions: ['r0.0.1', 'r0.1.0', 'r0.2.0', 'r0.3.0', 'r0.4.0', 'r0.5.0', 'r0.6.0', 'r0.6.1', 'v1.1', 'v1.2', 'v1.3', 'v1.4', 'v1.5', 'v1.6', 'v1.7', 'v1.8', 'v1.9', 'v1.10', 'v1.11', 'v1.12'],
+				versions: [
+					'r0.0.1',
+					'r0.1.0',
+					'r0.2.0',
+					'r0.3.0',
+					'r0.4.0',
+					'r0.5.0',
+					'r0.6.0',
+					'r0.6.1',
+					'v1.1',
+					'v1.2',
+					'v1.3',
+					'v1.4',
+					'v1.5',
+					'v1.6',
+					'v1.7',
+					'v1.8',
+					'v1.9',
+					'v1.10',
+					'v1.11',
+					'v1.12',
+				],
 				unstable_features: { 'org.matrix.msc3440.stable': true },
 			};
 		}
@@ -608,7 +755,8 @@ export class FakeHomeserver {
 		const n = segments.length;
 
 		if (head === 'login' && n === 1) {
-			if (method === 'GET') return { flows: [{ type: 'm.login.password' }, { type: 'm.login.application_service' }] };
+			if (method === 'GET')
+				return { flows: [{ type: 'm.login.password' }, { type: 'm.login.application_service' }] };
 			if (method === 'POST') return this.login(body());
 			throw unrecognized(405);
 		}
@@ -616,18 +764,31 @@ export class FakeHomeserver {
 		entry.userId = session.userId;
 		const me = session.userId;
 
-		if (head === 'account' && a === 'whoami' && n === 2 && method === 'GET') return { user_id: me, is_guest: false, device_id: session.deviceId };
+		if (head === 'account' && a === 'whoami' && n === 2 && method === 'GET')
+			return { user_id: me, is_guest: false, device_id: session.deviceId };
 		if (head === 'logout' && method === 'POST') {
-			for (const [token, s] of this.sessions) if (s.userId === me && (a === 'all' || s.deviceId === session.deviceId)) this.sessions.delete(token);
+			for (const [token, s] of this.sessions)
+				if (s.userId === me && (a === 'all' || s.deviceId === session.deviceId))
+					this.sessions.delete(token);
 			return {};
 		}
 		if (head === 'capabilities' && n === 1 && method === 'GET') {
-			return { capabilities: { 'm.change_password': { enabled: true }, 'm.room_versions': { default: '10', available: { '10': 'stable' } } } };
+			return {
+				capabilities: {
+					'm.change_password': { enabled: true },
+					'm.room_versions': { default: '10', available: { '10': 'stable' } },
+				},
+			};
 		}
-		if (head === 'pushrules' && method === 'GET') return { global: { override: [], content: [], room: [], sender: [], underride: [] } };
+		if (head === 'pushrules' && method === 'GET')
+			return { global: { override: [], content: [], room: [], sender: [], underride: [] } };
 		if (head === 'voip' && a === 'turnServer' && method === 'GET') return {};
 		if (head === 'joined_rooms' && n === 1 && method === 'GET') {
-			return { joined_rooms: [...this.rooms.values()].filter((r) => this.membershipOf(r, me) === 'join').map((r) => r.id) };
+			return {
+				joined_rooms: [...this.rooms.values()]
+					.filter((r) => this.membershipOf(r, me) === 'join')
+					.map((r) => r.id),
+			};
 		}
 		if (head === 'user' && b === 'filter') {
 			if (a !== me) throw forbidden('Cannot create filters for other users');
@@ -645,7 +806,8 @@ export class FakeHomeserver {
 			throw unrecognized(405);
 		}
 		if (head === 'sync' && n === 1 && method === 'GET') return this.sync(session, url, res);
-		if (head === 'profile' && a !== undefined && (n === 2 || n === 3) && method === 'GET') return this.profile(a, b);
+		if (head === 'profile' && a !== undefined && (n === 2 || n === 3) && method === 'GET')
+			return this.profile(a, b);
 		if (head === 'directory' && a === 'room' && n === 3) {
 			if (method === 'GET') {
 				const roomId = this.aliases.get(b);
@@ -655,7 +817,8 @@ export class FakeHomeserver {
 			if (method === 'PUT') {
 				const roomId = body().room_id;
 				if (typeof roomId !== 'string' || !this.rooms.has(roomId)) throw notFound('Room not found');
-				if (this.aliases.has(b)) throw new HttpError(409, 'M_UNKNOWN', `Room alias ${b} already exists`);
+				if (this.aliases.has(b))
+					throw new HttpError(409, 'M_UNKNOWN', `Room alias ${b} already exists`);
 				this.aliases.set(b, roomId);
 				return {};
 			}
@@ -663,41 +826,65 @@ export class FakeHomeserver {
 		}
 		if (head === 'join' && n === 2 && method === 'POST') {
 			body();
-			return this.join(me, a, url.searchParams.getAll('via').length > 0 || url.searchParams.has('server_name'));
+			return this.join(
+				me,
+				a,
+				url.searchParams.getAll('via').length > 0 || url.searchParams.has('server_name'),
+			);
 		}
-		if (head === 'createRoom' && n === 1 && method === 'POST') return this.createRoomRequest(me, body());
-		if (head === 'rooms' && n >= 3) return this.roomRoute(method, session, a, segments.slice(2), body, url);
+		if (head === 'createRoom' && n === 1 && method === 'POST')
+			return this.createRoomRequest(me, body());
+		if (head === 'rooms' && n >= 3)
+			return this.roomRoute(method, session, a, segments.slice(2), body, url);
 		void d;
 		throw unrecognized();
 	}
 
 	private login(body: Json): Json {
 		if (body.type !== 'm.login.password') {
-			if (typeof body.type !== 'string') throw new HttpError(400, 'M_MISSING_PARAM', 'Missing JSON keys.');
+			if (typeof body.type !== 'string')
+				throw new HttpError(400, 'M_MISSING_PARAM', 'Missing JSON keys.');
 			throw new HttpError(400, 'M_UNKNOWN', 'Unknown login type ' + body.type);
 		}
 		const identifier = body.identifier as Json | undefined;
 		let user: unknown = identifier?.type === 'm.id.user' ? identifier.user : body.user;
-		if (identifier && identifier.type !== 'm.id.user') throw new HttpError(400, 'M_UNKNOWN', 'Unknown login identifier type');
-		if (typeof user !== 'string' || typeof body.password !== 'string') throw new HttpError(400, 'M_MISSING_PARAM', 'Missing JSON keys.');
+		if (identifier && identifier.type !== 'm.id.user')
+			throw new HttpError(400, 'M_UNKNOWN', 'Unknown login identifier type');
+		if (typeof user !== 'string' || typeof body.password !== 'string')
+			throw new HttpError(400, 'M_MISSING_PARAM', 'Missing JSON keys.');
 		// Login is case-insensitive on the localpart (Observed).
-		user = user.startsWith('@') ? `@${user.slice(1, user.indexOf(':')).toLowerCase()}${user.slice(user.indexOf(':'))}` : `@${user.toLowerCase()}:${this.serverName}`;
+		user = user.startsWith('@')
+			? `@${user.slice(1, user.indexOf(':')).toLowerCase()}${user.slice(user.indexOf(':'))}`
+			: `@${user.toLowerCase()}:${this.serverName}`;
 		const userId = user as string;
 		this.rateLimit('login', userId, '');
 		const account = this.users.get(userId);
-		if (!account || account.remote || account.password === undefined || account.password !== body.password) {
+		if (
+			!account ||
+			account.remote ||
+			account.password === undefined ||
+			account.password !== body.password
+		) {
 			this.rateLimit('loginFailed', userId, '');
 			throw forbidden('Invalid username or password');
 		}
-		const deviceId = typeof body.device_id === 'string' && body.device_id ? body.device_id : this.newDeviceId();
+		const deviceId =
+			typeof body.device_id === 'string' && body.device_id ? body.device_id : this.newDeviceId();
 		// Spec: logging in with a known device id invalidates the device's previous tokens.
-		for (const [token, s] of this.sessions) if (s.userId === userId && s.deviceId === deviceId) this.sessions.delete(token);
+		for (const [token, s] of this.sessions)
+			if (s.userId === userId && s.deviceId === deviceId) this.sessions.delete(token);
 		account.devices.add(deviceId);
-		return { user_id: userId, access_token: this.newSession(userId, deviceId), home_server: this.serverName, device_id: deviceId };
+		return {
+			user_id: userId,
+			access_token: this.newSession(userId, deviceId),
+			home_server: this.serverName,
+			device_id: deviceId,
+		};
 	}
 
 	private profile(userId: string, field?: string): Json {
-		if (!userId.startsWith('@') || !userId.includes(':')) throw new HttpError(400, 'M_INVALID_PARAM', 'Invalid user id');
+		if (!userId.startsWith('@') || !userId.includes(':'))
+			throw new HttpError(400, 'M_INVALID_PARAM', 'Invalid user id');
 		const server = userId.slice(userId.indexOf(':') + 1);
 		if (server !== this.serverName && this.remoteServers.get(server) !== 'reachable') {
 			throw new HttpError(502, 'M_UNKNOWN', 'Failed to fetch profile');
@@ -722,22 +909,31 @@ export class FakeHomeserver {
 		const room = this.rooms.get(roomId);
 		if (!room) {
 			if (hasVia) throw new HttpError(404, 'M_UNKNOWN', 'No known servers');
-			throw new HttpError(404, 'M_UNKNOWN', "Can't join remote room because no servers that are in the room have been provided.");
+			throw new HttpError(
+				404,
+				'M_UNKNOWN',
+				"Can't join remote room because no servers that are in the room have been provided.",
+			);
 		}
 		const membership = this.membershipOf(room, me);
 		if (membership === 'join') return { room_id: roomId };
 		this.rateLimit('joins', me, me);
 		if (membership === 'ban') throw forbidden('You are banned from this room');
 		const rule = room.state.get(stateKey('m.room.join_rules', ''))?.event.content.join_rule;
-		if (rule !== 'public' && membership !== 'invite') throw forbidden('You are not invited to this room.');
+		if (rule !== 'public' && membership !== 'invite')
+			throw forbidden('You are not invited to this room.');
 		this.append(room, this.memberEvent(me, me, 'join'));
 		this.wake();
 		return { room_id: roomId };
 	}
 
 	private createRoomRequest(me: string, body: Json): Json {
-		const alias = typeof body.room_alias_name === 'string' ? `#${body.room_alias_name}:${this.serverName}` : undefined;
-		if (alias && this.aliases.has(alias)) throw new HttpError(400, 'M_ROOM_IN_USE', 'Room alias already taken');
+		const alias =
+			typeof body.room_alias_name === 'string'
+				? `#${body.room_alias_name}:${this.serverName}`
+				: undefined;
+		if (alias && this.aliases.has(alias))
+			throw new HttpError(400, 'M_ROOM_IN_USE', 'Room alias already taken');
 		const roomId = this.createRoom({
 			creator: me,
 			name: typeof body.name === 'string' ? body.name : undefined,
@@ -746,24 +942,43 @@ export class FakeHomeserver {
 			powerLevels: (body.power_level_content_override as Json | undefined) ?? undefined,
 		});
 		for (const invitee of Array.isArray(body.invite) ? body.invite : []) {
-			if (typeof invitee === 'string') this.setMembership(roomId, invitee, 'invite', { sender: me });
+			if (typeof invitee === 'string')
+				this.setMembership(roomId, invitee, 'invite', { sender: me });
 		}
 		return { room_id: roomId };
 	}
 
-	private roomRoute(method: string, session: Session, roomId: string, rest: string[], body: () => Json, url: URL): Json | MatrixEvent[] {
+	private roomRoute(
+		method: string,
+		session: Session,
+		roomId: string,
+		rest: string[],
+		body: () => Json,
+		url: URL,
+	): Json | MatrixEvent[] {
 		const me = session.userId;
 		const [action, x, y] = rest;
 		const room = this.rooms.get(roomId);
 		const memberActions = ['invite', 'kick', 'ban', 'unban'];
 		if (memberActions.includes(action) && rest.length === 1) {
 			if (method !== 'POST') throw unrecognized(405);
-			return this.membershipAction(action as 'invite' | 'kick' | 'ban' | 'unban', me, roomId, room, body());
+			return this.membershipAction(
+				action as 'invite' | 'kick' | 'ban' | 'unban',
+				me,
+				roomId,
+				room,
+				body(),
+			);
 		}
-		if ((action === 'join' || action === 'leave' || action === 'forget') && rest.length === 1 && method === 'POST') {
+		if (
+			(action === 'join' || action === 'leave' || action === 'forget') &&
+			rest.length === 1 &&
+			method === 'POST'
+		) {
 			body();
 			if (action === 'join') {
-				if (!roomId.startsWith('!')) throw new HttpError(400, 'M_UNKNOWN', `${roomId} was not legal room ID`);
+				if (!roomId.startsWith('!'))
+					throw new HttpError(400, 'M_UNKNOWN', `${roomId} was not legal room ID`);
 				return this.join(me, roomId, false);
 			}
 			if (!room) throw notFound('Unknown room');
@@ -788,7 +1003,10 @@ export class FakeHomeserver {
 			const joined: Json = {};
 			for (const s of r.state.values()) {
 				if (s.event.type === 'm.room.member' && s.event.content.membership === 'join') {
-					joined[s.event.state_key!] = { avatar_url: null, display_name: s.event.content.displayname ?? null };
+					joined[s.event.state_key!] = {
+						avatar_url: null,
+						display_name: s.event.content.displayname ?? null,
+					};
 				}
 			}
 			return { joined };
@@ -799,7 +1017,11 @@ export class FakeHomeserver {
 			const not = url.searchParams.get('not_membership');
 			const chunk = [...r.state.values()]
 				.filter((s) => s.event.type === 'm.room.member')
-				.filter((s) => (!only || s.event.content.membership === only) && (!not || s.event.content.membership !== not))
+				.filter(
+					(s) =>
+						(!only || s.event.content.membership === only) &&
+						(!not || s.event.content.membership !== not),
+				)
 				.map((s) => this.render(s));
 			return { chunk };
 		}
@@ -815,8 +1037,14 @@ export class FakeHomeserver {
 		if (method === 'PUT' && action === 'state' && (rest.length === 2 || rest.length === 3)) {
 			const r = requireJoined();
 			const content = body();
-			const needed = (this.powerLevels(r).events as Json | undefined)?.[x] ?? this.powerLevels(r).state_default ?? 50;
-			if (this.levelOf(r, me) < Number(needed)) throw forbidden(`You don't have permission to post that to the room. user_level (${this.levelOf(r, me)}) < send_level (${needed})`);
+			const needed =
+				(this.powerLevels(r).events as Json | undefined)?.[x] ??
+				this.powerLevels(r).state_default ??
+				50;
+			if (this.levelOf(r, me) < Number(needed))
+				throw forbidden(
+					`You don't have permission to post that to the room. user_level (${this.levelOf(r, me)}) < send_level (${needed})`,
+				);
 			const stored = this.append(r, { type: x, sender: me, state_key: y ?? '', content });
 			this.wake();
 			return { event_id: stored.event.event_id };
@@ -828,9 +1056,18 @@ export class FakeHomeserver {
 			const content = body();
 			this.rateLimit('message', me, me);
 			const r = requireJoinedForSend(room, me, roomId, this);
-			const needed = (this.powerLevels(r).events as Json | undefined)?.[x] ?? this.powerLevels(r).events_default ?? 0;
-			if (this.levelOf(r, me) < Number(needed)) throw forbidden(`You don't have permission to post that to the room. user_level (${this.levelOf(r, me)}) < send_level (${needed})`);
-			const stored = this.append(r, { type: x, sender: me, content }, undefined, { device: session.deviceId, txnId: y });
+			const needed =
+				(this.powerLevels(r).events as Json | undefined)?.[x] ??
+				this.powerLevels(r).events_default ??
+				0;
+			if (this.levelOf(r, me) < Number(needed))
+				throw forbidden(
+					`You don't have permission to post that to the room. user_level (${this.levelOf(r, me)}) < send_level (${needed})`,
+				);
+			const stored = this.append(r, { type: x, sender: me, content }, undefined, {
+				device: session.deviceId,
+				txnId: y,
+			});
 			this.txns.set(txnKey, stored.event.event_id);
 			this.wake();
 			return { event_id: stored.event.event_id };
@@ -839,13 +1076,26 @@ export class FakeHomeserver {
 		throw unrecognized(405);
 	}
 
-	private membershipAction(action: 'invite' | 'kick' | 'ban' | 'unban', me: string, roomId: string, room: Room | undefined, body: Json): Json {
-		if (!('user_id' in body)) throw new HttpError(400, 'M_MISSING_PARAM', "Missing params: ['user_id']");
+	private membershipAction(
+		action: 'invite' | 'kick' | 'ban' | 'unban',
+		me: string,
+		roomId: string,
+		room: Room | undefined,
+		body: Json,
+	): Json {
+		if (!('user_id' in body))
+			throw new HttpError(400, 'M_MISSING_PARAM', "Missing params: ['user_id']");
 		const target = body.user_id;
 		// Synapse bug (Observed): a non-string user_id ends in a 500.
 		if (typeof target !== 'string') throw new HttpError(500, 'M_UNKNOWN', 'Internal server error');
-		if (!target.startsWith('@')) throw new HttpError(400, 'M_INVALID_PARAM', "Expected UserID string to start with '@'");
-		if (!target.includes(':')) throw new HttpError(400, 'M_INVALID_PARAM', "Expected UserID of the form '@localname:domain'");
+		if (!target.startsWith('@'))
+			throw new HttpError(400, 'M_INVALID_PARAM', "Expected UserID string to start with '@'");
+		if (!target.includes(':'))
+			throw new HttpError(
+				400,
+				'M_INVALID_PARAM',
+				"Expected UserID of the form '@localname:domain'",
+			);
 		const reason = typeof body.reason === 'string' ? body.reason : undefined;
 		if (action === 'invite') {
 			// Invites are charged before any validity check (Synapse's update_membership).
@@ -857,10 +1107,12 @@ export class FakeHomeserver {
 		const current = this.membershipOf(room, target);
 		const mine = this.membershipOf(room, me);
 		if (action === 'invite') {
-			if (current === 'ban') throw new HttpError(403, 'M_BAD_STATE', 'Cannot invite user who was banned');
+			if (current === 'ban')
+				throw new HttpError(403, 'M_BAD_STATE', 'Cannot invite user who was banned');
 			if (mine !== 'join') throw forbidden(`${me} not in room ${roomId}.`);
 			if (current === 'join') throw forbidden(`${target} is already in the room.`);
-			if (this.levelOf(room, me) < this.required(room, 'invite')) throw forbidden("You don't have permission to invite users");
+			if (this.levelOf(room, me) < this.required(room, 'invite'))
+				throw forbidden("You don't have permission to invite users");
 			const server = target.slice(target.indexOf(':') + 1);
 			if (server !== this.serverName) {
 				if (!isValidServerName(server)) throw forbidden(`Federation denied with ${server}.`);
@@ -870,7 +1122,8 @@ export class FakeHomeserver {
 					});
 				}
 			}
-			if (this.users.get(target)?.blocksInvites) throw new HttpError(403, 'M_INVITE_BLOCKED', 'Invites have been blocked by the recipient');
+			if (this.users.get(target)?.blocksInvites)
+				throw new HttpError(403, 'M_INVITE_BLOCKED', 'Invites have been blocked by the recipient');
 			if (current !== 'invite') this.append(room, this.memberEvent(me, target, 'invite', reason));
 			const key = `${roomId}|${target}`;
 			this.inviteCounts.set(key, (this.inviteCounts.get(key) ?? 0) + 1);
@@ -881,11 +1134,14 @@ export class FakeHomeserver {
 		const myLevel = this.levelOf(room, me);
 		const theirLevel = this.levelOf(room, target);
 		if (action === 'kick') {
-			if (current !== 'join' && current !== 'invite' && current !== 'knock') throw forbidden(`${target} is not in the room`);
-			if (myLevel < this.required(room, 'kick') || (theirLevel >= myLevel && target !== me)) throw forbidden(`You cannot kick user ${target}.`);
+			if (current !== 'join' && current !== 'invite' && current !== 'knock')
+				throw forbidden(`${target} is not in the room`);
+			if (myLevel < this.required(room, 'kick') || (theirLevel >= myLevel && target !== me))
+				throw forbidden(`You cannot kick user ${target}.`);
 			this.append(room, this.memberEvent(me, target, 'leave', reason));
 		} else if (action === 'ban') {
-			if (myLevel < this.required(room, 'ban') || (theirLevel >= myLevel && target !== me)) throw forbidden(`You cannot ban user ${target}.`);
+			if (myLevel < this.required(room, 'ban') || (theirLevel >= myLevel && target !== me))
+				throw forbidden(`You cannot ban user ${target}.`);
 			this.append(room, this.memberEvent(me, target, 'ban', reason));
 		} else {
 			if (current !== 'ban') throw forbidden(`${target} is not banned`);
@@ -909,18 +1165,33 @@ export class FakeHomeserver {
 		let since: number | undefined;
 		if (sinceRaw !== null) {
 			const m = /^s(\d+)$/.exec(sinceRaw);
-			if (!m || Number(m[1]) > this.pos) throw new HttpError(400, 'M_INVALID_PARAM', 'Invalid stream token');
+			if (!m || Number(m[1]) > this.pos)
+				throw new HttpError(400, 'M_INVALID_PARAM', 'Invalid stream token');
 			since = Number(m[1]);
 		}
 		const filter = this.resolveFilter(session.userId, url.searchParams.get('filter'));
-		const timeout = Math.max(0, Math.min(Number(url.searchParams.get('timeout') ?? 0) || 0, 60_000));
+		const timeout = Math.max(
+			0,
+			Math.min(Number(url.searchParams.get('timeout') ?? 0) || 0, 60_000),
+		);
 		const deadline = Date.now() + timeout;
 		for (;;) {
 			const upTo = this.pos;
 			const rooms = this.syncRooms(session, since, upTo, filter);
-			const empty = !Object.keys(rooms.join).length && !Object.keys(rooms.invite).length && !Object.keys(rooms.leave).length;
+			const empty =
+				!Object.keys(rooms.join).length &&
+				!Object.keys(rooms.invite).length &&
+				!Object.keys(rooms.leave).length;
 			const remaining = deadline - Date.now();
-			if (since === undefined || !empty || remaining <= 0 || this.stopped || this.down || res.destroyed || res.socket?.destroyed) {
+			if (
+				since === undefined ||
+				!empty ||
+				remaining <= 0 ||
+				this.stopped ||
+				this.down ||
+				res.destroyed ||
+				res.socket?.destroyed
+			) {
 				return {
 					next_batch: `s${upTo}`,
 					rooms,
@@ -956,7 +1227,8 @@ export class FakeHomeserver {
 			}
 		}
 		const filter = this.filters.get(userId)?.[Number(raw)];
-		if (!/^\d+$/.test(raw) || !filter) throw new HttpError(400, 'M_INVALID_PARAM', 'Invalid filter ID');
+		if (!/^\d+$/.test(raw) || !filter)
+			throw new HttpError(400, 'M_INVALID_PARAM', 'Invalid filter ID');
 		return filter;
 	}
 
@@ -964,7 +1236,10 @@ export class FakeHomeserver {
 		const me = session.userId;
 		const roomFilter = (filter.room ?? {}) as Json;
 		const timelineFilter = (roomFilter.timeline ?? {}) as Json;
-		const limit = typeof timelineFilter.limit === 'number' && timelineFilter.limit >= 0 ? timelineFilter.limit : 10;
+		const limit =
+			typeof timelineFilter.limit === 'number' && timelineFilter.limit >= 0
+				? timelineFilter.limit
+				: 10;
 		const eventOk = (e: MatrixEvent, f: Json) =>
 			matchesTypes(e.type, f.types, f.not_types) &&
 			(!Array.isArray(f.senders) || f.senders.includes(e.sender)) &&
@@ -978,7 +1253,9 @@ export class FakeHomeserver {
 		for (const room of this.rooms.values()) {
 			if (!roomOk(room.id)) continue;
 			// Membership as of `upTo`, so a concurrent change is delivered by the next sync.
-			const memberEvents = room.events.filter((s) => s.pos <= upTo && s.event.type === 'm.room.member' && s.event.state_key === me);
+			const memberEvents = room.events.filter(
+				(s) => s.pos <= upTo && s.event.type === 'm.room.member' && s.event.state_key === me,
+			);
 			const mine = memberEvents[memberEvents.length - 1];
 			if (!mine) continue;
 			const membership = mine.event.content.membership;
@@ -1010,16 +1287,39 @@ export class FakeHomeserver {
 					summary: {},
 				};
 			} else if (membership === 'invite' && fresh) {
-				const stripped = ['m.room.topic', 'm.room.name', 'm.room.join_rules', 'm.room.canonical_alias', 'm.room.create']
+				const stripped = [
+					'm.room.topic',
+					'm.room.name',
+					'm.room.join_rules',
+					'm.room.canonical_alias',
+					'm.room.create',
+				]
 					.map((t) => room.state.get(stateKey(t, '')))
 					.filter((s): s is StoredEvent => !!s)
-					.map((s) => ({ type: s.event.type, state_key: s.event.state_key, content: s.event.content, sender: s.event.sender }));
+					.map((s) => ({
+						type: s.event.type,
+						state_key: s.event.state_key,
+						content: s.event.content,
+						sender: s.event.sender,
+					}));
 				const inviter = room.state.get(stateKey('m.room.member', mine.event.sender));
-				if (inviter) stripped.push({ type: 'm.room.member', state_key: inviter.event.state_key, content: inviter.event.content, sender: inviter.event.sender });
-				invite[room.id] = { invite_state: { events: [...stripped, this.render(mine, undefined, false)] } };
+				if (inviter)
+					stripped.push({
+						type: 'm.room.member',
+						state_key: inviter.event.state_key,
+						content: inviter.event.content,
+						sender: inviter.event.sender,
+					});
+				invite[room.id] = {
+					invite_state: { events: [...stripped, this.render(mine, undefined, false)] },
+				};
 			} else if ((membership === 'leave' || membership === 'ban') && since !== undefined && fresh) {
 				leave[room.id] = {
-					timeline: { events: [this.render(mine, undefined, false)], limited: false, prev_batch: `s${mine.pos - 1}` },
+					timeline: {
+						events: [this.render(mine, undefined, false)],
+						limited: false,
+						prev_batch: `s${mine.pos - 1}`,
+					},
 					state: { events: [] },
 					account_data: { events: [] },
 				};
@@ -1038,7 +1338,12 @@ class DelayedError extends Error {
 	}
 }
 
-function requireJoinedForSend(room: Room | undefined, me: string, roomId: string, hs: FakeHomeserver): Room {
+function requireJoinedForSend(
+	room: Room | undefined,
+	me: string,
+	roomId: string,
+	hs: FakeHomeserver,
+): Room {
 	if (!room) throw forbidden('Unknown room');
 	if (hs.membership(roomId, me) !== 'join') throw forbidden(`User ${me} not in room ${roomId}`);
 	return room;
@@ -1052,7 +1357,8 @@ function parseJsonObject(raw: string): Json {
 	} catch {
 		throw new HttpError(400, 'M_NOT_JSON', 'Content not JSON.');
 	}
-	if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new HttpError(400, 'M_BAD_JSON', 'Content must be a JSON object.');
+	if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+		throw new HttpError(400, 'M_BAD_JSON', 'Content must be a JSON object.');
 	return parsed as Json;
 }
 

@@ -2,7 +2,12 @@ import type { HttpRequest, HttpResponse } from '../../../lib/http/types';
 import { TransportError } from '../../../lib/http/types';
 import { fetchTransport } from '../../../lib/http/fetch-transport';
 import { MatrixClient, describeFailure, normaliseHomeserverUrl } from '../../../lib/matrix/client';
-import { buildNoticeContent, htmlToPlain, sendNotice, txnIdFor } from '../../../lib/matrix/messages';
+import {
+	buildNoticeContent,
+	htmlToPlain,
+	sendNotice,
+	txnIdFor,
+} from '../../../lib/matrix/messages';
 import { withRetries } from '../../../lib/matrix/retrying';
 import { startFakeHomeserver, type FakeHomeserver } from '../../fakes/matrix';
 
@@ -37,16 +42,36 @@ describe('MatrixClient', () => {
 
 	test('maps answers to typed outcomes; prefers the precise retry_after_ms over the header', async () => {
 		const answers: Array<HttpResponse | Error> = [
-			{ status: 429, headers: { 'retry-after': '4' }, body: { errcode: 'M_LIMIT_EXCEEDED', error: 'Too Many Requests', retry_after_ms: 3413 } },
+			{
+				status: 429,
+				headers: { 'retry-after': '4' },
+				body: { errcode: 'M_LIMIT_EXCEEDED', error: 'Too Many Requests', retry_after_ms: 3413 },
+			},
 			{ status: 429, headers: { 'retry-after': '2' }, body: { errcode: 'M_LIMIT_EXCEEDED' } },
-			{ status: 403, headers: {}, body: { errcode: 'M_FORBIDDEN', error: '@alice:localhost is already in the room.' } },
+			{
+				status: 403,
+				headers: {},
+				body: { errcode: 'M_FORBIDDEN', error: '@alice:localhost is already in the room.' },
+			},
 			{ status: 502, headers: {}, body: '<html>bad gateway</html>' },
 			new TransportError('No response from the server (ECONNREFUSED)', 'ECONNREFUSED'),
 		];
 		const { transport } = recording(() => answers.shift()!);
 		const client = new MatrixClient('http://hs.local', transport);
-		expect(await client.whoami()).toEqual({ ok: false, kind: 'http', status: 429, errcode: 'M_LIMIT_EXCEEDED', serverError: 'Too Many Requests', retryAfterMs: 3413, retryAfterPrecise: true });
-		expect(await client.whoami()).toMatchObject({ status: 429, retryAfterMs: 2000, retryAfterPrecise: false });
+		expect(await client.whoami()).toEqual({
+			ok: false,
+			kind: 'http',
+			status: 429,
+			errcode: 'M_LIMIT_EXCEEDED',
+			serverError: 'Too Many Requests',
+			retryAfterMs: 3413,
+			retryAfterPrecise: true,
+		});
+		expect(await client.whoami()).toMatchObject({
+			status: 429,
+			retryAfterMs: 2000,
+			retryAfterPrecise: false,
+		});
 		const forbidden = await client.whoami();
 		expect(forbidden).toMatchObject({ status: 403, errcode: 'M_FORBIDDEN' });
 		// Safe descriptions never carry the server's text (it contains IDs).
@@ -65,7 +90,14 @@ describe('MatrixClient', () => {
 		let clock = 0;
 		const slept: number[] = [];
 		const outcomes = [
-			{ ok: false as const, kind: 'http' as const, status: 429, errcode: 'M_LIMIT_EXCEEDED', serverError: '', retryAfterMs: 700 },
+			{
+				ok: false as const,
+				kind: 'http' as const,
+				status: 429,
+				errcode: 'M_LIMIT_EXCEEDED',
+				serverError: '',
+				retryAfterMs: 700,
+			},
 			{ ok: false as const, kind: 'network' as const, code: 'ECONNRESET' },
 			{ ok: true as const, status: 200, value: 'done' },
 		];
@@ -79,11 +111,21 @@ describe('MatrixClient', () => {
 		});
 		expect(result).toEqual({ ok: true, status: 200, value: 'done' });
 		expect(slept[0]).toBe(700);
-		const giveUp = await withRetries(async () => ({ ok: false as const, kind: 'http' as const, status: 429, errcode: 'M_LIMIT_EXCEEDED', serverError: '', retryAfterMs: 60_000 }), {
-			deadline: clock + 1_000,
-			now: () => clock,
-			sleep: async () => undefined,
-		});
+		const giveUp = await withRetries(
+			async () => ({
+				ok: false as const,
+				kind: 'http' as const,
+				status: 429,
+				errcode: 'M_LIMIT_EXCEEDED',
+				serverError: '',
+				retryAfterMs: 60_000,
+			}),
+			{
+				deadline: clock + 1_000,
+				now: () => clock,
+				sleep: async () => undefined,
+			},
+		);
 		expect(giveUp).toMatchObject({ status: 429 });
 	});
 });
@@ -100,8 +142,18 @@ describe('messages', () => {
 	});
 
 	test('notice content: plain, HTML with fallback body, reply relation', () => {
-		expect(buildNoticeContent({ room: '!r', text: 'hi' })).toEqual({ msgtype: 'm.notice', body: 'hi' });
-		expect(buildNoticeContent({ room: '!r', text: '', html: '<p>Hello <b>you</b> &amp; me</p>', replyTo: '$ev' })).toEqual({
+		expect(buildNoticeContent({ room: '!r', text: 'hi' })).toEqual({
+			msgtype: 'm.notice',
+			body: 'hi',
+		});
+		expect(
+			buildNoticeContent({
+				room: '!r',
+				text: '',
+				html: '<p>Hello <b>you</b> &amp; me</p>',
+				replyTo: '$ev',
+			}),
+		).toEqual({
 			msgtype: 'm.notice',
 			body: 'Hello you & me',
 			format: 'org.matrix.custom.html',
@@ -115,16 +167,32 @@ describe('messages', () => {
 		hs = await startFakeHomeserver({ rateLimits: false });
 		const bot = hs.createUser('bot');
 		const roomId = hs.createRoom({ creator: bot.userId, alias: '#orga:localhost' });
-		const client = new MatrixClient(hs.url, fetchTransport(() => `Bearer ${bot.accessToken}`));
+		const client = new MatrixClient(
+			hs.url,
+			fetchTransport(() => `Bearer ${bot.accessToken}`),
+		);
 		hs.failNext(2, { status: 502, path: /\/send\// });
 		const txnId = txnIdFor('exec', 'node', 0);
-		const first = await sendNotice(client, { room: '#orga:localhost', text: 'Invites sent: 3' }, { txnId });
+		const first = await sendNotice(
+			client,
+			{ room: '#orga:localhost', text: 'Invites sent: 3' },
+			{ txnId },
+		);
 		expect(first).toMatchObject({ status: 'sent', roomId });
 		const again = await sendNotice(client, { room: roomId, text: 'Invites sent: 3' }, { txnId });
-		expect(again).toMatchObject({ status: 'sent', eventId: (first as { eventId: string }).eventId });
+		expect(again).toMatchObject({
+			status: 'sent',
+			eventId: (first as { eventId: string }).eventId,
+		});
 		expect(hs.timeline(roomId, 'm.room.message')).toHaveLength(1);
-		expect(await sendNotice(client, { room: '#nope:localhost', text: 'x' }, { txnId: 't2' })).toMatchObject({ status: 'notPermitted', reason: 'roomNotFound' });
-		expect(await sendNotice(client, { room: roomId, text: 'x'.repeat(70_000) }, { txnId: 't3' })).toMatchObject({ status: 'invalidInput', reason: 'messageTooLarge' });
-		expect(await sendNotice(client, { room: roomId, text: 'x', replyTo: 'nope' }, { txnId: 't4' })).toMatchObject({ status: 'invalidInput', reason: 'invalidReplyTo' });
+		expect(
+			await sendNotice(client, { room: '#nope:localhost', text: 'x' }, { txnId: 't2' }),
+		).toMatchObject({ status: 'notPermitted', reason: 'roomNotFound' });
+		expect(
+			await sendNotice(client, { room: roomId, text: 'x'.repeat(70_000) }, { txnId: 't3' }),
+		).toMatchObject({ status: 'invalidInput', reason: 'messageTooLarge' });
+		expect(
+			await sendNotice(client, { room: roomId, text: 'x', replyTo: 'nope' }, { txnId: 't4' }),
+		).toMatchObject({ status: 'invalidInput', reason: 'invalidReplyTo' });
 	});
 });

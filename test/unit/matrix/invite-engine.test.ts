@@ -4,7 +4,10 @@ import { inviteUsers, membershipReport, revokeUsers } from '../../../lib/matrix/
 import { startFakeHomeserver, type FakeHomeserver } from '../../fakes/matrix';
 
 function botClient(hs: FakeHomeserver, token: string) {
-	return new MatrixClient(hs.url, fetchTransport(() => `Bearer ${token}`));
+	return new MatrixClient(
+		hs.url,
+		fetchTransport(() => `Bearer ${token}`),
+	);
 }
 
 describe('invite engine against the fake homeserver', () => {
@@ -15,7 +18,8 @@ describe('invite engine against the fake homeserver', () => {
 		hs = await startFakeHomeserver({ rateLimits: false });
 		const bot = hs.createUser('bot');
 		const roomId = hs.createRoom({ creator: bot.userId, alias: '#orga:localhost' });
-		for (const name of ['joined', 'invitee', 'banned', 'fresh', 'fresh2', 'blocker']) hs.createUser(name);
+		for (const name of ['joined', 'invitee', 'banned', 'fresh', 'fresh2', 'blocker'])
+			hs.createUser(name);
 		hs.createUser('@far:remote.example');
 		hs.setMembership(roomId, '@joined:localhost', 'join');
 		hs.setMembership(roomId, '@invitee:localhost', 'invite', { sender: bot.userId });
@@ -34,7 +38,10 @@ describe('invite engine against the fake homeserver', () => {
 			'@fresh:localhost',
 		];
 		const tasks = users.map((userId, i) => ({ room: i % 2 ? roomId : '#orga:localhost', userId }));
-		const { results } = await inviteUsers(botClient(hs, bot.accessToken), tasks, { reason: 'Welcome to the event', perInvitee: false });
+		const { results } = await inviteUsers(botClient(hs, bot.accessToken), tasks, {
+			reason: 'Welcome to the event',
+			perInvitee: false,
+		});
 		expect(results.map((r) => r.status)).toEqual([
 			'invited',
 			'alreadyJoined',
@@ -52,7 +59,10 @@ describe('invite engine against the fake homeserver', () => {
 		// The duplicate pair was invited exactly once.
 		expect(hs.inviteCount(roomId, '@fresh:localhost')).toBe(1);
 		expect(hs.members(roomId)['@fresh:localhost']).toBe('invite');
-		expect(hs.timeline(roomId, 'm.room.member').find((e) => e.state_key === '@fresh:localhost')?.content.reason).toBe('Welcome to the event');
+		expect(
+			hs.timeline(roomId, 'm.room.member').find((e) => e.state_key === '@fresh:localhost')?.content
+				.reason,
+		).toBe('Welcome to the event');
 		expect(hs.countRequests({ path: /\/directory\/room\// })).toBe(1);
 		expect(hs.countRequests({ path: /\/members$/ })).toBe(1);
 		// Locally rejected ids never reach the server.
@@ -65,7 +75,11 @@ describe('invite engine against the fake homeserver', () => {
 		const owner = hs.createUser('owner');
 		hs.createUser('u');
 		const foreign = hs.createRoom({ creator: owner.userId });
-		const weak = hs.createRoom({ creator: owner.userId, members: [bot.userId], powerLevels: { invite: 50 } });
+		const weak = hs.createRoom({
+			creator: owner.userId,
+			members: [bot.userId],
+			powerLevels: { invite: 50 },
+		});
 		const { results } = await inviteUsers(botClient(hs, bot.accessToken), [
 			{ room: '#missing:localhost', userId: '@u:localhost' },
 			{ room: foreign, userId: '@u:localhost' },
@@ -82,12 +96,18 @@ describe('invite engine against the fake homeserver', () => {
 	});
 
 	test('200 users under 10/s burst 10: close to the floor, few 429s, none lost, each invited once', async () => {
-		hs = await startFakeHomeserver({ rateLimits: { invitesPerIssuer: { perSecond: 10, burst: 10 }, invitesPerRoom: false } });
+		hs = await startFakeHomeserver({
+			rateLimits: { invitesPerIssuer: { perSecond: 10, burst: 10 }, invitesPerRoom: false },
+		});
 		const bot = hs.createUser('bot');
 		const roomId = hs.createRoom({ creator: bot.userId });
 		const users = Array.from({ length: 200 }, (_, i) => `@attendee${i}:localhost`);
 		const started = Date.now();
-		const { results, stats } = await inviteUsers(botClient(hs, bot.accessToken), users.map((userId) => ({ room: roomId, userId })), { concurrency: 4 });
+		const { results, stats } = await inviteUsers(
+			botClient(hs, bot.accessToken),
+			users.map((userId) => ({ room: roomId, userId })),
+			{ concurrency: 4 },
+		);
 		const seconds = (Date.now() - started) / 1000;
 		const floor = (200 - 10) / 10;
 		expect(results.every((r) => r.status === 'invited')).toBe(true);
@@ -99,18 +119,38 @@ describe('invite engine against the fake homeserver', () => {
 	}, 60_000);
 
 	test('per-invitee limit is respected locally: the 6th room waits, or gives up within the budget', async () => {
-		hs = await startFakeHomeserver({ rateLimits: { invitesPerIssuer: false, invitesPerRoom: false } });
+		hs = await startFakeHomeserver({
+			rateLimits: { invitesPerIssuer: false, invitesPerRoom: false },
+		});
 		const bot = hs.createUser('bot');
 		hs.createUser('alice');
 		const rooms = Array.from({ length: 7 }, () => hs.createRoom({ creator: bot.userId }));
-		const { results } = await inviteUsers(botClient(hs, bot.accessToken), rooms.map((room) => ({ room, userId: '@alice:localhost' })), { budgetMs: 3_000 });
-		expect(results.map((r) => r.status)).toEqual(['invited', 'invited', 'invited', 'invited', 'invited', 'gaveUp', 'gaveUp']);
+		const { results } = await inviteUsers(
+			botClient(hs, bot.accessToken),
+			rooms.map((room) => ({ room, userId: '@alice:localhost' })),
+			{ budgetMs: 3_000 },
+		);
+		expect(results.map((r) => r.status)).toEqual([
+			'invited',
+			'invited',
+			'invited',
+			'invited',
+			'invited',
+			'gaveUp',
+			'gaveUp',
+		]);
 		expect(results[6].reason).toBe('inviteeRateLimited');
 		expect(hs.countRequests({ path: /\/invite$/, status: 429 })).toBe(0);
 	});
 
 	test('a server-side per-invitee 429 (long retry) ends as gaveUp without slowing everyone else', async () => {
-		hs = await startFakeHomeserver({ rateLimits: { invitesPerIssuer: false, invitesPerRoom: false, invitesPerUser: { perSecond: 0.003, burst: 1 } } });
+		hs = await startFakeHomeserver({
+			rateLimits: {
+				invitesPerIssuer: false,
+				invitesPerRoom: false,
+				invitesPerUser: { perSecond: 0.003, burst: 1 },
+			},
+		});
 		const bot = hs.createUser('bot');
 		const rooms = [hs.createRoom({ creator: bot.userId }), hs.createRoom({ creator: bot.userId })];
 		const tasks = [
@@ -118,7 +158,10 @@ describe('invite engine against the fake homeserver', () => {
 			{ room: rooms[1], userId: '@alice:localhost' },
 			...Array.from({ length: 20 }, (_, i) => ({ room: rooms[0], userId: `@u${i}:localhost` })),
 		];
-		const { results, stats } = await inviteUsers(botClient(hs, bot.accessToken), tasks, { perInvitee: { perSecond: 1, burst: 10 }, budgetMs: 5_000 });
+		const { results, stats } = await inviteUsers(botClient(hs, bot.accessToken), tasks, {
+			perInvitee: { perSecond: 1, burst: 10 },
+			budgetMs: 5_000,
+		});
 		expect(results[0].status).toBe('invited');
 		expect([results[1].status, results[1].reason]).toEqual(['gaveUp', 'inviteeRateLimited']);
 		expect(results.slice(2).every((r) => r.status === 'invited')).toBe(true);
@@ -130,15 +173,23 @@ describe('invite engine against the fake homeserver', () => {
 		const bot = hs.createUser('bot');
 		const roomId = hs.createRoom({ creator: bot.userId });
 		hs.failNext(2, { status: 503, path: /\/invite$/ });
-		const ok = await inviteUsers(botClient(hs, bot.accessToken), [{ room: roomId, userId: '@a:localhost' }]);
+		const ok = await inviteUsers(botClient(hs, bot.accessToken), [
+			{ room: roomId, userId: '@a:localhost' },
+		]);
 		expect([ok.results[0].status, ok.results[0].attempts]).toEqual(['invited', 3]);
 		expect(hs.inviteCount(roomId, '@a:localhost')).toBe(1);
 
 		hs.failNext(50, { status: 500, path: /\/invite$/ });
-		const down = await inviteUsers(botClient(hs, bot.accessToken), [{ room: roomId, userId: '@b:localhost' }], { maxRetries: 2, budgetMs: 10_000 });
+		const down = await inviteUsers(
+			botClient(hs, bot.accessToken),
+			[{ room: roomId, userId: '@b:localhost' }],
+			{ maxRetries: 2, budgetMs: 10_000 },
+		);
 		expect([down.results[0].status, down.results[0].reason]).toEqual(['gaveUp', 'homeserverError']);
 
-		await expect(inviteUsers(botClient(hs, 'syt_wrong'), [{ room: roomId, userId: '@c:localhost' }])).rejects.toThrow(/access token \(401 M_UNKNOWN_TOKEN\)/);
+		await expect(
+			inviteUsers(botClient(hs, 'syt_wrong'), [{ room: roomId, userId: '@c:localhost' }]),
+		).rejects.toThrow(/access token \(401 M_UNKNOWN_TOKEN\)/);
 	});
 
 	test('network failures mid-run end as gaveUp and nothing is dropped', async () => {
@@ -152,12 +203,36 @@ describe('invite engine against the fake homeserver', () => {
 			if (++calls === 3) await hs.setDown('refuse');
 			return original(...args);
 		};
-		const users = Array.from({ length: 6 }, (_, i) => ({ room: roomId, userId: `@n${i}:localhost` }));
-		const { results } = await inviteUsers(client, users, { concurrency: 1, maxRetries: 1, budgetMs: 5_000 });
+		const users = Array.from({ length: 6 }, (_, i) => ({
+			room: roomId,
+			userId: `@n${i}:localhost`,
+		}));
+		const { results } = await inviteUsers(client, users, {
+			concurrency: 1,
+			maxRetries: 1,
+			budgetMs: 5_000,
+		});
 		expect(results).toHaveLength(6);
 		expect(results.slice(0, 2).map((r) => r.status)).toEqual(['invited', 'invited']);
 		expect(results.slice(2).every((r) => r.status === 'gaveUp')).toBe(true);
 		expect(results[2].reason).toBe('homeserverUnreachable');
+		await hs.setDown(false);
+	});
+
+	test('a homeserver that is down from the start: every task ends as gaveUp, no exception', async () => {
+		hs = await startFakeHomeserver({ rateLimits: false });
+		const bot = hs.createUser('bot');
+		const roomId = hs.createRoom({ creator: bot.userId });
+		const client = botClient(hs, bot.accessToken);
+		await hs.setDown('refuse');
+		const tasks = [{ room: roomId, userId: '@a:localhost' }, { room: '#x:localhost', userId: '@b:localhost' }];
+		const invited = await inviteUsers(client, tasks, { maxRetries: 1 });
+		expect(invited.results.map((r) => [r.status, r.reason])).toEqual([
+			['gaveUp', 'homeserverUnreachable'],
+			['gaveUp', 'homeserverUnreachable'],
+		]);
+		const revoked = await revokeUsers(client, tasks, { maxRetries: 1 });
+		expect(revoked.results.map((r) => r.status)).toEqual(['gaveUp', 'gaveUp']);
 		await hs.setDown(false);
 	});
 
@@ -171,17 +246,50 @@ describe('invite engine against the fake homeserver', () => {
 		hs.setMembership(roomId, '@gone:localhost', 'leave');
 		hs.setMembership(roomId, '@mod:localhost', 'join');
 		hs.setPowerLevel(roomId, '@mod:localhost', 100);
-		const users = ['@inv:localhost', '@mem:localhost', '@gone:localhost', '@never:localhost', '@mod:localhost', 'bad'];
+		const users = [
+			'@inv:localhost',
+			'@mem:localhost',
+			'@gone:localhost',
+			'@never:localhost',
+			'@mod:localhost',
+			'bad',
+		];
 		const client = botClient(hs, bot.accessToken);
-		const before = await membershipReport(client, users.map((userId) => ({ room: roomId, userId })));
-		expect(before.map((r) => r.membership ?? r.status)).toEqual(['invited', 'joined', 'left', 'none', 'joined', 'invalidUserId']);
-		const { results } = await revokeUsers(client, users.map((userId) => ({ room: roomId, userId })), { reason: 'Order cancelled' });
-		expect(results.map((r) => r.status)).toEqual(['withdrawn', 'removed', 'notInRoom', 'notInRoom', 'notPermitted', 'invalidUserId']);
+		const before = await membershipReport(
+			client,
+			users.map((userId) => ({ room: roomId, userId })),
+		);
+		expect(before.map((r) => r.membership ?? r.status)).toEqual([
+			'invited',
+			'joined',
+			'left',
+			'none',
+			'joined',
+			'invalidUserId',
+		]);
+		const { results } = await revokeUsers(
+			client,
+			users.map((userId) => ({ room: roomId, userId })),
+			{ reason: 'Order cancelled' },
+		);
+		expect(results.map((r) => r.status)).toEqual([
+			'withdrawn',
+			'removed',
+			'notInRoom',
+			'notInRoom',
+			'notPermitted',
+			'invalidUserId',
+		]);
 		expect(hs.members(roomId)['@inv:localhost']).toBe('leave');
 		expect(hs.members(roomId)['@mem:localhost']).toBe('leave');
 		const after = await membershipReport(client, [{ room: roomId, userId: '@inv:localhost' }]);
 		expect(after[0].membership).toBe('left');
-		const keep = await revokeUsers(client, [{ room: roomId, userId: '@mod:localhost' }], { removeMembers: false });
-		expect([keep.results[0].status, keep.results[0].reason]).toEqual(['notPermitted', 'memberKept']);
+		const keep = await revokeUsers(client, [{ room: roomId, userId: '@mod:localhost' }], {
+			removeMembers: false,
+		});
+		expect([keep.results[0].status, keep.results[0].reason]).toEqual([
+			'notPermitted',
+			'memberKept',
+		]);
 	});
 });

@@ -2,7 +2,12 @@
  * The command listener with matrix-js-sdk really syncing against the fake homeserver.
  * (Under jest the ESM-only SDK needs NODE_OPTIONS=--experimental-vm-modules.)
  */
-import { CommandListener, type CommandEvent, type ListenerOptions, type ListenerState } from '../../../lib/matrix/listener';
+import {
+	CommandListener,
+	type CommandEvent,
+	type ListenerOptions,
+	type ListenerState,
+} from '../../../lib/matrix/listener';
 import { trackHandles } from '../../fakes/matrix/handles';
 import { startFakeHomeserver, type FakeHomeserver } from '../../fakes/matrix';
 
@@ -27,7 +32,11 @@ describe('CommandListener', () => {
 		bot = hs.createUser('bot');
 		mod = hs.createUser('mod');
 		guest = hs.createUser('guest');
-		roomId = hs.createRoom({ creator: mod.userId, members: [bot.userId, guest.userId], alias: '#orga:localhost' });
+		roomId = hs.createRoom({
+			creator: mod.userId,
+			members: [bot.userId, guest.userId],
+			alias: '#orga:localhost',
+		});
 		hs.setPowerLevel(roomId, mod.userId, 50);
 	});
 	afterEach(async () => {
@@ -62,9 +71,13 @@ describe('CommandListener', () => {
 		hs.say(mod.userId, roomId, '!');
 		hs.say(mod.userId, roomId, '!frobnicate now');
 		hs.say(guest.userId, roomId, '!purge everything');
+		hs.say(guest.userId, roomId, '!stats'); // refused again: no second refusal notice
 		const wanted = hs.say(mod.userId, roomId, '!batchinvite #room:localhost "two words" 3');
 		await until(() => emitted.length >= 1);
-		await until(() => hs.timeline(roomId, 'm.room.message').filter((e) => e.sender === bot.userId).length >= 2);
+		await until(
+			() =>
+				hs.timeline(roomId, 'm.room.message').filter((e) => e.sender === bot.userId).length >= 2,
+		);
 		expect(emitted).toEqual([
 			{
 				command: 'batchinvite',
@@ -81,10 +94,17 @@ describe('CommandListener', () => {
 			expect.stringContaining('Unknown command. Available commands: !status'),
 			'Sorry, you are not allowed to use bot commands here.',
 		]);
-		expect(replies.every((e) => e.content.msgtype === 'm.notice' && (e.content['m.relates_to'] as any)['m.in_reply_to'].event_id)).toBe(true);
+		expect(
+			replies.every(
+				(e) =>
+					e.content.msgtype === 'm.notice' &&
+					(e.content['m.relates_to'] as any)['m.in_reply_to'].event_id,
+			),
+		).toBe(true);
 		// Its own notices never loop back in, and state carries the sync token and seen ids.
 		await new Promise((r) => setTimeout(r, 200));
 		expect(emitted).toHaveLength(1);
+		expect(hs.timeline(roomId, 'm.room.message').filter((e) => e.sender === bot.userId)).toHaveLength(2);
 		const last = states[states.length - 1];
 		expect(last.syncToken).toMatch(/^s\d+$/);
 		expect(last.seenEventIds).toContain(wanted);
@@ -92,7 +112,11 @@ describe('CommandListener', () => {
 
 	test('allowlist mode and a room filter', async () => {
 		const other = hs.createRoom({ creator: mod.userId, members: [bot.userId, guest.userId] });
-		const { emitted } = await listen({ permissionMode: 'allowlist', allowlist: [guest.userId], rooms: ['#orga:localhost'] });
+		const { emitted } = await listen({
+			permissionMode: 'allowlist',
+			allowlist: [guest.userId],
+			rooms: ['#orga:localhost'],
+		});
 		hs.say(mod.userId, roomId, '!status');
 		hs.say(guest.userId, other, '!status');
 		const ok = hs.say(guest.userId, roomId, '!help');
@@ -117,23 +141,70 @@ describe('CommandListener', () => {
 		await new Promise((r) => setTimeout(r, 200));
 		expect(second.emitted.map((e) => e.eventId)).toEqual([fresh]);
 		// Control: without the seen ids the same replay would have emitted the old command.
-		const third = await listen({ state: { ...replayState, seenEventIds: [] }, now: () => startOfFirst });
+		const third = await listen({
+			state: { ...replayState, seenEventIds: [] },
+			now: () => startOfFirst,
+		});
 		await until(() => third.emitted.length >= 2);
 		expect(third.emitted.map((e) => e.eventId)).toEqual([command, fresh]);
 	});
 
 	test('reconnects when the homeserver goes down and comes back', async () => {
-		const { emitted } = await listen();
+		const errors: string[] = [];
+		const { emitted } = await listen({ onError: (e) => void errors.push(e.message) });
 		await hs.setDown('refuse');
 		await new Promise((r) => setTimeout(r, 1_500));
 		await hs.setDown(false);
 		const eventId = hs.say(mod.userId, roomId, '!status');
 		await until(() => emitted.length === 1, 25_000);
 		expect(emitted[0].eventId).toBe(eventId);
+		expect(errors).toEqual(['Lost the connection to the homeserver; reconnecting']);
 	}, 40_000);
 
+	test('waits with backoff for a homeserver that is down at start; close() during the wait is clean', async () => {
+		await hs.setDown('refuse');
+		const errors: string[] = [];
+		const emitted: CommandEvent[] = [];
+		const listener = new CommandListener({
+			homeserverUrl: hs.url,
+			accessToken: bot.accessToken,
+			onCommand: (c) => void emitted.push(c),
+			onError: (e) => void errors.push(e.message),
+		});
+		listeners.push(listener);
+		const started = listener.start();
+		await new Promise((r) => setTimeout(r, 1_200));
+		await hs.setDown(false);
+		await started;
+		expect(await listener.waitUntilPrepared(10_000)).toBe(true);
+		hs.say(mod.userId, roomId, '!status');
+		await until(() => emitted.length === 1);
+		expect(errors[0]).toBe('The homeserver is not reachable yet; retrying with backoff');
+		await listener.close();
+
+		await hs.setDown('refuse');
+		const handles = trackHandles();
+		const waiting = new CommandListener({
+			homeserverUrl: hs.url,
+			accessToken: bot.accessToken,
+			onCommand: () => undefined,
+		});
+		const pending = waiting.start();
+		await new Promise((r) => setTimeout(r, 300));
+		await waiting.close();
+		await expect(pending).rejects.toThrow('closed before it connected');
+		await new Promise((r) => setTimeout(r, 50));
+		expect(handles.alive()).toEqual([]);
+		handles.stop();
+		await hs.setDown(false);
+	}, 30_000);
+
 	test('auto-joins rooms when invited by a permitted user only', async () => {
-		const { listener } = await listen({ autoJoin: true, allowlist: [mod.userId], permissionMode: 'allowlist' });
+		const { listener } = await listen({
+			autoJoin: true,
+			allowlist: [mod.userId],
+			permissionMode: 'allowlist',
+		});
 		const fromMod = hs.createRoom({ creator: mod.userId });
 		const fromGuest = hs.createRoom({ creator: guest.userId });
 		hs.setMembership(fromMod, bot.userId, 'invite', { sender: mod.userId });
@@ -145,7 +216,11 @@ describe('CommandListener', () => {
 	});
 
 	test('a bad token is refused at start; close leaves no timers or sockets', async () => {
-		const bad = new CommandListener({ homeserverUrl: hs.url, accessToken: 'syt_nope', onCommand: () => undefined });
+		const bad = new CommandListener({
+			homeserverUrl: hs.url,
+			accessToken: 'syt_nope',
+			onCommand: () => undefined,
+		});
 		await expect(bad.start()).rejects.toThrow(/401 M_UNKNOWN_TOKEN/);
 		const handles = trackHandles();
 		const { listener, emitted } = await listen();

@@ -5,7 +5,13 @@ import { RateLimiter } from '../../fakes/matrix/rate-limit';
  * Simulates a sequential inviter against a Synapse-style leaky bucket in virtual time, so the
  * learning behaviour is checked for thousands of invites in milliseconds of real time.
  */
-function simulate(options: { perSecond: number; burst: number; count: number; latencyMs?: number; initialRate?: number }) {
+function simulate(options: {
+	perSecond: number;
+	burst: number;
+	count: number;
+	latencyMs?: number;
+	initialRate?: number;
+}) {
 	let clock = 0;
 	const now = () => clock;
 	const sleep = async (ms: number) => {
@@ -49,14 +55,24 @@ describe('AdaptivePacer (virtual time against a leaky bucket)', () => {
 	});
 
 	test('ramps up on a fast server (slow start) instead of crawling at the initial pace', async () => {
-		const run = await simulate({ perSecond: 100, burst: 10, count: 2000, latencyMs: 1, initialRate: 5 });
-		expect(run.seconds).toBeLessThan(2000 / 100 * 1.3);
+		const run = await simulate({
+			perSecond: 100,
+			burst: 10,
+			count: 2000,
+			latencyMs: 1,
+			initialRate: 5,
+		});
+		expect(run.seconds).toBeLessThan((2000 / 100) * 1.3);
 		expect(run.limited / 2000).toBeLessThan(0.05);
 	});
 
 	test('a deadline that cannot be met is refused without sleeping', async () => {
 		let clock = 0;
-		const pacer = new AdaptivePacer({ now: () => clock, sleep: async (ms) => void (clock += ms), initialRate: 1 });
+		const pacer = new AdaptivePacer({
+			now: () => clock,
+			sleep: async (ms) => void (clock += ms),
+			initialRate: 1,
+		});
 		expect(await pacer.acquire(10_000)).toBe(true);
 		pacer.onRateLimited(60_000);
 		const before = clock;

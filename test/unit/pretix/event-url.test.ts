@@ -1,6 +1,6 @@
 import { FAKE_TEAM_TOKEN, FAKE_TEAM_TOKEN_SAMPLEEVENTS, startFakePretix, type FakePretix, type StartedFakePretix } from '../../fakes/pretix';
 import { fetchTransport } from '../../../lib/http/fetch-transport';
-import { parseEventUrl, PretixApiError, PretixClient, resolveEventUrl, EVENT_URL_SHAPE } from '../../../lib/pretix';
+import { parseEventUrl, PretixApiError, PretixClient, resolveEventUrl, resolveOrganizerUrl, EVENT_URL_SHAPE, ORGANIZER_URL_SHAPE } from '../../../lib/pretix';
 
 describe('parseEventUrl', () => {
 	const instance = 'https://pretix.eu';
@@ -79,5 +79,48 @@ describe('resolveEventUrl against the fake pretix', () => {
 
 	test('a URL the credential cannot see is a clear error', async () => {
 		await expect(resolveEventUrl(client(), 'https://tickets.example.net/conf26/')).rejects.toThrow(/not the shop URL of an event this pretix credential can see/);
+	});
+});
+
+describe('resolveOrganizerUrl against the fake pretix', () => {
+	let fake: StartedFakePretix & FakePretix;
+	beforeAll(async () => {
+		fake = await startFakePretix();
+	});
+	afterAll(async () => {
+		await fake.stop();
+	});
+	const client = (token = FAKE_TEAM_TOKEN, instanceUrl = fake.url) => new PretixClient({ transport: fetchTransport(() => `Token ${token}`), instanceUrl, sleep: async () => {} });
+
+	test('instance URLs (organizer page, shop, control panel, API) resolve without a request', async () => {
+		fake.resetRequests();
+		for (const url of [`${fake.url}/exampleorg/`, `${fake.url}/exampleorg`, `${fake.url}/exampleorg/summit26/`, `${fake.url}/control/organizer/exampleorg/`, `${fake.url}/control/event/exampleorg/summit26/`, `${fake.url}/api/v1/organizers/exampleorg/`]) {
+			expect({ url, slug: await resolveOrganizerUrl(client(), url) }).toEqual({ url, slug: 'exampleorg' });
+		}
+		expect(fake.requests).toHaveLength(0);
+	});
+
+	test('self-hosted under a path prefix', async () => {
+		expect(await resolveOrganizerUrl(client(FAKE_TEAM_TOKEN, 'https://example.org/tickets'), 'https://example.org/tickets/org1/')).toBe('org1');
+	});
+
+	test('a custom domain is matched against the organizers\' public_url', async () => {
+		expect(await resolveOrganizerUrl(client(FAKE_TEAM_TOKEN_SAMPLEEVENTS), 'https://tickets.example.net/')).toBe('sampleevents');
+		expect(await resolveOrganizerUrl(client(FAKE_TEAM_TOKEN_SAMPLEEVENTS), 'https://TICKETS.example.net/conf26/')).toBe('sampleevents');
+		// Not visible to this credential.
+		await expect(resolveOrganizerUrl(client(), 'https://tickets.example.net/')).rejects.toThrow(/organizer this pretix credential can see/);
+	});
+
+	test.each([
+		['', 'empty'],
+		['ftp://x.example/a/', 'http(s)'],
+		['FAKE/', 'start page'],
+		['FAKE/control/', 'not an organizer'],
+		['FAKE/exa$mple/', 'valid organizer slug'],
+	])('rejects %j with a message naming the expected shape', async (input, reason) => {
+		const error = await resolveOrganizerUrl(client(), input.replace('FAKE', fake.url)).catch((e: unknown) => e);
+		expect(error).toBeInstanceOf(PretixApiError);
+		expect((error as Error).message).toContain(reason);
+		expect((error as Error).message).toContain(ORGANIZER_URL_SHAPE);
 	});
 });

@@ -1,0 +1,35 @@
+/**
+ * The credentials the workflows/ templates refer to (by id), with placeholder values for a real
+ * set-up, or the demo services' values (`npm start -- --demo`, the templates' e2e suite).
+ */
+import type { CredentialImport } from '../test/harness/n8n';
+import type { DemoServices } from './demo';
+
+/** Credentials the templates refer to, with placeholder values (or the demo services' values). */
+export function templateCredentials(services?: DemoServices): CredentialImport[] {
+	return [
+		{
+			id: 'pretixApiCredential',
+			name: 'pretix team token',
+			type: 'pretixApi',
+			data: { url: services?.pretixUrl ?? 'https://pretix.eu', apiToken: services?.pretixToken ?? 'replace-with-your-team-token' },
+		},
+		{
+			id: 'matrixBotCredential',
+			name: 'Matrix bot',
+			type: 'matrixBotApi',
+			data: {
+				homeserverUrl: services?.homeserverUrl ?? 'https://matrix.example.org',
+				authMode: 'accessToken',
+				accessToken: services?.botToken ?? 'replace-with-the-bot-access-token',
+			},
+		},
+		{
+			id: 'dedupeStoreCredential',
+			name: 'Invite ledger',
+			type: 'dedupeStoreApi',
+			data: { backend: 'embedded', hmacSecret: services ? 'demo-ledger-secret' : 'replace-with-a-long-random-secret' },
+		},
+	];
+}
+

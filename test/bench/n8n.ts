@@ -1,0 +1,484 @@
+/**
+ * Real n8n (test/harness/n8n.ts, the package installed as n8n installs community packages) running
+ * the workflows/ templates against the fake pretix and the fake homeserver:
+ *
+ * 1. Peak memory: `!batchinvite` typed into a room mapped to an event with N attendees (batch-invite
+ *    template: Command Trigger → Pretix Orders → MXID Validate → rooms → Dedupe claim → Matrix
+ *    Invite → Dedupe complete → summary reply). Figure: VmHWM of the main n8n process after the
+ *    run. Floor: VmHWM of the same process idle before it (n8n + package loaded).
+ * 2. Webhook-to-invite latency: a burst of M `order.paid` notifications from the fake pretix's
+ *    webhook sender to the webhook-auto-invite template; per attendee, the time the homeserver
+ *    recorded the invite minus the time pretix sent the webhook. Floor: the same burst, same fakes,
+ *    into a bare node:http handler that does the minimum (answer 200, GET the order, POST the invite).
+ *
+ * The bot is exempt from the homeserver's rate limits (Synapse's override_ratelimit, common for event
+ * bots): these figures measure n8n and the package, not a server's pace (see the invite benchmark).
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import path from 'node:path';
+
+import { Ledger, SqliteBackend } from '../../lib/store';
+import { startFakeHomeserver, type FakeHomeserver } from '../fakes/matrix';
+import { FAKE_TEAM_TOKEN, startFakePretix, type GeneratedOrders } from '../fakes/pretix';
+import {
+	N8N_RUNTIME,
+	N8nInstance,
+	REPO_ROOT,
+	type CredentialImport,
+	type WorkflowImport,
+} from '../harness/n8n';
+import {
+	envInt,
+	mib,
+	percentile,
+	seconds,
+	sleep,
+	times,
+	type BenchContext,
+	type BenchOutcome,
+	type BenchRow,
+	type Benchmark,
+} from './common';
+
+type FakePretix = Awaited<ReturnType<typeof startFakePretix>>;
+
+const ORGANIZER = 'exampleorg';
+const BATCH_EVENT = 'batch26';
+const HOOK_EVENT = 'hook26';
+const LEDGER_SECRET = 'bench-ledger-secret-0123456789';
+const WEBHOOK_SECRET = 'bench-webhook-secret-5b2e8d1f';
+
+function procStatus(pid: number): { hwm: number; rss: number } {
+	const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+	const kb = (field: string) =>
+		Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024;
+	return { hwm: kb('VmHWM'), rss: kb('VmRSS') };
+}
+
+function loadTemplate(file: string, organizersRoom: string): WorkflowImport {
+	const text = readFileSync(path.join(REPO_ROOT, 'workflows', file), 'utf8')
+		.replaceAll('!organizers-room:example.org', organizersRoom)
+		.replaceAll('replace-with-a-long-random-secret', WEBHOOK_SECRET);
+	return JSON.parse(text) as WorkflowImport;
+}
+
+function webhookPath(workflow: WorkflowImport): string {
+	const trigger = (workflow.nodes as Array<{ type: string; webhookId?: string }>).find((n) =>
+		n.type.endsWith('.pretixTrigger'),
+	);
+	if (!trigger?.webhookId)
+		throw new Error('the webhook template has no Pretix Trigger with a webhookId');
+	return `${trigger.webhookId}/pretix/${WEBHOOK_SECRET}`;
+}
+
+/** Adds an event (a copy of the fixture event) and N one-attendee paid orders with valid Matrix IDs. */
+async function seedEvent(
+	pretix: FakePretix,
+	slug: string,
+	count: number,
+	seed: number,
+): Promise<GeneratedOrders> {
+	const auth = { Authorization: `Token ${FAKE_TEAM_TOKEN}` };
+	const template = (await (
+		await fetch(`${pretix.apiUrl}/organizers/${ORGANIZER}/events/summit26/`, { headers: auth })
+	).json()) as Record<string, unknown>;
+	const { public_url: _publicUrl, ...event } = template;
+	pretix.addEvent(ORGANIZER, { ...event, slug });
+	return pretix.generateOrders({ count, seed, organizer: ORGANIZER, event: slug });
+}
+
+/** userId → time the homeserver recorded the (first) invite into the room. */
+function inviteTimes(hs: FakeHomeserver, roomId: string): Map<string, number> {
+	const out = new Map<string, number>();
+	for (const event of hs.timeline(roomId, 'm.room.member')) {
+		if (event.content.membership === 'invite' && event.state_key && !out.has(event.state_key))
+			out.set(event.state_key, event.origin_server_ts);
+	}
+	return out;
+}
+
+async function waitFor(check: () => boolean, timeoutMs: number, pollMs = 200): Promise<boolean> {
+	const deadline = Date.now() + timeoutMs;
+	while (Date.now() < deadline) {
+		if (check()) return true;
+		await sleep(pollMs);
+	}
+	return check();
+}
+
+/**
+ * A burst of `order.paid` notifications for every order of the hook event; returns per attendee
+ * the latency (invite recorded at the homeserver − webhook sent), and who was never invited.
+ */
+async function webhookBurst(
+	pretix: FakePretix,
+	hs: FakeHomeserver,
+	roomId: string,
+	generated: GeneratedOrders,
+	timeoutMs: number,
+) {
+	const sentAt = new Map<string, number>();
+	const deliveries = generated.orders.map((order) => ({
+		code: String(order.code),
+		delivery: pretix.notify('pretix.event.order.paid', {
+			event: HOOK_EVENT,
+			code: String(order.code),
+		}).deliveries,
+	}));
+	const expected = generated.attendees.filter((a) => a.active && a.kind === 'valid');
+	const userOf = new Map(expected.map((a) => [a.answer!, a.code]));
+	await waitFor(() => expected.every((a) => hs.inviteCount(roomId, a.answer!) > 0), timeoutMs);
+	await pretix.sender.idle();
+	for (const { code, delivery } of deliveries) {
+		const first = delivery[0]?.attempts[0];
+		if (first) sentAt.set(code, first.at);
+	}
+	const invited = inviteTimes(hs, roomId);
+	const latencies: number[] = [];
+	for (const [user, code] of userOf) {
+		const at = invited.get(user);
+		const sent = sentAt.get(code);
+		if (at !== undefined && sent !== undefined) latencies.push(at - sent);
+	}
+	const lost = expected.filter((a) => hs.inviteCount(roomId, a.answer!) === 0).length;
+	const duplicated = expected.reduce(
+		(sum, a) => sum + Math.max(0, hs.inviteCount(roomId, a.answer!) - 1),
+		0,
+	);
+	const notDelivered = deliveries.filter((d) => d.delivery[0]?.outcome !== 'delivered').length;
+	return {
+		latencies,
+		lost,
+		duplicated,
+		notDelivered,
+		expected: expected.length,
+		burstStart: Math.min(...sentAt.values()),
+	};
+}
+
+/** Median executionTime per node over the workflow's executions (where the latency goes). */
+async function nodeTimes(
+	n8n: N8nInstance,
+	workflowId: string,
+	burstStart: number,
+): Promise<string> {
+	const perNode = new Map<string, number[]>();
+	const executions = await n8n.executions(workflowId, true);
+	const started = executions.map((e) => Date.parse(e.startedAt) - burstStart);
+	const durations = executions
+		.filter((e) => e.stoppedAt)
+		.map((e) => Date.parse(e.stoppedAt!) - Date.parse(e.startedAt));
+	for (const execution of executions) {
+		for (const [node, runs] of Object.entries(execution.data?.resultData.runData ?? {})) {
+			for (const run of runs as Array<{ executionTime?: number }>) {
+				if (typeof run.executionTime === 'number')
+					perNode.set(node, [...(perNode.get(node) ?? []), run.executionTime]);
+			}
+		}
+	}
+	return [...perNode.entries()]
+		.map(([node, ms]) => ({ node, ms: percentile(ms, 50) }))
+		.sort((a, b) => b.ms - a.ms)
+		.map(({ node, ms }) => `${node} ${seconds(ms)}`)
+		.join(', ')
+		.concat(
+			`; executions started ${seconds(percentile(started, 50))} (p50) / ${seconds(Math.max(...started))} (last) after the burst began, ran ${seconds(percentile(durations, 50))} (p50)`,
+		);
+}
+
+/** The floor pipeline: what any webhook-to-invite bridge must do, with nothing else. */
+async function startBareBridge(
+	pretix: FakePretix,
+	hs: FakeHomeserver,
+	botToken: string,
+	roomId: string,
+): Promise<{ url: string; server: Server }> {
+	const server = createServer((req, res) => {
+		const chunks: Buffer[] = [];
+		req.on('data', (c: Buffer) => chunks.push(c));
+		req.on('end', () => {
+			res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
+			void (async () => {
+				const payload = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+					organizer: string;
+					event: string;
+					code: string;
+				};
+				const order = (await (
+					await fetch(
+						`${pretix.apiUrl}/organizers/${payload.organizer}/events/${payload.event}/orders/${payload.code}/`,
+						{ headers: { Authorization: `Token ${FAKE_TEAM_TOKEN}` } },
+					)
+				).json()) as {
+					positions: Array<{ answers: Array<{ question_identifier: string; answer: string }> }>;
+				};
+				for (const position of order.positions) {
+					const userId = position.answers.find((a) => a.question_identifier === 'matrix')?.answer;
+					if (!userId) continue;
+					await fetch(`${hs.url}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/invite`, {
+						method: 'POST',
+						headers: { Authorization: `Bearer ${botToken}`, 'Content-Type': 'application/json' },
+						body: JSON.stringify({ user_id: userId }),
+					});
+				}
+			})();
+		});
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const address = server.address();
+	return {
+		url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hook`,
+		server,
+	};
+}
+
+export const n8nBench: Benchmark = {
+	name: 'n8n',
+	description: 'real n8n: peak memory of a batch invite, webhook-to-invite latency of a burst',
+	async run(ctx: BenchContext): Promise<BenchOutcome> {
+		const batchCount = envInt('BENCH_N8N_BATCH', ctx.quick ? 500 : 10_000);
+		const burst = envInt('BENCH_N8N_WEBHOOKS', ctx.quick ? 20 : 200);
+		const broken: string[] = [];
+		const rows: BenchRow[] = [];
+		if (!existsSync(path.join(N8N_RUNTIME, 'node_modules/n8n/bin/n8n'))) {
+			return {
+				rows: [
+					{
+						bench: 'real n8n',
+						what: 'all',
+						figure: 'n/a',
+						floor: 'n/a',
+						ratio: '',
+						target: '',
+						note: 'n8n runtime missing: run `npm run setup`',
+					},
+				],
+				broken,
+			};
+		}
+		if (
+			!existsSync(path.join(REPO_ROOT, 'workflows/batch-invite.json')) ||
+			!existsSync(path.join(REPO_ROOT, 'workflows/webhook-auto-invite.json'))
+		) {
+			throw new Error(
+				'workflows/batch-invite.json and workflows/webhook-auto-invite.json are needed',
+			);
+		}
+
+		const pretix = await startFakePretix({ seed: true, webhooks: { timeFactor: 60 } });
+		const hs = await startFakeHomeserver({ serverName: 'example.org' });
+		let n8n: N8nInstance | undefined;
+		let bare: Server | undefined;
+		try {
+			ctx.log(`n8n: seeding ${batchCount} batch orders and ${burst} webhook orders`);
+			const batchOrders = await seedEvent(pretix, BATCH_EVENT, batchCount, 101);
+			const hookOrders = await seedEvent(pretix, HOOK_EVENT, burst, 202);
+			const bot = hs.createUser('eventbot');
+			hs.exemptFromRateLimits(bot.userId);
+			const organizer = hs.createUser('organizer');
+			// Both events' generated IDs (@userN:example.org) overlap: each account is created once.
+			for (const userId of new Set(
+				[...batchOrders.attendees, ...hookOrders.attendees].map((a) => a.answer),
+			))
+				if (userId) hs.createUser(userId);
+			const room = (name: string) =>
+				hs.createRoom({
+					creator: organizer.userId,
+					name,
+					members: [bot.userId],
+					powerLevels: {
+						users: { [organizer.userId]: 100, [bot.userId]: 50 },
+						invite: 50,
+						kick: 50,
+					},
+				});
+			const organizersRoom = room('Organizers');
+			const batchRoom = room('Batch attendees');
+			const hookRoom = room('Webhook attendees');
+			const floorRoom = room('Floor attendees');
+
+			// The room mappings, written where the embedded store of this n8n will find them.
+			mkdirSync(path.join(REPO_ROOT, '.tmp'), { recursive: true });
+			const userFolder = mkdtempSync(path.join(REPO_ROOT, '.tmp', 'n8n-bench-'));
+			const ledgerFile = path.join(userFolder, '.n8n/pretix-matrix-ledger.sqlite');
+			mkdirSync(path.dirname(ledgerFile), { recursive: true });
+			const backend = new SqliteBackend({ path: ledgerFile });
+			await backend.init();
+			const ledger = new Ledger(backend, { secret: LEDGER_SECRET });
+			await ledger.setMapping({ event: `${ORGANIZER}/${BATCH_EVENT}`, room: batchRoom });
+			await ledger.setMapping({ event: `${ORGANIZER}/${HOOK_EVENT}`, room: hookRoom });
+			await ledger.close();
+
+			const credentials: CredentialImport[] = [
+				{
+					id: 'pretixApiCredential',
+					name: 'pretix team token',
+					type: 'pretixApi',
+					data: { url: pretix.url, apiToken: FAKE_TEAM_TOKEN },
+				},
+				{
+					id: 'matrixBotCredential',
+					name: 'Matrix bot',
+					type: 'matrixBotApi',
+					data: { homeserverUrl: hs.url, authMode: 'accessToken', accessToken: bot.accessToken },
+				},
+				{
+					id: 'dedupeStoreCredential',
+					name: 'Invite ledger',
+					type: 'dedupeStoreApi',
+					data: { backend: 'embedded', filePath: ledgerFile, hmacSecret: LEDGER_SECRET },
+				},
+			];
+			const batchWorkflow = loadTemplate('batch-invite.json', organizersRoom);
+			const hookWorkflow = loadTemplate('webhook-auto-invite.json', organizersRoom);
+			ctx.log('n8n: starting n8n with the batch-invite and webhook-auto-invite templates');
+			n8n = await N8nInstance.start({
+				label: 'bench',
+				userFolder,
+				installPackage: true,
+				credentials,
+				workflows: [batchWorkflow, hookWorkflow],
+			});
+			const pid = n8n.mainPid;
+			if (!pid) throw new Error('no n8n main process id');
+			// The command trigger counts only commands typed after its first sync.
+			const synced = await waitFor(() => hs.countRequests({ path: /\/sync$/ }) >= 2, 60_000);
+			if (!synced) throw new Error('the Matrix Command Trigger never synced');
+			await sleep(2000);
+			const idle = procStatus(pid);
+
+			// 1. Batch invite: peak memory.
+			ctx.log(`n8n: !batchinvite for ${batchCount} attendees`);
+			const botReplies = () =>
+				hs.timeline(batchRoom, 'm.room.message').filter((e) => e.sender === bot.userId);
+			let sampledPeak = idle.rss;
+			const started = performance.now();
+			hs.say(organizer.userId, batchRoom, '!batchinvite');
+			const replied = await waitFor(
+				() => {
+					sampledPeak = Math.max(sampledPeak, procStatus(pid).rss);
+					return botReplies().length > 0;
+				},
+				Math.max(600_000, batchCount * 120),
+				500,
+			);
+			const batchMs = performance.now() - started;
+			const after = procStatus(pid);
+			const reply = String(botReplies()[0]?.content.body ?? '');
+			const batchUsers = batchOrders.attendees
+				.filter((a) => a.active && a.kind === 'valid')
+				.map((a) => a.answer!);
+			const batchLost = batchUsers.filter((u) => hs.inviteCount(batchRoom, u) === 0).length;
+			const batchDup = batchUsers.reduce(
+				(sum, u) => sum + Math.max(0, hs.inviteCount(batchRoom, u) - 1),
+				0,
+			);
+			if (!replied) broken.push(`n8n batch: no summary reply within the time limit`);
+			else if (!/Batch invite finished/.test(reply))
+				broken.push(`n8n batch: unexpected reply: ${reply.slice(0, 160)}`);
+			if (batchLost)
+				broken.push(
+					`n8n batch: ${batchLost} of ${batchUsers.length} attendees not invited (counted at the homeserver)`,
+				);
+			if (batchDup) broken.push(`n8n batch: ${batchDup} duplicate invites`);
+			const bench = 'real n8n (templates)';
+			rows.push(
+				{
+					bench,
+					what: `batch ${batchCount}: peak RSS (VmHWM)`,
+					figure: mib(after.hwm),
+					floor: mib(idle.hwm),
+					ratio: times(after.hwm / idle.hwm),
+					target: '',
+					note: `floor: same process idle; +${mib(after.hwm - idle.hwm)}; RSS now ${mib(after.rss)}`,
+				},
+				{
+					bench,
+					what: `batch ${batchCount}: command → reply`,
+					figure: seconds(batchMs),
+					floor: '',
+					ratio: '',
+					target: '',
+					note: `invited ${batchUsers.length - batchLost}/${batchUsers.length}, dup ${batchDup}`,
+				},
+			);
+
+			// 2. Webhook burst: latency.
+			ctx.log(`n8n: burst of ${burst} order.paid webhooks`);
+			const hook = pretix.addWebhook({
+				target_url: n8n.webhookUrl(webhookPath(hookWorkflow)),
+				action_types: ['pretix.event.order.paid'],
+				all_events: false,
+				limit_events: [HOOK_EVENT],
+			});
+			const viaN8n = await webhookBurst(pretix, hs, hookRoom, hookOrders, 300_000);
+			hook.enabled = false;
+			ctx.log(
+				`n8n: webhook executions, median time per node: ${await nodeTimes(n8n, hookWorkflow.id, viaN8n.burstStart)}`,
+			);
+			if (viaN8n.lost)
+				broken.push(
+					`n8n webhooks: ${viaN8n.lost} of ${viaN8n.expected} attendees not invited (counted at the homeserver)`,
+				);
+			if (viaN8n.duplicated) broken.push(`n8n webhooks: ${viaN8n.duplicated} duplicate invites`);
+
+			ctx.log('n8n: the same burst through the bare bridge (floor)');
+			const bridge = await startBareBridge(pretix, hs, bot.accessToken, floorRoom);
+			bare = bridge.server;
+			pretix.addWebhook({
+				target_url: bridge.url,
+				action_types: ['pretix.event.order.paid'],
+				all_events: false,
+				limit_events: [HOOK_EVENT],
+			});
+			const viaBare = await webhookBurst(pretix, hs, floorRoom, hookOrders, 120_000);
+			const p = (s: number[], q: number) => percentile(s, q);
+			rows.push(
+				{
+					bench,
+					what: `${burst} webhooks: latency p50`,
+					figure: seconds(p(viaN8n.latencies, 50)),
+					floor: seconds(p(viaBare.latencies, 50)),
+					ratio: times(p(viaN8n.latencies, 50) / p(viaBare.latencies, 50)),
+					target: '',
+					note: 'webhook sent → invite at the homeserver',
+				},
+				{
+					bench,
+					what: `${burst} webhooks: latency p95`,
+					figure: seconds(p(viaN8n.latencies, 95)),
+					floor: seconds(p(viaBare.latencies, 95)),
+					ratio: times(p(viaN8n.latencies, 95) / p(viaBare.latencies, 95)),
+					target: '',
+					note: `max ${seconds(Math.max(...viaN8n.latencies))}; floor: bare node:http bridge`,
+				},
+				{
+					bench,
+					what: `${burst} webhooks: lost / duplicated`,
+					figure: `${viaN8n.lost} / ${viaN8n.duplicated}`,
+					floor: '0 / 0',
+					ratio: '',
+					target: '0 / 0',
+					note: `${viaN8n.notDelivered} deliveries not 2xx at first try`,
+				},
+			);
+			const peak = procStatus(pid);
+			rows.push({
+				bench,
+				what: 'peak RSS after both',
+				figure: mib(peak.hwm),
+				floor: mib(idle.hwm),
+				ratio: times(peak.hwm / idle.hwm),
+				target: '',
+				note: `sampled RSS peak during batch ${mib(sampledPeak)}`,
+			});
+			return { rows, broken };
+		} finally {
+			bare?.close();
+			await n8n?.destroy();
+			await pretix.stop();
+			await hs.stop();
+		}
+	},
+};

@@ -1,0 +1,215 @@
+/**
+ * The workflows/ templates in a real n8n 2.x, all imported and published together with one bot
+ * account, against the fake pretix and the fake homeserver: chat commands typed into rooms, pretix
+ * webhooks delivered to the production URL, the purge run. Asserts invites counted at the
+ * homeserver (exactly once), replies, ledger contents, and that n8n's logs carry no personal data.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { Ledger, SqliteBackend } from '../../lib/store';
+import { startDemoServices, type DemoServices } from '../../scripts/demo';
+import { templateCredentials } from '../../scripts/template-credentials';
+import { readFixture } from '../fakes/pretix';
+import { delay, N8nInstance, REPO_ROOT, runData, type WorkflowImport } from '../harness/n8n';
+
+const EVENT_KEY = 'exampleorg/summit26';
+const LEDGER_SECRET = 'demo-ledger-secret';
+const WEBHOOK_SECRET = 'e2e-webhook-secret-7f3a9c';
+
+/** Valid Matrix IDs of the paid fixture orders, normalised (see test/fixtures/pretix/README.md). */
+const VALID_INVITEES = ['@alice:example.org', '@dave:example.org', '@frank:example.org', '@grace:example.net', '@heidi:chat.example.org', '@ivan:example.org', '@laura:example.org', '@mallory:example.org', '@niaj:example.org', '@peggy:example.org'];
+/** Invalid answers of paid fixture orders: order codes the reports may name. */
+const INVALID_ORDERS = ['G8WXY', 'H3TUV', 'M8BCX'];
+/** Everything personal in the fixtures, which n8n's own log must never show. */
+const PERSONAL_DATA = [...VALID_INVITEES, '@judy', 'ken smith', 'ABC3K', 'D9HLM', 'E3PZV', 'F7KMA', 'G8WXY', 'H3TUV', 'J9QRS', 'K7MNP', 'L3DFG', 'M8BCX', 'N7VWZ', 'P3HJK', '@Laura:Example.ORG', 'WNEW1', 'WBAD2', '@newbie:example.org'];
+
+function loadTemplates(services: DemoServices): WorkflowImport[] {
+	const dir = path.join(REPO_ROOT, 'workflows');
+	return readdirSync(dir)
+		.filter((file) => file.endsWith('.json'))
+		.map((file) => {
+			// The placeholders an organizer fills in: the organizers' room and the webhook secret.
+			const text = readFileSync(path.join(dir, file), 'utf8').replaceAll('!organizers-room:example.org', services.organizersRoom).replaceAll('replace-with-a-long-random-secret', WEBHOOK_SECRET);
+			return JSON.parse(text) as WorkflowImport;
+		});
+}
+
+describe('templates in real n8n', () => {
+	let services: DemoServices;
+	let n8n: N8nInstance;
+	let ledger: Ledger;
+
+	const bot = () => services.botUserId;
+	const botMessages = (roomId: string) => services.homeserver.timeline(roomId, 'm.room.message').filter((e) => e.sender === bot()).map((e) => String((e.content as { body?: unknown }).body ?? ''));
+
+	async function command(roomId: string, text: string, expectReplies = 1, timeoutMs = 60_000): Promise<string[]> {
+		const before = botMessages(roomId).length;
+		services.homeserver.say(services.organizer.userId, roomId, text);
+		const deadline = Date.now() + timeoutMs;
+		while (Date.now() < deadline) {
+			const replies = botMessages(roomId).slice(before);
+			if (replies.length >= expectReplies) {
+				await delay(1500); // a second reply would be a double reply: give it time to show up
+				return botMessages(roomId).slice(before);
+			}
+			await delay(200);
+		}
+		throw new Error(`No reply to "${text.split(' ')[0]}" within ${timeoutMs} ms:\n${n8n.logs().slice(-3000)}`);
+	}
+
+	/** The executions of the webhook template started by one pretix notification. */
+	async function executionsFor(notificationId: number) {
+		const all = await n8n.executions('pretixMatrixWebhookInvite', true);
+		return all.filter((e) => runData(e, 'pretix webhook').some((item) => item.notificationId === notificationId));
+	}
+
+	async function waitForNotification(notificationId: number, timeoutMs = 60_000) {
+		const deadline = Date.now() + timeoutMs;
+		while (Date.now() < deadline) {
+			const runs = (await executionsFor(notificationId)).filter((e) => e.finished || e.status === 'success' || e.status === 'error');
+			if (runs.length) return runs;
+			await delay(300);
+		}
+		throw new Error(`No finished execution for pretix notification ${notificationId}:\n${n8n.logs().slice(-3000)}`);
+	}
+
+	function inviteCounts(roomId: string, users: string[]): number[] {
+		return users.map((user) => services.homeserver.inviteCount(roomId, user));
+	}
+
+	beforeAll(async () => {
+		services = await startDemoServices();
+		const templates = loadTemplates(services);
+		n8n = await N8nInstance.start({ label: 'templates', credentials: templateCredentials(services), workflows: templates, publish: templates.filter((w) => w.id !== 'pretixMatrixPurge').map((w) => w.id) });
+		const backend = new SqliteBackend({ path: path.join(n8n.userFolder, '.n8n/pretix-matrix-ledger.sqlite') });
+		await backend.init();
+		ledger = new Ledger(backend, { secret: LEDGER_SECRET });
+		// pretix learns the webhook URL as an organizer would configure it.
+		services.pretix.addWebhook({ target_url: n8n.webhookUrl(webhookPath(templates)), action_types: ['pretix.event.order.placed', 'pretix.event.order.paid', 'pretix.event.order.canceled', 'pretix.event.order.modified', 'pretix.event.order.changed.*', 'pretix.event.order.expired'] });
+		// Command triggers need their first sync before a typed command counts as new.
+		await delay(3000);
+	}, 240_000);
+
+	afterAll(async () => {
+		await n8n?.destroy();
+		await services?.stop();
+	});
+
+	test('!help lists the commands, once', async () => {
+		const replies = await command(services.organizersRoom, '!help');
+		expect(replies).toHaveLength(1);
+		expect(replies[0]).toContain('!setroom');
+		expect(replies[0]).toContain('!batchinvite');
+	});
+
+	test('!setroom checks the URL against pretix and maps the room', async () => {
+		const bad = await command(services.attendeesRoom, `!setroom ${services.pretixUrl}/exampleorg/nosuchevent/`);
+		expect(bad).toHaveLength(1);
+		expect(bad[0]).toMatch(/could not use that pretix event/);
+		const replies = await command(services.attendeesRoom, `!setroom ${services.pretixUrl}/exampleorg/summit26/`);
+		expect(replies).toHaveLength(1);
+		expect(replies[0]).toContain(`(${EVENT_KEY})`);
+		expect(await ledger.listMappings({ event: EVENT_KEY })).toEqual([expect.objectContaining({ event: EVENT_KEY, room: services.attendeesRoom })]);
+	});
+
+	test('!batchinvite invites every valid attendee exactly once and lists invalid IDs by order code', async () => {
+		const replies = await command(services.attendeesRoom, '!batchinvite', 1, 120_000);
+		expect(replies).toHaveLength(1);
+		expect(inviteCounts(services.attendeesRoom, VALID_INVITEES)).toEqual(VALID_INVITEES.map(() => 1));
+		for (const user of VALID_INVITEES) expect(services.homeserver.membership(services.attendeesRoom, user)).toBe('invite');
+		for (const code of INVALID_ORDERS) expect(replies[0]).toContain(code);
+		for (const id of VALID_INVITEES) expect(replies[0]).not.toContain(id);
+		expect(replies[0]).toMatch(/\b3 without a usable Matrix ID/);
+
+		// Again: nothing new to do, nobody invited twice.
+		const again = await command(services.attendeesRoom, '!batchinvite', 1, 120_000);
+		expect(again[0]).toMatch(/\b0 invited/);
+		expect(inviteCounts(services.attendeesRoom, VALID_INVITEES)).toEqual(VALID_INVITEES.map(() => 1));
+	});
+
+	test('a pretix webhook invites a new attendee once, retries and duplicates change nothing, a cancellation revokes', async () => {
+		services.pretix.addOrder(fixtureOrder('WNEW1', 9101, '@newbie:example.org'), 'exampleorg', 'summit26', true);
+		const paid = services.pretix.notify('pretix.event.order.paid', { event: 'summit26', code: 'WNEW1' });
+		expect(await Promise.all(paid.deliveries.map((d) => d.done))).toEqual(['delivered']);
+		await waitForNotification(paid.notificationId);
+		expect(services.homeserver.inviteCount(services.attendeesRoom, '@newbie:example.org')).toBe(1);
+
+		// pretix delivers the same notification again (same notification_id), then a new one.
+		const again = services.pretix.deliver(n8n.webhookUrl(webhookPath(loadTemplates(services))), { notification_id: paid.notificationId, organizer: 'exampleorg', event: 'summit26', code: 'WNEW1', action: 'pretix.event.order.paid' });
+		expect(await again.done).toBe('delivered');
+		const modified = services.pretix.notify('pretix.event.order.modified', { event: 'summit26', code: 'WNEW1' });
+		await Promise.all(modified.deliveries.map((d) => d.done));
+		await waitForNotification(modified.notificationId);
+		expect(services.homeserver.inviteCount(services.attendeesRoom, '@newbie:example.org')).toBe(1);
+		expect((await executionsFor(paid.notificationId)).length).toBe(1);
+
+		services.pretix.updateOrder('WNEW1', (o) => {
+			o.status = 'c';
+		});
+		const canceled = services.pretix.notify('pretix.event.order.canceled', { event: 'summit26', code: 'WNEW1' });
+		await Promise.all(canceled.deliveries.map((d) => d.done));
+		await waitForNotification(canceled.notificationId);
+		expect(services.homeserver.membership(services.attendeesRoom, '@newbie:example.org')).toBe('leave');
+		expect(services.homeserver.inviteCount(services.attendeesRoom, '@newbie:example.org')).toBe(1);
+	});
+
+	test('an invalid Matrix ID from a webhook is reported once to the organizers, by order code', async () => {
+		services.pretix.addOrder(fixtureOrder('WBAD2', 9102, 'not a matrix id'), 'exampleorg', 'summit26', true);
+		const before = botMessages(services.organizersRoom).length;
+		const paid = services.pretix.notify('pretix.event.order.paid', { event: 'summit26', code: 'WBAD2' });
+		const modified = services.pretix.notify('pretix.event.order.modified', { event: 'summit26', code: 'WBAD2' });
+		await waitForNotification(paid.notificationId);
+		await waitForNotification(modified.notificationId);
+		await delay(1000);
+		const reports = botMessages(services.organizersRoom).slice(before);
+		expect(reports).toHaveLength(1);
+		expect(reports[0]).toContain('WBAD2');
+		expect(reports[0]).not.toContain('not a matrix id');
+	});
+
+	test('!status shows the pretix connection, the mapping and the counts', async () => {
+		const replies = await command(services.attendeesRoom, '!status');
+		expect(replies).toHaveLength(1);
+		expect(replies[0]).toMatch(/pretix.*connected/);
+		expect(replies[0]).toContain(EVENT_KEY);
+		expect(replies[0]).toMatch(/\d+ invited/);
+	});
+
+	test('the purge records accepted invitations, posts an aggregate summary and deletes the event data', async () => {
+		for (const user of ['@alice:example.org', '@dave:example.org']) services.homeserver.setMembership(services.attendeesRoom, user, 'join');
+		await n8n.publish('pretixMatrixPurge');
+		await delay(3000);
+		const replies = await command(services.organizersRoom, '!purge', 1, 120_000);
+		expect(replies).toHaveLength(1);
+		expect(replies[0]).toContain(EVENT_KEY);
+		// alice holds two tickets (ABC3K, P3HJK) with the same Matrix ID: accepted counts tickets.
+		expect(replies[0]).toMatch(/\b3 accepted/);
+		for (const id of VALID_INVITEES) expect(replies[0]).not.toContain(id);
+		const stats = await ledger.stats(EVENT_KEY);
+		expect(stats.held).toBe(0);
+		expect(stats.accepted).toBe(3);
+		expect(await ledger.listMappings({ event: EVENT_KEY })).toEqual([]);
+		expect(await ledger.lookup({ matrixId: '@alice:example.org' })).toEqual([]);
+	});
+
+	test("n8n's log holds none of the fixture Matrix IDs or order codes", () => {
+		const log = n8n.logs();
+		const leaked = PERSONAL_DATA.filter((value) => log.includes(value));
+		expect(leaked).toEqual([]);
+	});
+});
+
+/** A paid order like the fixture ABC3K with one ticket and the given Matrix ID answer. */
+function fixtureOrder(code: string, positionId: number, answer: string): Record<string, unknown> {
+	const order = structuredClone(readFixture<Record<string, unknown>>('order-detail-ABC3K.json')) as Record<string, unknown> & { positions: Array<Record<string, unknown>> };
+	order.code = code;
+	order.positions = [{ ...order.positions[0], id: positionId, order: code, answers: [{ question: 101, question_identifier: 'matrix', answer, options: [], option_identifiers: [] }] }];
+	return order;
+}
+
+function webhookPath(templates: WorkflowImport[]): string {
+	const workflow = templates.find((w) => w.id === 'pretixMatrixWebhookInvite')!;
+	const trigger = (workflow.nodes as Array<{ type: string; webhookId: string }>).find((n) => n.type.endsWith('.pretixTrigger'))!;
+	return `${trigger.webhookId}/pretix/${WEBHOOK_SECRET}`;
+}
