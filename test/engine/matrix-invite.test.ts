@@ -93,6 +93,25 @@ describe('Matrix Invite node', () => {
 		expect(hs.countRequests({ path: /\/members$/ })).toBe(1);
 	});
 
+	test("invite under a rate limit through n8n's HTTP stack: everyone invited once, 429s honoured", async () => {
+		hs.setRateLimits({ invitesPerIssuer: { perSecond: 20, burst: 5 }, invitesPerRoom: false });
+		const input = Array.from({ length: 40 }, (_, i) => ({ matrixId: `@rl${i}:localhost` }));
+		const started = Date.now();
+		const run = await runWorkflow({
+			workflow: node({ operation: 'invite', rooms: roomId }),
+			credentials: creds,
+			input,
+		});
+		expect(run.output('Matrix').every((o) => (o.matrix as IDataObject).status === 'invited')).toBe(
+			true,
+		);
+		expect(input.every((i) => hs.inviteCount(roomId, i.matrixId) === 1)).toBe(true);
+		const limited = hs.countRequests({ path: /\/invite$/, status: 429 });
+		expect(limited).toBeGreaterThan(0);
+		expect(limited).toBeLessThan(8);
+		expect(Date.now() - started).toBeLessThan(((40 - 5) / 20) * 1000 * 1.3 + 1000);
+	});
+
 	test('invite into several rooms per item, one status per room and an overall status', async () => {
 		const second = hs.createRoom({ creator: bot.userId });
 		const foreign = hs.createRoom({ creator: hs.createUser('owner').userId });

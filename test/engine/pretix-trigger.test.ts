@@ -104,7 +104,7 @@ describe('filters and de-duplication', () => {
 		// n8n hands each request its own copy of the static data, as here: the overlap is invisible to it.
 		fake.injectFaults({ kind: 'hang', delayMs: 300, match: '/orders/ABC3K/' });
 		const workflow = trigger();
-		const shared = { 'node:Trigger': { dedupeScope: 'scope-overlap' } };
+		const shared = {};
 		const [a, b] = await Promise.all([
 			runWebhook({ workflow, node: 'Trigger', credentials: credentials(), request: post(webhookFixture('order-paid')), staticData: shared }),
 			runWebhook({ workflow, node: 'Trigger', credentials: credentials(), request: post(webhookFixture('order-paid')), staticData: shared }),
@@ -120,15 +120,15 @@ describe('filters and de-duplication', () => {
 		const retry = await runWebhook({ workflow, node: 'Trigger', credentials: credentials(), request: post(webhookFixture('order-paid')), staticData: shared });
 		expect(retry.response.body).toEqual({ received: true, duplicate: true });
 		expect(retry.run).toBeUndefined();
-		// A node whose static data was reset (new scope) starts afresh.
-		const fresh = await runWebhook({ workflow, node: 'Trigger', credentials: credentials(), request: post(webhookFixture('order-paid')), staticData: { 'node:Trigger': { dedupeScope: 'scope-reset' } } });
+		// Another trigger node (another workflow or node id) keeps its own memory.
+		const fresh = await runWebhook({ workflow: trigger(), node: 'Trigger', credentials: credentials(), request: post(webhookFixture('order-paid')) });
 		expect(fresh.run!.output('Trigger')).toHaveLength(1);
 	});
 
 	test('a failed attempt is not remembered in memory either: the retry runs', async () => {
 		fake.injectFaults({ status: 502, times: 10, match: '/orders/ABC3K/' });
 		const workflow = trigger();
-		const shared = { 'node:Trigger': { dedupeScope: 'scope-failed' } };
+		const shared = {};
 		const failed = await runWebhook({ workflow, node: 'Trigger', credentials: credentials(), request: post(webhookFixture('order-paid')), staticData: shared });
 		expect(failed.response.status).toBe(503);
 		fake.clearFaults();

@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-
 import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import {
@@ -91,10 +89,10 @@ function seenList(context: IWebhookFunctions): number[] {
 }
 
 /**
- * n8n loads static data per request and saves it after the answer, so two deliveries of one
- * notification that overlap (or follow within milliseconds) would both pass the static-data check.
- * This process-wide memory closes that gap for a single n8n main process. Its keys carry a random
- * scope kept in the node's static data, so a node whose static data is reset starts afresh.
+ * n8n loads static data per request and saves it after the answer (when it saves it at all), so two
+ * deliveries of one notification that overlap or follow each other could both pass the static-data
+ * check. This process-wide memory closes that gap for a single n8n main process; across processes
+ * and restarts the Dedupe Store downstream is what keeps invites exactly-once.
  */
 const inFlight = new Set<string>();
 const recentlyDone = new Map<string, number>();
@@ -102,9 +100,9 @@ const RECENT_TTL_MS = 10 * 60_000;
 const MAX_RECENT = 20_000;
 
 function memoryKey(context: IWebhookFunctions, id: number): string {
-	const data = context.getWorkflowStaticData('node');
-	if (typeof data.dedupeScope !== 'string') data.dedupeScope = randomUUID();
-	return `${data.dedupeScope as string}:${id}`;
+	// Real n8n 2.40 does not persist static data written by webhook() (checked in the e2e suite), so
+	// the memory is keyed by what identifies this trigger in this process: workflow and node ids.
+	return `${context.getWorkflow().id ?? ''}:${context.getNode().id}:${id}`;
 }
 
 function doneRecently(key: string): boolean {

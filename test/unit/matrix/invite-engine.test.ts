@@ -225,7 +225,10 @@ describe('invite engine against the fake homeserver', () => {
 		const roomId = hs.createRoom({ creator: bot.userId });
 		const client = botClient(hs, bot.accessToken);
 		await hs.setDown('refuse');
-		const tasks = [{ room: roomId, userId: '@a:localhost' }, { room: '#x:localhost', userId: '@b:localhost' }];
+		const tasks = [
+			{ room: roomId, userId: '@a:localhost' },
+			{ room: '#x:localhost', userId: '@b:localhost' },
+		];
 		const invited = await inviteUsers(client, tasks, { maxRetries: 1 });
 		expect(invited.results.map((r) => [r.status, r.reason])).toEqual([
 			['gaveUp', 'homeserverUnreachable'],

@@ -104,7 +104,9 @@ describe('CommandListener', () => {
 		// Its own notices never loop back in, and state carries the sync token and seen ids.
 		await new Promise((r) => setTimeout(r, 200));
 		expect(emitted).toHaveLength(1);
-		expect(hs.timeline(roomId, 'm.room.message').filter((e) => e.sender === bot.userId)).toHaveLength(2);
+		expect(
+			hs.timeline(roomId, 'm.room.message').filter((e) => e.sender === bot.userId),
+		).toHaveLength(2);
 		const last = states[states.length - 1];
 		expect(last.syncToken).toMatch(/^s\d+$/);
 		expect(last.seenEventIds).toContain(wanted);

@@ -66,6 +66,27 @@ describe('AdaptivePacer (virtual time against a leaky bucket)', () => {
 		expect(run.limited / 2000).toBeLessThan(0.05);
 	});
 
+	test('a whole-second Retry-After (no body) may at most halve the pace per 429', async () => {
+		const cut = async (retryAfterMs: number, precise: boolean) => {
+			let clock = 0;
+			const pacer = new AdaptivePacer({
+				now: () => clock,
+				sleep: async (ms) => void (clock += ms),
+				initialRate: 10,
+			});
+			await pacer.acquire();
+			pacer.onSuccess();
+			clock += 50;
+			pacer.onRateLimited(retryAfterMs, precise);
+			return pacer.rate;
+		};
+		// Precise: the tight estimate 1000 / (100 + 50) ms ≈ 6.67/s, paced at 95 %.
+		expect(await cut(100, true)).toBeCloseTo((1000 / 150) * 0.95, 5);
+		// Header only (rounded up to 1 s): the estimate ~0.95/s would be far too low; halve instead.
+		expect(await cut(1000, false)).toBeCloseTo(10 * 0.5 * 0.95, 5);
+		expect(await cut(1000, true)).toBeCloseTo((1000 / 1050) * 0.95, 5);
+	});
+
 	test('a deadline that cannot be met is refused without sleeping', async () => {
 		let clock = 0;
 		const pacer = new AdaptivePacer({
