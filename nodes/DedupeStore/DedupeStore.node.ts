@@ -30,10 +30,8 @@ export class DedupeStore implements INodeType {
 			name: 'Dedupe Store',
 		},
 		usableAsTool: true,
-		// eslint-disable-next-line n8n-nodes-base/node-class-description-inputs-wrong-regular-node
 		inputs: [NodeConnectionTypes.Main],
 		// Claim splits items into New and Seen; every other operation has one output.
-		// eslint-disable-next-line n8n-nodes-base/node-class-description-outputs-wrong
 		outputs: `={{ $parameter["resource"] === "entry" && $parameter["operation"] === "claim" ? [{ "type": "${NodeConnectionTypes.Main}", "displayName": "New" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Seen" }] : ["${NodeConnectionTypes.Main}"] }}`,
 		credentials: [
 			{

@@ -42,7 +42,6 @@ export class MatrixCommandTrigger implements INodeType {
 			name: 'Matrix Command Trigger',
 		},
 		inputs: [],
-		// eslint-disable-next-line n8n-nodes-base/node-class-description-outputs-wrong
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
 			{

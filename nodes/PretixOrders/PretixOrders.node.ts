@@ -23,9 +23,7 @@ export class PretixOrders implements INodeType {
 		},
 		usableAsTool: true,
 		// The lint rule predates NodeConnectionTypes (whose Main is 'main').
-		// eslint-disable-next-line n8n-nodes-base/node-class-description-inputs-wrong-regular-node
 		inputs: [NodeConnectionTypes.Main],
-		// eslint-disable-next-line n8n-nodes-base/node-class-description-outputs-wrong
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
 			{

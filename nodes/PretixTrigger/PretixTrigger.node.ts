@@ -23,7 +23,6 @@ export class PretixTrigger implements INodeType {
 		},
 		inputs: [],
 		// The lint rule predates NodeConnectionTypes (whose Main is 'main').
-		// eslint-disable-next-line n8n-nodes-base/node-class-description-outputs-wrong
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
 			{
