@@ -157,6 +157,60 @@ async function webhookBurst(
 	};
 }
 
+const FLOOR_WEBHOOK_PATH = 'bench-n8n-floor';
+
+/** n8n's own floor: a workflow of one n8n Webhook node that answers at once and does nothing. */
+const TRIVIAL_WORKFLOW: WorkflowImport = {
+	id: 'benchTrivialWebhook',
+	name: 'bench: trivial webhook',
+	nodes: [
+		{
+			parameters: {
+				httpMethod: 'POST',
+				path: FLOOR_WEBHOOK_PATH,
+				responseMode: 'onReceived',
+				options: {},
+			},
+			id: '5d0c7f64-2a53-4d84-9a43-2b1b4b8e0f11',
+			name: 'Webhook',
+			type: 'n8n-nodes-base.webhook',
+			typeVersion: 2,
+			position: [0, 0],
+			webhookId: '8f9e3c1a-6b47-4f0e-9d2c-7a51e4b3c902',
+		},
+	],
+	connections: {},
+	settings: { executionOrder: 'v1' },
+};
+
+/** The burst into the trivial workflow: per execution, stoppedAt − the send time of its webhook. */
+async function trivialBurst(
+	pretix: FakePretix,
+	n8n: N8nInstance,
+	generated: GeneratedOrders,
+	timeoutMs: number,
+): Promise<number[]> {
+	const deliveries = generated.orders.map((order) => ({
+		code: String(order.code),
+		delivery: pretix.notify('pretix.event.order.paid', {
+			event: HOOK_EVENT,
+			code: String(order.code),
+		}).deliveries,
+	}));
+	await pretix.sender.idle();
+	const executions = await n8n.waitForExecutions(TRIVIAL_WORKFLOW.id, deliveries.length, timeoutMs);
+	const sentAt = new Map(deliveries.map((d) => [d.code, d.delivery[0]?.attempts[0]?.at]));
+	const latencies: number[] = [];
+	for (const execution of executions) {
+		const body = execution.data?.resultData.runData.Webhook?.[0]?.data?.main?.[0]?.[0]?.json
+			.body as { code?: string } | undefined;
+		const sent = body?.code ? sentAt.get(body.code) : undefined;
+		if (sent !== undefined && execution.stoppedAt)
+			latencies.push(Date.parse(execution.stoppedAt) - sent);
+	}
+	return latencies;
+}
+
 /** Median executionTime per node over the workflow's executions (where the latency goes). */
 async function nodeTimes(
 	n8n: N8nInstance,
@@ -338,7 +392,7 @@ export const n8nBench: Benchmark = {
 				userFolder,
 				installPackage: true,
 				credentials,
-				workflows: [batchWorkflow, hookWorkflow],
+				workflows: [batchWorkflow, hookWorkflow, TRIVIAL_WORKFLOW],
 			});
 			const pid = n8n.mainPid;
 			if (!pid) throw new Error('no n8n main process id');
@@ -414,14 +468,26 @@ export const n8nBench: Benchmark = {
 			});
 			const viaN8n = await webhookBurst(pretix, hs, hookRoom, hookOrders, 300_000);
 			hook.enabled = false;
-			ctx.log(
-				`n8n: webhook executions, median time per node: ${await nodeTimes(n8n, hookWorkflow.id, viaN8n.burstStart)}`,
-			);
+			// Read before anything else asks n8n for execution data (that costs memory too).
+			const peak = procStatus(pid);
 			if (viaN8n.lost)
 				broken.push(
 					`n8n webhooks: ${viaN8n.lost} of ${viaN8n.expected} attendees not invited (counted at the homeserver)`,
 				);
 			if (viaN8n.duplicated) broken.push(`n8n webhooks: ${viaN8n.duplicated} duplicate invites`);
+			ctx.log(
+				`n8n: webhook executions: ${await nodeTimes(n8n, hookWorkflow.id, viaN8n.burstStart)}`,
+			);
+
+			ctx.log('n8n: the same burst into a trivial n8n Webhook workflow (n8n alone)');
+			const n8nHook = pretix.addWebhook({
+				target_url: n8n.webhookUrl(FLOOR_WEBHOOK_PATH),
+				action_types: ['pretix.event.order.paid'],
+				all_events: false,
+				limit_events: [HOOK_EVENT],
+			});
+			const n8nAlone = await trivialBurst(pretix, n8n, hookOrders, 300_000);
+			n8nHook.enabled = false;
 
 			ctx.log('n8n: the same burst through the bare bridge (floor)');
 			const bridge = await startBareBridge(pretix, hs, bot.accessToken, floorRoom);
@@ -434,25 +500,40 @@ export const n8nBench: Benchmark = {
 			});
 			const viaBare = await webhookBurst(pretix, hs, floorRoom, hookOrders, 120_000);
 			const p = (s: number[], q: number) => percentile(s, q);
+			const latencyRow = (what: string, samples: number[], q: number, note: string): BenchRow => ({
+				bench,
+				what: `${what} p${q}`,
+				figure: seconds(p(samples, q)),
+				floor: seconds(p(viaBare.latencies, q)),
+				ratio: times(p(samples, q) / p(viaBare.latencies, q)),
+				target: '',
+				note,
+			});
 			rows.push(
-				{
-					bench,
-					what: `${burst} webhooks: latency p50`,
-					figure: seconds(p(viaN8n.latencies, 50)),
-					floor: seconds(p(viaBare.latencies, 50)),
-					ratio: times(p(viaN8n.latencies, 50) / p(viaBare.latencies, 50)),
-					target: '',
-					note: 'webhook sent → invite at the homeserver',
-				},
-				{
-					bench,
-					what: `${burst} webhooks: latency p95`,
-					figure: seconds(p(viaN8n.latencies, 95)),
-					floor: seconds(p(viaBare.latencies, 95)),
-					ratio: times(p(viaN8n.latencies, 95) / p(viaBare.latencies, 95)),
-					target: '',
-					note: `max ${seconds(Math.max(...viaN8n.latencies))}; floor: bare node:http bridge`,
-				},
+				latencyRow(
+					`${burst} webhooks → invite: latency`,
+					viaN8n.latencies,
+					50,
+					'sent by pretix → invite at the homeserver',
+				),
+				latencyRow(
+					`${burst} webhooks → invite: latency`,
+					viaN8n.latencies,
+					95,
+					`max ${seconds(Math.max(...viaN8n.latencies))}; floor: bare node:http bridge`,
+				),
+				latencyRow(
+					`${burst} webhooks, n8n alone: latency`,
+					n8nAlone,
+					50,
+					'trivial Webhook workflow: sent → execution stopped',
+				),
+				latencyRow(
+					`${burst} webhooks, n8n alone: latency`,
+					n8nAlone,
+					95,
+					`${n8nAlone.length} executions matched`,
+				),
 				{
 					bench,
 					what: `${burst} webhooks: lost / duplicated`,
@@ -462,17 +543,16 @@ export const n8nBench: Benchmark = {
 					target: '0 / 0',
 					note: `${viaN8n.notDelivered} deliveries not 2xx at first try`,
 				},
+				{
+					bench,
+					what: 'peak RSS (VmHWM) after batch + burst',
+					figure: mib(peak.hwm),
+					floor: mib(idle.hwm),
+					ratio: times(peak.hwm / idle.hwm),
+					target: '',
+					note: `RSS sampled during the batch peaked at ${mib(sampledPeak)}`,
+				},
 			);
-			const peak = procStatus(pid);
-			rows.push({
-				bench,
-				what: 'peak RSS after both',
-				figure: mib(peak.hwm),
-				floor: mib(idle.hwm),
-				ratio: times(peak.hwm / idle.hwm),
-				target: '',
-				note: `sampled RSS peak during batch ${mib(sampledPeak)}`,
-			});
 			return { rows, broken };
 		} finally {
 			bare?.close();

@@ -193,6 +193,27 @@ describe('templates in real n8n', () => {
 		expect(await ledger.lookup({ matrixId: '@alice:example.org' })).toEqual([]);
 	});
 
+	test('the daily schedule purges an event that has ended, without a command', async () => {
+		const summit = (await (await fetch(`${services.pretixUrl}/api/v1/organizers/exampleorg/events/summit26/`, { headers: { Authorization: `Token ${services.pretixToken}` } })).json()) as Record<string, unknown>;
+		services.pretix.addEvent('exampleorg', { ...summit, slug: 'winter26', name: { en: 'Winter 26' }, public_url: undefined });
+		const mapped = await command(services.attendeesRoom, `!setroom ${services.pretixUrl}/exampleorg/winter26/`);
+		expect(mapped[0]).toContain('(exampleorg/winter26)');
+		expect(await ledger.listMappings({ event: 'exampleorg/winter26' })).toHaveLength(1);
+		// The template fires daily at 03:00; here every 5 seconds, through the public API as a user would edit it.
+		const workflow = (await n8n.api('GET', '/workflows/pretixMatrixPurge')) as { name: string; nodes: Array<{ name: string; parameters: Record<string, unknown> }>; connections: unknown; settings: Record<string, unknown> };
+		const schedule = workflow.nodes.find((node) => node.name === 'Every day')!;
+		schedule.parameters = { rule: { interval: [{ field: 'seconds', secondsInterval: 5 }] } };
+		await n8n.api('PUT', '/workflows/pretixMatrixPurge', { name: workflow.name, nodes: workflow.nodes, connections: workflow.connections, settings: { executionOrder: 'v1' } });
+		await n8n.publish('pretixMatrixPurge');
+		const deadline = Date.now() + 60_000;
+		while ((await ledger.listMappings({ event: 'exampleorg/winter26' })).length > 0 && Date.now() < deadline) await delay(500);
+		expect(await ledger.listMappings({ event: 'exampleorg/winter26' })).toEqual([]);
+		const scheduled = (await n8n.executions('pretixMatrixPurge', false)).filter((e) => e.mode === 'trigger');
+		expect(scheduled.length).toBeGreaterThan(0);
+		await n8n.unpublish('pretixMatrixPurge');
+		expect(botMessages(services.organizersRoom).some((text) => text.includes('exampleorg/winter26 is over'))).toBe(true);
+	});
+
 	test("n8n's log holds none of the fixture Matrix IDs or order codes", () => {
 		const log = n8n.logs();
 		const leaked = PERSONAL_DATA.filter((value) => log.includes(value));
