@@ -12,13 +12,15 @@ cd "$(dirname "$0")/.."
 PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v 'node_modules/.bin' | paste -sd: -)
 export PATH
 
-echo "setup: installing the package toolchain (npm ci)"
-npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+# `npm install` from the lockfile rather than `npm ci`: our registry lacks some platform-only optional
+# packages (e.g. @unrs/resolver-binding-android-*), which `npm ci` counts as "lockfile out of sync".
+echo "setup: installing the package toolchain (from package-lock.json)"
+npm install --ignore-scripts --no-audit --no-fund --loglevel=error
 npm rebuild node --loglevel=error
 echo "setup: Node for npm scripts is $(node_modules/.bin/node --version)"
 
-echo "setup: installing n8n into scripts/n8n-runtime (npm ci)"
-npm --prefix scripts/n8n-runtime ci --ignore-scripts --no-audit --no-fund --loglevel=error
+echo "setup: installing n8n into scripts/n8n-runtime (from its package-lock.json)"
+npm --prefix scripts/n8n-runtime install --ignore-scripts --no-audit --no-fund --loglevel=error
 npm --prefix scripts/n8n-runtime rebuild node sqlite3 --loglevel=error
 
 echo "setup: building the package"

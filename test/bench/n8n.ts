@@ -550,7 +550,7 @@ export const n8nBench: Benchmark = {
 					floor: mib(idle.hwm),
 					ratio: times(peak.hwm / idle.hwm),
 					target: '',
-					note: `RSS sampled during the batch peaked at ${mib(sampledPeak)}`,
+					note: `RSS right after the burst ${mib(peak.rss)}; sampled during the batch ${mib(sampledPeak)}`,
 				},
 			);
 			return { rows, broken };

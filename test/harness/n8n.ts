@@ -247,12 +247,13 @@ export class N8nInstance {
 	private async launch(): Promise<void> {
 		this.logStream = createWriteStream(this.logFile, { flags: 'a' });
 		this.main = this.spawnN8n(['start']);
-		for (let i = 0; i < (this.options.workers ?? 0); i++) this.workers.push(this.spawnN8n(['worker', '--concurrency=5']));
+		// Each worker starts its own task-runner broker: same env, but a port of its own.
+		for (let i = 0; i < (this.options.workers ?? 0); i++) this.workers.push(this.spawnN8n(['worker', '--concurrency=5'], { N8N_RUNNERS_BROKER_PORT: String(await freePort()) }));
 		await this.waitReady();
 	}
 
-	private spawnN8n(args: string[]): ChildProcess {
-		const child = spawn(process.execPath, [N8N_BIN, ...args], { env: this.spawnEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+	private spawnN8n(args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
+		const child = spawn(process.execPath, [N8N_BIN, ...args], { env: { ...this.spawnEnv(), ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
 		const prefix = args[0] === 'start' ? '' : `[${args[0]} ${child.pid}] `;
 		const forward = (chunk: Buffer) => {
 			const text = prefix ? chunk.toString().replace(/^/gm, prefix) : chunk.toString();
