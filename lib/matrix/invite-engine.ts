@@ -404,6 +404,17 @@ function pairKey(roomId: string, userId: string): string {
 	return `${roomId}\u0000${userId}`;
 }
 
+/** The people each room reference is needed for (prepareRooms reads small sets per user). */
+function usersByRef(tasks: RoomUserTask[]): Map<string, Set<string>> {
+	const byRef = new Map<string, Set<string>>();
+	for (const task of tasks) {
+		const ref = String(task.room ?? '');
+		if (!byRef.has(ref)) byRef.set(ref, new Set());
+		if (isValidUserId(task.userId)) byRef.get(ref)!.add(String(task.userId));
+	}
+	return byRef;
+}
+
 /**
  * Invites users into rooms. Every task gets a result, in input order; pairs that appear twice are
  * invited once and reported twice.
@@ -421,6 +432,8 @@ export async function inviteUsers(
 	const ownServer = serverNameOf(me);
 	const rooms = await prepareRooms(client, new Set(tasks.map((t) => String(t.room ?? ''))), retry, {
 		readPowerLevels: true,
+		usersByRef: usersByRef(tasks),
+		self: me,
 	});
 	for (const room of rooms.values()) {
 		if (room.problem) continue;
@@ -514,6 +527,8 @@ export async function revokeUsers(
 	if (!me) return allGaveUp<RevokeStatus>(tasks, 'gaveUp', unreachable!, ctx, started);
 	const rooms = await prepareRooms(client, new Set(tasks.map((t) => String(t.room ?? ''))), retry, {
 		readPowerLevels: true,
+		usersByRef: usersByRef(tasks),
+		self: me,
 	});
 	for (const room of rooms.values()) {
 		if (room.problem) continue;
@@ -619,6 +634,7 @@ export async function membershipReport(
 		client,
 		new Set(tasks.map((t) => String(t.room ?? ''))),
 		retryOptions(ctx),
+		{ usersByRef: usersByRef(tasks) },
 	);
 	const map: Record<string, MembershipState> = {
 		join: 'joined',

@@ -15,8 +15,10 @@ export interface RoomInfo {
 	ref: string;
 	roomId?: string;
 	problem?: RoomProblem;
-	/** Current membership per user, from one /members read. */
+	/** Current membership per user, from one /members read (or per-user reads, see checkedUsers). */
 	members: Map<string, string>;
+	/** Set when memberships were read per user: only these users' absence from `members` means "none". */
+	checkedUsers?: Set<string>;
 	powerLevels?: PowerLevels;
 }
 
@@ -56,14 +58,30 @@ function describe(failure: MatrixFailure): string {
 }
 
 /**
+ * Up to this many people per room, their membership is read one state event each (plus the bot's)
+ * instead of the room's whole member list: a webhook inviting one attendee into a room of thousands
+ * would otherwise download and parse every member on every delivery.
+ */
+export const PER_USER_MEMBERSHIP_LIMIT = 20;
+
+export interface PrepareRoomsOptions {
+	readPowerLevels?: boolean;
+	/** The people each room reference is needed for; small sets are read per user. */
+	usersByRef?: Map<string, Set<string>>;
+	/** The bot's own ID: always among the per-user reads (its membership decides everything). */
+	self?: string;
+}
+
+/**
  * Resolves each distinct room reference once (aliases through the directory) and reads its
- * membership once (one /members call per room, never one per user).
+ * membership once: one /members call per room, or, for a handful of people, one member state
+ * event per person — never both, never per item.
  */
 export async function prepareRooms(
 	client: MatrixClient,
 	refs: Iterable<string>,
 	retry: RetryOptions,
-	options: { readPowerLevels?: boolean } = {},
+	options: PrepareRoomsOptions = {},
 ): Promise<Map<string, RoomInfo>> {
 	const rooms = new Map<string, RoomInfo>();
 	const byId = new Map<string, RoomInfo>();
@@ -91,25 +109,36 @@ export async function prepareRooms(
 		}
 		const known = byId.get(info.roomId);
 		if (known) {
+			// The same room under another reference (alias and ID): read whoever this one adds.
+			const extra = [...(options.usersByRef?.get(rawRef) ?? [])].filter(
+				(u) => known.checkedUsers && !known.checkedUsers.has(u),
+			);
+			if (!known.problem && extra.length)
+				known.problem = await readMembershipsOneByOne(client, known, new Set(extra), retry);
 			info.problem = known.problem;
 			info.members = known.members;
+			info.checkedUsers = known.checkedUsers;
 			info.powerLevels = known.powerLevels;
 			continue;
 		}
 		byId.set(info.roomId, info);
-		const members = await withRetries(() => client.members(info.roomId!), retry);
-		if (!members.ok) {
-			if (failureIsAuth(members)) throw authError(members);
-			info.problem = problemOf(members);
-			continue;
+		const wanted = new Set<string>();
+		for (const [otherRef, users] of options.usersByRef ?? []) {
+			if (otherRef === rawRef || rooms.get(otherRef)?.roomId === info.roomId)
+				for (const user of users) wanted.add(user);
 		}
-		for (const event of Array.isArray(members.value?.chunk) ? members.value.chunk : []) {
-			if (
-				event &&
-				typeof event.state_key === 'string' &&
-				typeof event.content?.membership === 'string'
-			) {
-				info.members.set(event.state_key, event.content.membership);
+		if (options.usersByRef && options.self && wanted.size <= PER_USER_MEMBERSHIP_LIMIT) {
+			wanted.add(options.self);
+			const problem = await readMembershipsOneByOne(client, info, wanted, retry);
+			if (problem) {
+				info.problem = problem;
+				continue;
+			}
+		} else {
+			const problem = await readAllMembers(client, info, retry);
+			if (problem) {
+				info.problem = problem;
+				continue;
 			}
 		}
 		if (options.readPowerLevels) {
@@ -121,6 +150,55 @@ export async function prepareRooms(
 		}
 	}
 	return rooms;
+}
+
+async function readAllMembers(
+	client: MatrixClient,
+	info: RoomInfo,
+	retry: RetryOptions,
+): Promise<RoomProblem | undefined> {
+	const members = await withRetries(() => client.members(info.roomId!), retry);
+	if (!members.ok) {
+		if (failureIsAuth(members)) throw authError(members);
+		return problemOf(members);
+	}
+	for (const event of Array.isArray(members.value?.chunk) ? members.value.chunk : []) {
+		if (
+			event &&
+			typeof event.state_key === 'string' &&
+			typeof event.content?.membership === 'string'
+		) {
+			info.members.set(event.state_key, event.content.membership);
+		}
+	}
+	return undefined;
+}
+
+/** The m.room.member state event of each user: 404 means never a member; the bot's own read decides access. */
+async function readMembershipsOneByOne(
+	client: MatrixClient,
+	info: RoomInfo,
+	users: Set<string>,
+	retry: RetryOptions,
+): Promise<RoomProblem | undefined> {
+	info.checkedUsers ??= new Set();
+	for (const user of users) {
+		info.checkedUsers.add(user);
+		const state = await withRetries(
+			() => client.stateEvent<{ membership?: unknown }>(info.roomId!, 'm.room.member', user),
+			retry,
+		);
+		if (state.ok) {
+			if (typeof state.value?.membership === 'string')
+				info.members.set(user, state.value.membership);
+			continue;
+		}
+		if (failureIsAuth(state)) throw authError(state);
+		if (state.kind === 'http' && state.status === 404 && state.errcode !== 'M_UNRECOGNIZED')
+			continue;
+		return problemOf(state);
+	}
+	return undefined;
 }
 
 export function levelOf(levels: PowerLevels | undefined, userId: string): number {

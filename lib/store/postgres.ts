@@ -49,6 +49,8 @@ export interface PostgresOptions {
 	tablePrefix?: string;
 	poolSize?: number;
 	connectTimeoutMs?: number;
+	/** How the connections show in pg_stat_activity (default `n8n-nodes-pretix-matrix`). */
+	applicationName?: string;
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,40}$/;
@@ -98,7 +100,7 @@ export class PostgresBackend implements LedgerBackend {
 			idleTimeoutMillis: 30_000,
 			// Idle connections must not keep a finished n8n task or test process alive.
 			allowExitOnIdle: true,
-			application_name: 'n8n-nodes-pretix-matrix',
+			application_name: this.options.applicationName ?? 'n8n-nodes-pretix-matrix',
 		};
 		const pool = new Pool(config);
 		// A dropped idle connection must not crash the n8n process; the next query reconnects.
@@ -456,10 +458,16 @@ CREATE TABLE IF NOT EXISTS ${summary} (
 		} catch (error) {
 			throw wrap(error);
 		}
+		// A connection dropped between two statements of the transaction emits 'error' on the client
+		// (the pool only listens on idle ones): unheard, it would crash the n8n process. The failing
+		// statement reports it to the caller instead.
+		const ignoreDrop = () => undefined;
+		client.on('error', ignoreDrop);
 		try {
 			await client.query('BEGIN');
 			const result = await work(client);
 			await client.query('COMMIT');
+			client.removeListener('error', ignoreDrop);
 			client.release();
 			return result;
 		} catch (error) {
@@ -468,6 +476,7 @@ CREATE TABLE IF NOT EXISTS ${summary} (
 				() => true,
 				() => false,
 			);
+			client.removeListener('error', ignoreDrop);
 			client.release(rolledBack ? undefined : true);
 			throw wrap(error);
 		}

@@ -219,6 +219,22 @@ describe('templates in real n8n', () => {
 		const leaked = PERSONAL_DATA.filter((value) => log.includes(value));
 		expect(leaked).toEqual([]);
 	});
+
+	test('execution data carries Matrix IDs only in the nodes that must handle them', async () => {
+		// Replies, summaries, counts and the purge result are aggregate: no attendee data may reach them.
+		const aggregate = /^(Reply: |Post summary$|Summary$|Final counts$|Counts$|Purge event$|Mapped events$|Mappings of)/;
+		const leaks: string[] = [];
+		for (const workflowId of ['pretixMatrixBatchInvite', 'pretixMatrixStatus', 'pretixMatrixPurge', 'pretixMatrixRoomMapping']) {
+			for (const execution of await n8n.executions(workflowId, true)) {
+				for (const [node, runs] of Object.entries(execution.data?.resultData.runData ?? {})) {
+					if (!aggregate.test(node)) continue;
+					const text = JSON.stringify(runs);
+					for (const value of PERSONAL_DATA.filter((v) => v.startsWith('@') || v === 'ken smith')) if (text.includes(value)) leaks.push(`${workflowId}/${node}: ${value}`);
+				}
+			}
+		}
+		expect(leaks).toEqual([]);
+	});
 });
 
 /** A paid order like the fixture ABC3K with one ticket and the given Matrix ID answer. */

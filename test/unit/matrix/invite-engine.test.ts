@@ -14,6 +14,25 @@ describe('invite engine against the fake homeserver', () => {
 	let hs: FakeHomeserver;
 	afterEach(() => hs.stop());
 
+	test('more than 20 people in a room: its member list is read once, not per person', async () => {
+		hs = await startFakeHomeserver({ rateLimits: false });
+		const bot = hs.createUser('bot');
+		const roomId = hs.createRoom({ creator: bot.userId, name: 'Big' });
+		for (let i = 0; i < 25; i++) hs.createUser(`guest${i}`);
+		const tasks = Array.from({ length: 25 }, (_, i) => ({
+			room: roomId,
+			userId: `@guest${i}:localhost`,
+		}));
+		hs.setMembership(roomId, '@guest3:localhost', 'join');
+		const { results } = await inviteUsers(botClient(hs, bot.accessToken), tasks, {
+			perInvitee: false,
+		});
+		expect(results.filter((r) => r.status === 'invited')).toHaveLength(24);
+		expect(results[3].status).toBe('alreadyJoined');
+		expect(hs.countRequests({ path: /\/members$/ })).toBe(1);
+		expect(hs.countRequests({ path: /\/state\/m\.room\.member\// })).toBe(0);
+	});
+
 	test('classifies every outcome, reads each room once, resolves aliases once', async () => {
 		hs = await startFakeHomeserver({ rateLimits: false });
 		const bot = hs.createUser('bot');
@@ -64,7 +83,11 @@ describe('invite engine against the fake homeserver', () => {
 				.reason,
 		).toBe('Welcome to the event');
 		expect(hs.countRequests({ path: /\/directory\/room\// })).toBe(1);
-		expect(hs.countRequests({ path: /\/members$/ })).toBe(1);
+		// A handful of people: one member-state read per distinct valid user and one for the bot,
+		// shared by the alias and the ID of the same room; no whole member list.
+		expect(hs.countRequests({ path: /\/members$/ })).toBe(0);
+		const validUsers = new Set(users.filter((u) => /^@[a-z0-9._=/+-]+:[a-z0-9.-]+$/.test(u)));
+		expect(hs.countRequests({ path: /\/state\/m\.room\.member\// })).toBe(validUsers.size + 1);
 		// Locally rejected ids never reach the server.
 		expect(hs.countRequests({ path: /\/invite$/ })).toBe(4);
 	});

@@ -47,6 +47,8 @@ export function backendFromSpec(spec: BackendSpec): LedgerBackend {
 			return new PostgresBackend({
 				connectionString: spec.connectionString,
 				tablePrefix: spec.tablePrefix,
+				// Unique per store, so a test can find (and kill) exactly its own connections.
+				applicationName: `pretix-matrix-test-${spec.tablePrefix}`,
 			});
 		case 'redis':
 			return new RedisBackend({ url: spec.url, keyPrefix: spec.keyPrefix });

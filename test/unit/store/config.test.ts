@@ -151,8 +151,11 @@ describe('dropped connections', () => {
 				connectionString: (store.spec as { connectionString: string }).connectionString,
 			});
 			await admin.connect();
+			// Only this store's connections: other test files use the same database in parallel.
+			const prefix = (store.spec as { tablePrefix: string }).tablePrefix;
 			const killed = await admin.query(
-				"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'n8n-nodes-pretix-matrix' AND pid <> pg_backend_pid()",
+				'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()',
+				[`pretix-matrix-test-${prefix}`],
 			);
 			await admin.end();
 			expect(killed.rowCount).toBeGreaterThan(0);
