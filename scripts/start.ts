@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 
 import { N8nInstance, REPO_ROOT, type WorkflowImport } from '../test/harness/n8n';
-import { startDemoServices } from './demo';
+import { startDemoServices, type DemoServices } from './demo';
 import { templateCredentials } from './template-credentials';
 
 const args = new Set(process.argv.slice(2));
@@ -52,7 +52,8 @@ async function main() {
 		workflows,
 		publish: demo ? workflows.map((w) => w.id) : [],
 		inheritOutput: true,
-		env: services ? { PRETIX_MATRIX_DEMO: '1' } : {},
+		// The harness logs at debug level for post-mortems; a person at the terminal wants less.
+		env: { N8N_LOG_LEVEL: process.env.N8N_LOG_LEVEL ?? 'info' },
 	});
 	if (importNow) writeFileSync(marker, new Date().toISOString());
 	const lines = [
@@ -65,6 +66,7 @@ async function main() {
 	else lines.push('fill in the placeholder credentials (pretix, Matrix bot, ledger) and publish the templates you use');
 	lines.push('Ctrl+C stops n8n', '');
 	process.stdout.write(lines.join('\n'));
+	if (services) await playDemo(services);
 
 	const stop = async () => {
 		await n8n.stop();
@@ -73,6 +75,27 @@ async function main() {
 	};
 	process.on('SIGINT', () => void stop());
 	process.on('SIGTERM', () => void stop());
+}
+
+/**
+ * The demo's little story, typed by the fake organizer: map the attendees' room to the fixture event,
+ * invite everyone registered, ask for the status. The bot's answers are printed as they arrive.
+ */
+async function playDemo(services: DemoServices) {
+	const { homeserver, organizer, attendeesRoom, pretixUrl } = services;
+	const said = (room: string) => homeserver.timeline(room, 'm.room.message').filter((e) => e.sender === services.botUserId).length;
+	await new Promise((resolve) => setTimeout(resolve, 3000)); // the command triggers' first sync
+	for (const text of [`!setroom ${pretixUrl}/exampleorg/summit26/`, '!batchinvite', '!status']) {
+		const before = said(attendeesRoom);
+		process.stdout.write(`\ndemo: ${organizer.userId} types: ${text}\n`);
+		homeserver.say(organizer.userId, attendeesRoom, text);
+		const deadline = Date.now() + 120_000;
+		while (said(attendeesRoom) === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+		for (const event of homeserver.timeline(attendeesRoom, 'm.room.message').filter((e) => e.sender === services.botUserId).slice(before)) {
+			process.stdout.write(`demo: the bot answers: ${String((event.content as { body?: unknown }).body ?? '')}\n`);
+		}
+	}
+	process.stdout.write('\ndemo: done — open http://localhost:' + port + ' to see the executions\n');
 }
 
 main().catch((error) => {

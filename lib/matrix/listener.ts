@@ -6,6 +6,10 @@ import { DEFAULT_COMMANDS, helpText, parseCommand } from './commands';
 import { isRoomAlias, isRoomId } from './ids';
 import { buildNoticeContent, txnIdFor } from './messages';
 import { levelOf } from './rooms';
+import { withRetries } from './retrying';
+
+/** How long a command waits for the sender's power level through transient homeserver failures. */
+const POWER_LEVEL_RETRY_MS = 30_000;
 
 /**
  * A long-lived chat-command listener built on matrix-js-sdk's sync loop (no crypto). It emits each
@@ -418,7 +422,12 @@ export class CommandListener {
 		if (mode === 'allowlist') return listed;
 		if (mode === 'allowlistOrPowerLevel' && listed) return true;
 		if (mode === 'allowlistAndPowerLevel' && !listed) return false;
-		const levels = await this.rest.powerLevels(roomId);
+		// A transient 429/5xx/network failure must not drop a moderator's command (it is already
+		// remembered as seen), so retry those for a while before deciding.
+		const levels = await withRetries(() => this.rest.powerLevels(roomId), {
+			deadline: Date.now() + POWER_LEVEL_RETRY_MS,
+			signal: this.controller.signal,
+		});
 		// Fail closed: when the power levels cannot be read, nobody is a moderator.
 		if (!levels.ok) return false;
 		return levelOf(levels.value as PowerLevels, userId) >= (this.options.minPowerLevel ?? 50);

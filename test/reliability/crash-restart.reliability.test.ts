@@ -15,9 +15,14 @@ describe('reliability: n8n killed during a batch', () => {
 		stage = await Stage.start({
 			label: 'rel-crash',
 			// Slow enough (10 invites/s) that the kill lands in the middle of the batch.
-			rateLimits: { invitesPerIssuer: { perSecond: 10, burst: 10 }, invitesPerRoom: { perSecond: 10, burst: 10 }, message: { perSecond: 10, burst: 50 } },
+			rateLimits: {
+				invitesPerIssuer: { perSecond: 10, burst: 10 },
+				invitesPerRoom: { perSecond: 10, burst: 10 },
+				message: { perSecond: 10, burst: 50 },
+			},
 			patch: (workflow) => {
-				if (workflow.id === BATCH_WORKFLOW) templateNode(workflow, 'Claim').parameters.leaseSeconds = LEASE_SECONDS;
+				if (workflow.id === BATCH_WORKFLOW)
+					templateNode(workflow, 'Claim').parameters.leaseSeconds = LEASE_SECONDS;
 			},
 		});
 		await stage.mapAttendeesRoom();
@@ -28,29 +33,53 @@ describe('reliability: n8n killed during a batch', () => {
 	});
 
 	test('SIGKILL mid-batch, restart, !batchinvite again → nothing lost, nothing doubled', async () => {
-		const generated = stage.services.pretix.generateOrders({ count: 200, seed: 73, mix: { valid: 95, missing: 5 } });
+		const generated = stage.services.pretix.generateOrders({
+			count: 200,
+			seed: 73,
+			mix: { valid: 95, missing: 5 },
+		});
 		const expected = expectedInvitees(generated);
 
 		const before = stage.botMessages(stage.attendeesRoom).length;
-		stage.services.homeserver.say(stage.services.organizer.userId, stage.attendeesRoom, '!batchinvite');
+		stage.services.homeserver.say(
+			stage.services.organizer.userId,
+			stage.attendeesRoom,
+			'!batchinvite',
+		);
 		const deadline = Date.now() + 120_000;
 		while (stage.invitesMade() < expected.length / 3 && Date.now() < deadline) await delay(100);
 		await stage.n8n.stop('SIGKILL');
 		const atKill = stage.invitesMade();
 		expect(atKill).toBeGreaterThan(0);
 		expect(atKill).toBeLessThan(expected.length);
-		expect(stage.botMessages(stage.attendeesRoom).slice(before).filter((m) => /Batch invite finished/.test(m))).toEqual([]);
+		expect(
+			stage
+				.botMessages(stage.attendeesRoom)
+				.slice(before)
+				.filter((m) => /Batch invite finished/.test(m)),
+		).toEqual([]);
 
 		await stage.n8n.restart();
 		// Let the command trigger sync and the dead run's claims expire.
 		await delay((LEASE_SECONDS + 5) * 1000);
-		const replayed = stage.botMessages(stage.attendeesRoom).slice(before).filter((m) => /Batch invite finished/.test(m)).length;
+		const replayed = stage
+			.botMessages(stage.attendeesRoom)
+			.slice(before)
+			.filter((m) => /Batch invite finished/.test(m)).length;
 		const summary = await stage.batchInvite(300_000);
 		await stage.quiesce([BATCH_WORKFLOW], { timeoutMs: 120_000 });
 
 		const tally = stage.tally('n8n SIGKILL mid-batch + restart', expected);
-		process.stdout.write(`  ${atKill} invites before the kill; old command replayed after restart: ${replayed}; after restart: ${summary.split('\n')[0]}\n`);
-		expect(tally).toEqual({ expected: expected.length, made: expected.length, duplicated: 0, lost: 0, unexpected: 0 });
+		process.stdout.write(
+			`  ${atKill} invites before the kill; old command replayed after restart: ${replayed}; after restart: ${summary.split('\n')[0]}\n`,
+		);
+		expect(tally).toEqual({
+			expected: expected.length,
+			made: expected.length,
+			duplicated: 0,
+			lost: 0,
+			unexpected: 0,
+		});
 		expect(summary).toMatch(/\b0 failed/);
 	});
 });

@@ -4,15 +4,33 @@
  * second `!batchinvite` picks up whatever the first could not finish (Record failure marks
  * serverUnreachable/gaveUp as retryable). In the end everyone is invited exactly once.
  */
-import { BATCH_WORKFLOW, deliverAll, delay, expectedInvitees, Stage, webhookPlan, WEBHOOK_WORKFLOW } from './helpers';
+import {
+	BATCH_WORKFLOW,
+	deliverAll,
+	delay,
+	expectedInvitees,
+	Stage,
+	webhookPlan,
+	WEBHOOK_WORKFLOW,
+} from './helpers';
 
-const STORM = { status: 429, path: /\/invite$/, body: { errcode: 'M_LIMIT_EXCEEDED', error: 'Too Many Requests' } };
+/** The run's normal homeserver limits: webhooks and the batch compete for them, so 429s happen anyway. */
+const LIMITS = { invitesPerIssuer: { perSecond: 8, burst: 8 }, invitesPerRoom: { perSecond: 8, burst: 8 }, message: { perSecond: 5, burst: 20 } };
+/** A storm: for a few seconds the homeserver lets almost nothing through (Synapse-style 429s with retry_after_ms). */
+const STORM = { ...LIMITS, invitesPerIssuer: { perSecond: 2, burst: 1 }, invitesPerRoom: { perSecond: 2, burst: 1 } };
 
 describe('reliability: homeserver and pretix faults', () => {
 	let stage: Stage;
 
 	beforeAll(async () => {
-		stage = await Stage.start({ label: 'rel-faults', rateLimits: { invitesPerIssuer: { perSecond: 8, burst: 8 }, invitesPerRoom: { perSecond: 8, burst: 8 }, message: { perSecond: 5, burst: 20 } } });
+		stage = await Stage.start({
+			label: 'rel-faults',
+			rateLimits: {
+				invitesPerIssuer: { perSecond: 8, burst: 8 },
+				invitesPerRoom: { perSecond: 8, burst: 8 },
+				message: { perSecond: 5, burst: 20 },
+			},
+		});
 		await stage.mapAttendeesRoom();
 	}, 240_000);
 
@@ -22,16 +40,27 @@ describe('reliability: homeserver and pretix faults', () => {
 
 	test('429 storms, 10% 5xx at the homeserver, 429/5xx at pretix → converges to exactly once', async () => {
 		const { homeserver, pretix } = stage.services;
-		const generated = pretix.generateOrders({ count: 120, seed: 72, positionsPerOrder: [1, 2], mix: { valid: 90, malformed: 10 }, statuses: { p: 90, n: 10 } });
-		const plan = webhookPlan(generated.orders as Array<Record<string, unknown>>, { total: 150, duplicateShare: 0.2, firstId: 200_000, seed: 72 });
+		const generated = pretix.generateOrders({
+			count: 120,
+			seed: 72,
+			positionsPerOrder: [1, 2],
+			mix: { valid: 90, malformed: 10 },
+			statuses: { p: 90, n: 10 },
+		});
+		const plan = webhookPlan(generated.orders as Array<Record<string, unknown>>, {
+			total: 150,
+			duplicateShare: 0.2,
+			firstId: 200_000,
+			seed: 72,
+		});
 		const expected = expectedInvitees(generated);
 
 		homeserver.setFaults({ errorRate: 0.1, errorStatus: 500 });
-		homeserver.failNext(30, STORM);
 		pretix.randomFaults = { rate5xx: 0.1, rate429: 0.05, retryAfterS: 1, seed: 72 };
 		pretix.storm429(10, 2);
-		// Two more 429 storms at the homeserver while things run.
-		const storms = [setTimeout(() => homeserver.failNext(40, STORM), 8000), setTimeout(() => homeserver.failNext(40, STORM), 20_000)];
+		// Three 429 storms at the homeserver (4 s each) while webhooks and the batch run.
+		const storm = (atMs: number) => [setTimeout(() => homeserver.setRateLimits(STORM), atMs), setTimeout(() => homeserver.setRateLimits(LIMITS), atMs + 4000)];
+		const storms = [...storm(0), ...storm(10_000), ...storm(22_000)];
 
 		const delivering = deliverAll(stage, plan.payloads, 10, 200);
 		await delay(500);
@@ -39,6 +68,7 @@ describe('reliability: homeserver and pretix faults', () => {
 		const outcomes = await Promise.all(await delivering);
 		await stage.quiesce([WEBHOOK_WORKFLOW, BATCH_WORKFLOW], { timeoutMs: 300_000 });
 		storms.forEach(clearTimeout);
+		homeserver.setRateLimits(LIMITS);
 		const afterFirst = stage.invitesMade();
 
 		// Still 10% 5xx everywhere: the second batch must converge through them.
@@ -48,14 +78,24 @@ describe('reliability: homeserver and pretix faults', () => {
 		pretix.clearFaults();
 
 		const tally = stage.tally('homeserver 429 storms + 10% 5xx, pretix 429/5xx', expected);
-		const hsFaults = homeserver.requests().filter((r) => r.status === 429 || r.status >= 500).length;
+		const hsFaults = homeserver
+			.requests()
+			.filter((r) => r.status === 429 || r.status >= 500).length;
 		const pretixFaults = pretix.requests.filter((r) => r.fault).length;
-		process.stdout.write(`  homeserver answered ${hsFaults} times 429/5xx, pretix ${pretixFaults} faults; ${afterFirst} invites after the first batch; first: ${first.split('\n')[0]}; second: ${second.split('\n')[0]}\n`);
+		process.stdout.write(
+			`  homeserver answered ${hsFaults} times 429/5xx, pretix ${pretixFaults} faults; ${afterFirst} invites after the first batch; first: ${first.split('\n')[0]}; second: ${second.split('\n')[0]}\n`,
+		);
 
 		expect(outcomes.filter((o) => o !== 'delivered')).toEqual([]);
 		expect(hsFaults).toBeGreaterThan(50);
 		expect(pretixFaults).toBeGreaterThan(10);
-		expect(tally).toEqual({ expected: expected.length, made: expected.length, duplicated: 0, lost: 0, unexpected: 0 });
+		expect(tally).toEqual({
+			expected: expected.length,
+			made: expected.length,
+			duplicated: 0,
+			lost: 0,
+			unexpected: 0,
+		});
 		expect(second).toMatch(/\b0 failed/);
 	});
 });

@@ -10,7 +10,14 @@ import { normalizeMxid } from '../../lib/mxid';
 import { startDemoServices, type DemoServices } from '../../scripts/demo';
 import { templateCredentials } from '../../scripts/template-credentials';
 import { readFixture, type GeneratedOrders } from '../fakes/pretix';
-import { delay, N8nInstance, REPO_ROOT, type CredentialImport, type N8nOptions, type WorkflowImport } from '../harness/n8n';
+import {
+	delay,
+	N8nInstance,
+	REPO_ROOT,
+	type CredentialImport,
+	type N8nOptions,
+	type WorkflowImport,
+} from '../harness/n8n';
 
 export { delay };
 
@@ -19,19 +26,47 @@ export const WEBHOOK_SECRET = 'reliability-webhook-secret-5d1e8b';
 export const BATCH_WORKFLOW = 'pretixMatrixBatchInvite';
 export const WEBHOOK_WORKFLOW = 'pretixMatrixWebhookInvite';
 /** Valid Matrix IDs of the paid fixture orders (see test/fixtures/pretix/README.md). */
-export const FIXTURE_INVITEES = ['@alice:example.org', '@dave:example.org', '@frank:example.org', '@grace:example.net', '@heidi:chat.example.org', '@ivan:example.org', '@laura:example.org', '@mallory:example.org', '@niaj:example.org', '@peggy:example.org'];
+export const FIXTURE_INVITEES = [
+	'@alice:example.org',
+	'@dave:example.org',
+	'@frank:example.org',
+	'@grace:example.net',
+	'@heidi:chat.example.org',
+	'@ivan:example.org',
+	'@laura:example.org',
+	'@mallory:example.org',
+	'@niaj:example.org',
+	'@peggy:example.org',
+];
 /** pretix order actions the webhook of the organizer subscribes to (as in the e2e suite). */
-export const WEBHOOK_ACTIONS = ['pretix.event.order.placed', 'pretix.event.order.paid', 'pretix.event.order.canceled', 'pretix.event.order.modified', 'pretix.event.order.changed.*', 'pretix.event.order.expired'];
+export const WEBHOOK_ACTIONS = [
+	'pretix.event.order.placed',
+	'pretix.event.order.paid',
+	'pretix.event.order.canceled',
+	'pretix.event.order.modified',
+	'pretix.event.order.changed.*',
+	'pretix.event.order.expired',
+];
 
-type TemplateNode = { name: string; type: string; parameters: Record<string, unknown>; webhookId?: string };
+type TemplateNode = {
+	name: string;
+	type: string;
+	parameters: Record<string, unknown>;
+	webhookId?: string;
+};
 
 /** The templates with the organizer's placeholders filled in; `patch` may change one workflow. */
-export function loadTemplates(services: DemoServices, patch?: (workflow: WorkflowImport) => void): WorkflowImport[] {
+export function loadTemplates(
+	services: DemoServices,
+	patch?: (workflow: WorkflowImport) => void,
+): WorkflowImport[] {
 	const dir = path.join(REPO_ROOT, 'workflows');
 	return readdirSync(dir)
 		.filter((file) => file.endsWith('.json'))
 		.map((file) => {
-			const text = readFileSync(path.join(dir, file), 'utf8').replaceAll('!organizers-room:example.org', services.organizersRoom).replaceAll('replace-with-a-long-random-secret', WEBHOOK_SECRET);
+			const text = readFileSync(path.join(dir, file), 'utf8')
+				.replaceAll('!organizers-room:example.org', services.organizersRoom)
+				.replaceAll('replace-with-a-long-random-secret', WEBHOOK_SECRET);
 			const workflow = JSON.parse(text) as WorkflowImport;
 			patch?.(workflow);
 			return workflow;
@@ -46,7 +81,9 @@ export function templateNode(workflow: WorkflowImport, name: string): TemplateNo
 
 export function webhookPath(templates: WorkflowImport[]): string {
 	const workflow = templates.find((w) => w.id === WEBHOOK_WORKFLOW)!;
-	const trigger = (workflow.nodes as TemplateNode[]).find((n) => n.type.endsWith('.pretixTrigger'))!;
+	const trigger = (workflow.nodes as TemplateNode[]).find((n) =>
+		n.type.endsWith('.pretixTrigger'),
+	)!;
 	return `${trigger.webhookId}/pretix/${WEBHOOK_SECRET}`;
 }
 
@@ -72,10 +109,27 @@ export class Stage {
 	static async start(options: StageOptions): Promise<Stage> {
 		const services = await startDemoServices();
 		try {
-			services.homeserver.setRateLimits(options.rateLimits ?? { invitesPerIssuer: { perSecond: 200, burst: 200 }, invitesPerRoom: { perSecond: 200, burst: 200 }, message: { perSecond: 10, burst: 50 } });
+			services.homeserver.setRateLimits(
+				options.rateLimits ?? {
+					invitesPerIssuer: { perSecond: 200, burst: 200 },
+					invitesPerRoom: { perSecond: 200, burst: 200 },
+					message: { perSecond: 10, burst: 50 },
+				},
+			);
 			const templates = loadTemplates(services, options.patch);
-			const credentials: CredentialImport[] = templateCredentials(services).map((c) => (c.type === 'dedupeStoreApi' && options.dedupeStore ? { ...c, data: options.dedupeStore } : c));
-			const n8nOptions: N8nOptions = { label: options.label, credentials, workflows: templates, publish: templates.filter((w) => w.id !== 'pretixMatrixPurge').map((w) => w.id), env: options.env, workers: options.workers };
+			const credentials: CredentialImport[] = templateCredentials(services).map((c) =>
+				c.type === 'dedupeStoreApi' && options.dedupeStore
+					? { ...c, data: options.dedupeStore }
+					: c,
+			);
+			const n8nOptions: N8nOptions = {
+				label: options.label,
+				credentials,
+				workflows: templates,
+				publish: templates.filter((w) => w.id !== 'pretixMatrixPurge').map((w) => w.id),
+				env: options.env,
+				workers: options.workers,
+			};
 			const n8n = await N8nInstance.start(n8nOptions);
 			const stage = new Stage(services, n8n, templates);
 			services.pretix.addWebhook({ target_url: stage.webhookUrl, action_types: WEBHOOK_ACTIONS });
@@ -104,7 +158,11 @@ export class Stage {
 	}
 
 	/** Types a command as the organizer; resolves with the bot's replies once `until` matches one. */
-	async command(roomId: string, text: string, options: { until?: RegExp; timeoutMs?: number; settleMs?: number } = {}): Promise<string[]> {
+	async command(
+		roomId: string,
+		text: string,
+		options: { until?: RegExp; timeoutMs?: number; settleMs?: number } = {},
+	): Promise<string[]> {
 		const before = this.botMessages(roomId).length;
 		this.services.homeserver.say(this.services.organizer.userId, roomId, text);
 		const deadline = Date.now() + (options.timeoutMs ?? 60_000);
@@ -116,40 +174,62 @@ export class Stage {
 			}
 			await delay(250);
 		}
-		throw new Error(`No matching reply to "${text.slice(0, 20)}" within ${options.timeoutMs ?? 60_000} ms:\n${this.n8n.logs().slice(-3000)}`);
+		throw new Error(
+			`No matching reply to "${text.slice(0, 20)}" within ${options.timeoutMs ?? 60_000} ms:\n${this.n8n.logs().slice(-3000)}`,
+		);
 	}
 
 	async mapAttendeesRoom(): Promise<void> {
-		const replies = await this.command(this.attendeesRoom, `!setroom ${this.services.pretixUrl}/exampleorg/summit26/`, { until: /exampleorg\/summit26/ });
+		const replies = await this.command(
+			this.attendeesRoom,
+			`!setroom ${this.services.pretixUrl}/exampleorg/summit26/`,
+			{ until: /exampleorg\/summit26/ },
+		);
 		if (replies.length !== 1) throw new Error(`!setroom answered ${replies.length} times`);
 	}
 
 	/** `!batchinvite` in the attendees' room; resolves with the summary reply. */
 	async batchInvite(timeoutMs = 240_000): Promise<string> {
-		const replies = await this.command(this.attendeesRoom, '!batchinvite', { until: /Batch invite finished/, timeoutMs });
+		const replies = await this.command(this.attendeesRoom, '!batchinvite', {
+			until: /Batch invite finished/,
+			timeoutMs,
+		});
 		const summaries = replies.filter((r) => /Batch invite finished/.test(r));
-		if (summaries.length !== 1) throw new Error(`!batchinvite answered with ${summaries.length} summaries`);
+		if (summaries.length !== 1)
+			throw new Error(`!batchinvite answered with ${summaries.length} summaries`);
 		return summaries[0];
 	}
 
 	/** Successful invites (HTTP 200) into the attendees' room, from the homeserver's request log. */
 	invitesMade(): number {
-		return this.services.homeserver.requests().filter((r) => r.method === 'POST' && r.status === 200 && isInviteInto(r.path, this.attendeesRoom)).length;
+		return this.services.homeserver
+			.requests()
+			.filter(
+				(r) => r.method === 'POST' && r.status === 200 && isInviteInto(r.path, this.attendeesRoom),
+			).length;
 	}
 
 	/**
 	 * Waits until nothing happens any more: every pretix delivery finished, no execution of the
 	 * given workflows still running, and the invite count unchanged for `quietMs`.
 	 */
-	async quiesce(workflowIds: string[], options: { quietMs?: number; timeoutMs?: number } = {}): Promise<void> {
+	async quiesce(
+		workflowIds: string[],
+		options: { quietMs?: number; timeoutMs?: number } = {},
+	): Promise<void> {
 		const quietMs = options.quietMs ?? 5000;
 		const deadline = Date.now() + (options.timeoutMs ?? 300_000);
 		let lastInvites = -1;
 		let quietSince = Date.now();
 		while (Date.now() < deadline) {
-			const pendingDeliveries = this.services.pretix.sender.deliveries.filter((d) => !d.outcome).length;
+			const pendingDeliveries = this.services.pretix.sender.deliveries.filter(
+				(d) => !d.outcome,
+			).length;
 			let running = 0;
-			for (const id of workflowIds) running += (await this.n8n.executions(id, false)).filter((e) => ['running', 'new', 'waiting'].includes(e.status)).length;
+			for (const id of workflowIds)
+				running += (await this.n8n.executions(id, false)).filter((e) =>
+					['running', 'new', 'waiting'].includes(e.status),
+				).length;
 			const invites = this.invitesMade();
 			if (pendingDeliveries > 0 || running > 0 || invites !== lastInvites) {
 				lastInvites = invites;
@@ -157,12 +237,16 @@ export class Stage {
 			} else if (Date.now() - quietSince >= quietMs) return;
 			await delay(500);
 		}
-		throw new Error(`Not quiet within ${options.timeoutMs ?? 300_000} ms:\n${this.n8n.logs().slice(-3000)}`);
+		throw new Error(
+			`Not quiet within ${options.timeoutMs ?? 300_000} ms:\n${this.n8n.logs().slice(-3000)}`,
+		);
 	}
 
 	/** Counts invites per expected attendee at the homeserver and prints the scenario's summary line. */
 	tally(scenario: string, expected: string[]): Tally {
-		const counts = expected.map((user) => this.services.homeserver.inviteCount(this.attendeesRoom, user));
+		const counts = expected.map((user) =>
+			this.services.homeserver.inviteCount(this.attendeesRoom, user),
+		);
 		const made = this.invitesMade();
 		const toExpected = counts.reduce((a, b) => a + b, 0);
 		const tally: Tally = {
@@ -192,7 +276,9 @@ export interface Tally {
 }
 
 export function summary(scenario: string, t: Tally, extra = ''): void {
-	process.stdout.write(`scenario: ${scenario} expected ${t.expected}, made ${t.made}, duplicated ${t.duplicated}, lost ${t.lost}${t.unexpected ? `, unexpected ${t.unexpected}` : ''}${extra ? ` (${extra})` : ''}\n`);
+	process.stdout.write(
+		`scenario: ${scenario} expected ${t.expected}, made ${t.made}, duplicated ${t.duplicated}, lost ${t.lost}${t.unexpected ? `, unexpected ${t.unexpected}` : ''}${extra ? ` (${extra})` : ''}\n`,
+	);
 }
 
 function isInviteInto(requestPath: string, roomId: string): boolean {
@@ -212,13 +298,27 @@ function isInviteInto(requestPath: string, roomId: string): boolean {
  * its own tests — this suite is about exactly-once.
  */
 export function expectedInvitees(generated?: GeneratedOrders): string[] {
-	const fromGenerated = (generated?.attendees ?? []).filter((a) => a.active).map((a) => normalizeMxid(a.answer ?? null)).filter((r) => r.valid).map((r) => r.userId!);
+	const fromGenerated = (generated?.attendees ?? [])
+		.filter((a) => a.active)
+		.map((a) => normalizeMxid(a.answer ?? null))
+		.filter((r) => r.valid)
+		.map((r) => r.userId!);
 	return [...new Set([...FIXTURE_INVITEES, ...fromGenerated])];
 }
 
 /** A pretix webhook body for one order (what pretix posts). */
-export function notification(notificationId: number, code: string, action: string): Record<string, unknown> {
-	return { notification_id: notificationId, organizer: 'exampleorg', event: 'summit26', code, action };
+export function notification(
+	notificationId: number,
+	code: string,
+	action: string,
+): Record<string, unknown> {
+	return {
+		notification_id: notificationId,
+		organizer: 'exampleorg',
+		event: 'summit26',
+		code,
+		action,
+	};
 }
 
 export function actionFor(status: unknown): string {
@@ -251,7 +351,10 @@ export function shuffle<T>(items: T[], seed: number): T[] {
  * second one (`modified`) for `extraShare` of them, plus duplicate deliveries (same
  * notification_id) so that duplicates make up `duplicateShare` of all deliveries; shuffled.
  */
-export function webhookPlan(orders: Array<Record<string, unknown>>, options: { total: number; duplicateShare: number; firstId: number; seed: number }): { payloads: Array<Record<string, unknown>>; unique: number; duplicates: number } {
+export function webhookPlan(
+	orders: Array<Record<string, unknown>>,
+	options: { total: number; duplicateShare: number; firstId: number; seed: number },
+): { payloads: Array<Record<string, unknown>>; unique: number; duplicates: number } {
 	const duplicates = Math.round(options.total * options.duplicateShare);
 	const unique = options.total - duplicates;
 	const originals: Array<Record<string, unknown>> = [];
@@ -260,14 +363,22 @@ export function webhookPlan(orders: Array<Record<string, unknown>>, options: { t
 		if (originals.length >= unique) break;
 		originals.push(notification(id++, String(order.code), actionFor(order.status)));
 	}
-	for (let i = 0; originals.length < unique; i++) originals.push(notification(id++, String(orders[i % orders.length].code), 'pretix.event.order.modified'));
+	for (let i = 0; originals.length < unique; i++)
+		originals.push(
+			notification(id++, String(orders[i % orders.length].code), 'pretix.event.order.modified'),
+		);
 	const picks = shuffle(originals, options.seed + 1);
 	const dupes = Array.from({ length: duplicates }, (_, i) => ({ ...picks[i % picks.length] }));
 	return { payloads: shuffle([...originals, ...dupes], options.seed), unique, duplicates };
 }
 
 /** Hands payloads to the fake pretix's sender (pretix's retry rules), `perTick` every `tickMs`. */
-export async function deliverAll(stage: Stage, payloads: Array<Record<string, unknown>>, perTick = 10, tickMs = 100): Promise<Promise<string>[]> {
+export async function deliverAll(
+	stage: Stage,
+	payloads: Array<Record<string, unknown>>,
+	perTick = 10,
+	tickMs = 100,
+): Promise<Promise<string>[]> {
 	const done: Promise<string>[] = [];
 	for (let i = 0; i < payloads.length; i++) {
 		done.push(stage.services.pretix.deliver(stage.webhookUrl, payloads[i]).done);
@@ -277,9 +388,30 @@ export async function deliverAll(stage: Stage, payloads: Array<Record<string, un
 }
 
 /** A paid order like the fixture ABC3K with one ticket and the given Matrix ID answer. */
-export function fixtureOrder(code: string, positionId: number, answer: string): Record<string, unknown> {
-	const order = structuredClone(readFixture<Record<string, unknown>>('order-detail-ABC3K.json')) as Record<string, unknown> & { positions: Array<Record<string, unknown>> };
+export function fixtureOrder(
+	code: string,
+	positionId: number,
+	answer: string,
+): Record<string, unknown> {
+	const order = structuredClone(
+		readFixture<Record<string, unknown>>('order-detail-ABC3K.json'),
+	) as Record<string, unknown> & { positions: Array<Record<string, unknown>> };
 	order.code = code;
-	order.positions = [{ ...order.positions[0], id: positionId, order: code, answers: [{ question: 101, question_identifier: 'matrix', answer, options: [], option_identifiers: [] }] }];
+	order.positions = [
+		{
+			...order.positions[0],
+			id: positionId,
+			order: code,
+			answers: [
+				{
+					question: 101,
+					question_identifier: 'matrix',
+					answer,
+					options: [],
+					option_identifiers: [],
+				},
+			],
+		},
+	];
 	return order;
 }

@@ -18,13 +18,26 @@ interface WebhookCase {
 	status?: number;
 }
 
-const valid = (id: number, extra: Record<string, unknown> = {}) => JSON.stringify({ notification_id: id, organizer: 'exampleorg', event: 'summit26', code: 'ABC3K', action: 'pretix.event.order.paid', ...extra });
+const valid = (id: number, extra: Record<string, unknown> = {}) =>
+	JSON.stringify({
+		notification_id: id,
+		organizer: 'exampleorg',
+		event: 'summit26',
+		code: 'ABC3K',
+		action: 'pretix.event.order.paid',
+		...extra,
+	});
 
 const WEBHOOK_CASES: WebhookCase[] = [
 	{ name: 'truncated JSON', body: '{"notification_id": 1, "organizer": "exampleorg"', status: 400 },
 	{ name: 'not JSON at all', body: 'hello pretix', status: 400 },
 	{ name: 'plain text body', body: 'notification_id=1', contentType: 'text/plain', status: 400 },
-	{ name: 'form body', body: 'notification_id=1&action=pretix.event.order.paid', contentType: 'application/x-www-form-urlencoded', status: 400 },
+	{
+		name: 'form body',
+		body: 'notification_id=1&action=pretix.event.order.paid',
+		contentType: 'application/x-www-form-urlencoded',
+		status: 400,
+	},
 	{ name: 'empty body', body: '', status: 400 },
 	{ name: 'JSON null', body: 'null', status: 400 },
 	{ name: 'JSON array', body: '[1,2,3]', status: 400 },
@@ -38,25 +51,104 @@ const WEBHOOK_CASES: WebhookCase[] = [
 	{ name: 'code as array', body: valid(5, { code: ['ABC3K'] }), status: 400 },
 	{ name: 'code with path characters', body: valid(6, { code: '../../organizers' }), status: 400 },
 	{ name: 'event with spaces', body: valid(7, { event: 'summit 26' }), status: 400 },
-	{ name: 'missing notification_id', body: JSON.stringify({ organizer: 'exampleorg', event: 'summit26', code: 'ABC3K', action: 'pretix.event.order.paid' }), status: 400 },
-	{ name: 'missing action', body: JSON.stringify({ notification_id: 8, organizer: 'exampleorg', event: 'summit26', code: 'ABC3K' }), status: 400 },
-	{ name: 'missing organizer', body: JSON.stringify({ notification_id: 9, event: 'summit26', code: 'ABC3K', action: 'pretix.event.order.paid' }), status: 400 },
-	{ name: 'missing event', body: JSON.stringify({ notification_id: 10, organizer: 'exampleorg', code: 'ABC3K', action: 'pretix.event.order.paid' }), status: 400 },
-	{ name: 'missing code', body: JSON.stringify({ notification_id: 11, organizer: 'exampleorg', event: 'summit26', action: 'pretix.event.order.paid' }), status: 400 },
+	{
+		name: 'missing notification_id',
+		body: JSON.stringify({
+			organizer: 'exampleorg',
+			event: 'summit26',
+			code: 'ABC3K',
+			action: 'pretix.event.order.paid',
+		}),
+		status: 400,
+	},
+	{
+		name: 'missing action',
+		body: JSON.stringify({
+			notification_id: 8,
+			organizer: 'exampleorg',
+			event: 'summit26',
+			code: 'ABC3K',
+		}),
+		status: 400,
+	},
+	{
+		name: 'missing organizer',
+		body: JSON.stringify({
+			notification_id: 9,
+			event: 'summit26',
+			code: 'ABC3K',
+			action: 'pretix.event.order.paid',
+		}),
+		status: 400,
+	},
+	{
+		name: 'missing event',
+		body: JSON.stringify({
+			notification_id: 10,
+			organizer: 'exampleorg',
+			code: 'ABC3K',
+			action: 'pretix.event.order.paid',
+		}),
+		status: 400,
+	},
+	{
+		name: 'missing code',
+		body: JSON.stringify({
+			notification_id: 11,
+			organizer: 'exampleorg',
+			event: 'summit26',
+			action: 'pretix.event.order.paid',
+		}),
+		status: 400,
+	},
 	{ name: 'not a pretix action', body: valid(12, { action: 'rm -rf /' }), status: 400 },
-	{ name: 'overlong action', body: valid(13, { action: `pretix.${'a'.repeat(300)}` }), status: 400 },
-	{ name: 'unknown pretix action', body: valid(14, { action: 'pretix.event.order.teleported' }), status: 200 },
-	{ name: 'action of another family', body: valid(15, { action: 'pretix.event.item.changed' }), status: 200 },
+	{
+		name: 'overlong action',
+		body: valid(13, { action: `pretix.${'a'.repeat(300)}` }),
+		status: 400,
+	},
+	{
+		name: 'unknown pretix action',
+		body: valid(14, { action: 'pretix.event.order.teleported' }),
+		status: 200,
+	},
+	{
+		name: 'action of another family',
+		body: valid(15, { action: 'pretix.event.item.changed' }),
+		status: 200,
+	},
 	{ name: 'unknown order', body: valid(16, { code: 'ZZZZZ' }), status: 200 },
 	{ name: 'unknown event', body: valid(17, { event: 'nosuchevent' }), status: 200 },
-	{ name: 'prototype pollution', body: '{"notification_id": 18, "organizer": "exampleorg", "event": "summit26", "code": "ZZZZY", "action": "pretix.event.order.paid", "__proto__": {"admin": true}, "constructor": {"prototype": {"x": 1}}}', status: 200 },
-	{ name: 'deeply nested', body: `{"notification_id": 19, "x": ${'['.repeat(3000)}${']'.repeat(3000)}}`, status: 400 },
-	{ name: 'invalid UTF-8', body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]), status: 400 },
+	{
+		name: 'prototype pollution',
+		body: '{"notification_id": 18, "organizer": "exampleorg", "event": "summit26", "code": "ZZZZY", "action": "pretix.event.order.paid", "__proto__": {"admin": true}, "constructor": {"prototype": {"x": 1}}}',
+		status: 200,
+	},
+	{
+		name: 'deeply nested',
+		body: `{"notification_id": 19, "x": ${'['.repeat(3000)}${']'.repeat(3000)}}`,
+		status: 400,
+	},
+	{
+		name: 'invalid UTF-8',
+		body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]),
+		status: 400,
+	},
 	{ name: 'unicode organizer', body: valid(20, { organizer: 'exämpleörg' }), status: 400 },
 	{ name: 'huge body (1 MB)', body: valid(21, { padding: 'x'.repeat(1024 * 1024) }), status: 413 },
 	{ name: 'huge body (20 MB)', body: valid(22, { padding: 'x'.repeat(20 * 1024 * 1024) }) },
-	{ name: 'wrong secret', body: valid(23), url: (s) => s.webhookUrl.replace(WEBHOOK_SECRET, 'wrong-secret-of-the-right-shape'), status: 404 },
-	{ name: 'secret missing from path', body: valid(24), url: (s) => s.webhookUrl.replace(`/${WEBHOOK_SECRET}`, ''), status: 404 },
+	{
+		name: 'wrong secret',
+		body: valid(23),
+		url: (s) => s.webhookUrl.replace(WEBHOOK_SECRET, 'wrong-secret-of-the-right-shape'),
+		status: 404,
+	},
+	{
+		name: 'secret missing from path',
+		body: valid(24),
+		url: (s) => s.webhookUrl.replace(`/${WEBHOOK_SECRET}`, ''),
+		status: 404,
+	},
 	{ name: 'GET instead of POST', body: '', method: 'GET', status: 404 },
 ];
 
@@ -80,7 +172,11 @@ describe('reliability: malformed webhooks and commands', () => {
 		const answers: string[] = [];
 		const problems: string[] = [];
 		for (const c of WEBHOOK_CASES) {
-			const res = await fetch(c.url?.(stage) ?? stage.webhookUrl, { method: c.method ?? 'POST', headers: { 'content-type': c.contentType ?? 'application/json' }, body: c.method === 'GET' ? undefined : c.body });
+			const res = await fetch(c.url?.(stage) ?? stage.webhookUrl, {
+				method: c.method ?? 'POST',
+				headers: { 'content-type': c.contentType ?? 'application/json' },
+				body: c.method === 'GET' ? undefined : c.body,
+			});
 			const text = await res.text();
 			let body: Record<string, unknown> | undefined;
 			try {
@@ -88,13 +184,24 @@ describe('reliability: malformed webhooks and commands', () => {
 			} catch {
 				body = undefined;
 			}
-			const message = typeof body?.error === 'string' ? body.error : typeof body?.message === 'string' ? body.message : '';
+			const message =
+				typeof body?.error === 'string'
+					? body.error
+					: typeof body?.message === 'string'
+						? body.message
+						: '';
 			answers.push(`${res.status}`);
-			const clear = res.status >= 400 && res.status < 500 ? message.length > 0 : res.status === 200 && body?.received === true;
-			if (!clear || (c.status !== undefined && res.status !== c.status)) problems.push(`${c.name}: ${res.status} ${text.slice(0, 200)}`);
+			const clear =
+				res.status >= 400 && res.status < 500
+					? message.length > 0
+					: res.status === 200 && body?.received === true;
+			if (!clear || (c.status !== undefined && res.status !== c.status))
+				problems.push(`${c.name}: ${res.status} ${text.slice(0, 200)}`);
 			if ((await ready()) !== 200) problems.push(`${c.name}: n8n not ready afterwards`);
 		}
-		process.stdout.write(`  ${WEBHOOK_CASES.length} malformed webhook calls answered: ${answers.join(' ')}\n`);
+		process.stdout.write(
+			`  ${WEBHOOK_CASES.length} malformed webhook calls answered: ${answers.join(' ')}\n`,
+		);
 		expect(problems).toEqual([]);
 		await delay(2000);
 		expect(await stage.n8n.executions(WEBHOOK_WORKFLOW, false)).toEqual([]);
@@ -130,7 +237,12 @@ describe('reliability: malformed webhooks and commands', () => {
 			['status', attendeesRoom],
 		];
 		const sent: Array<{ label: string; eventId: string }> = [];
-		const say = (label: string, room: string, body: string, options?: Parameters<typeof homeserver.say>[3]) => sent.push({ label, eventId: homeserver.say(organizer.userId, room, body, options) });
+		const say = (
+			label: string,
+			room: string,
+			body: string,
+			options?: Parameters<typeof homeserver.say>[3],
+		) => sent.push({ label, eventId: homeserver.say(organizer.userId, room, body, options) });
 		for (const [text, room] of texts) {
 			say(text.slice(0, 30), room, text);
 			await delay(150);
@@ -145,7 +257,12 @@ describe('reliability: malformed webhooks and commands', () => {
 		say('edit into a command', attendeesRoom, '!help', { replaces: original });
 
 		// Wait until the bot has been quiet for a while.
-		const botEvents = () => [attendeesRoom, organizersRoom].flatMap((room) => homeserver.timeline(room, 'm.room.message').filter((e) => e.sender === stage.services.botUserId));
+		const botEvents = () =>
+			[attendeesRoom, organizersRoom].flatMap((room) =>
+				homeserver
+					.timeline(room, 'm.room.message')
+					.filter((e) => e.sender === stage.services.botUserId),
+			);
 		let count = -1;
 		let quietSince = Date.now();
 		const deadline = Date.now() + 120_000;
@@ -157,13 +274,27 @@ describe('reliability: malformed webhooks and commands', () => {
 			}
 			await delay(300);
 		}
-		const repliesTo = (eventId: string) => botEvents().filter((e) => (e.content as { 'm.relates_to'?: { 'm.in_reply_to'?: { event_id?: string } } })['m.relates_to']?.['m.in_reply_to']?.event_id === eventId);
+		const repliesTo = (eventId: string) =>
+			botEvents().filter(
+				(e) =>
+					(e.content as { 'm.relates_to'?: { 'm.in_reply_to'?: { event_id?: string } } })[
+						'm.relates_to'
+					]?.['m.in_reply_to']?.event_id === eventId,
+			);
 		const doubled = sent.filter((s) => repliesTo(s.eventId).length > 1).map((s) => s.label);
 		const replied = sent.filter((s) => repliesTo(s.eventId).length === 1);
-		const longest = Math.max(0, ...botEvents().map((e) => String((e.content as { body?: unknown }).body ?? '').length));
+		const longest = Math.max(
+			0,
+			...botEvents().map((e) => String((e.content as { body?: unknown }).body ?? '').length),
+		);
 		const failedRuns = [];
-		for (const id of ['pretixMatrixBatchInvite', 'pretixMatrixRoomMapping', 'pretixMatrixStatus']) failedRuns.push(...(await stage.n8n.executions(id, false)).filter((e) => e.status !== 'success'));
-		process.stdout.write(`  ${sent.length} garbage commands: ${replied.length} answered once, ${sent.length - replied.length - doubled.length} silent, ${doubled.length} answered twice; ${failedRuns.length} failed runs; longest reply ${longest} chars\n`);
+		for (const id of ['pretixMatrixBatchInvite', 'pretixMatrixRoomMapping', 'pretixMatrixStatus'])
+			failedRuns.push(
+				...(await stage.n8n.executions(id, false)).filter((e) => e.status !== 'success'),
+			);
+		process.stdout.write(
+			`  ${sent.length} garbage commands: ${replied.length} answered once, ${sent.length - replied.length - doubled.length} silent, ${doubled.length} answered twice; ${failedRuns.length} failed runs; longest reply ${longest} chars\n`,
+		);
 
 		expect(doubled).toEqual([]);
 		expect(failedRuns.map((e) => `${e.workflowId}: ${e.status}`)).toEqual([]);
@@ -177,8 +308,16 @@ describe('reliability: malformed webhooks and commands', () => {
 
 	test('after all that, a valid webhook still invites its attendee exactly once', async () => {
 		const user = '@reliable:example.org';
-		stage.services.pretix.addOrder(fixtureOrder('WREL5', 9501, user), 'exampleorg', 'summit26', true);
-		const paid = stage.services.pretix.notify('pretix.event.order.paid', { event: 'summit26', code: 'WREL5' });
+		stage.services.pretix.addOrder(
+			fixtureOrder('WREL5', 9501, user),
+			'exampleorg',
+			'summit26',
+			true,
+		);
+		const paid = stage.services.pretix.notify('pretix.event.order.paid', {
+			event: 'summit26',
+			code: 'WREL5',
+		});
 		expect(await Promise.all(paid.deliveries.map((d) => d.done))).toEqual(['delivered']);
 		await stage.n8n.waitForExecutions(WEBHOOK_WORKFLOW, 1, 60_000);
 		await stage.quiesce([WEBHOOK_WORKFLOW], { quietMs: 3000 });

@@ -9,7 +9,15 @@ import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 
-import { BATCH_WORKFLOW, deliverAll, delay, expectedInvitees, Stage, webhookPlan, WEBHOOK_WORKFLOW } from './helpers';
+import {
+	BATCH_WORKFLOW,
+	deliverAll,
+	delay,
+	expectedInvitees,
+	Stage,
+	webhookPlan,
+	WEBHOOK_WORKFLOW,
+} from './helpers';
 
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres', password: '' };
 const REDIS = { host: '127.0.0.1', port: 6379, db: 11 };
@@ -45,67 +53,114 @@ async function deleteRedisKeys(prefixes: string[]): Promise<void> {
 describe.each([
 	['postgres', 'PostgreSQL'],
 	['redis', 'Redis'],
-] as const)('reliability: queue mode, one main + two workers, %s ledger', (backend, backendName) => {
-	const suffix = randomBytes(4).toString('hex');
-	const database = `n8n_rel_${suffix}`;
-	const bullPrefix = `bull-rel-${suffix}`;
-	const ledgerPrefix = `rel-${suffix}:`;
-	let stage: Stage;
+] as const)(
+	'reliability: queue mode, one main + two workers, %s ledger',
+	(backend, backendName) => {
+		const suffix = randomBytes(4).toString('hex');
+		const database = `n8n_rel_${suffix}`;
+		const bullPrefix = `bull-rel-${suffix}`;
+		const ledgerPrefix = `rel-${suffix}:`;
+		let stage: Stage;
 
-	beforeAll(async () => {
-		await admin((c) => c.query(`CREATE DATABASE ${database}`));
-		const dedupeStore =
-			backend === 'postgres'
-				? { backend: 'postgres', pgHost: PG.host, pgPort: PG.port, pgDatabase: database, pgUser: PG.user, pgPassword: PG.password, pgSsl: 'disable', pgSchema: 'public', pgTablePrefix: 'pretix_matrix_', hmacSecret: LEDGER_SECRET, retentionDays: 0 }
-				: { backend: 'redis', redisHost: REDIS.host, redisPort: REDIS.port, redisUsername: '', redisPassword: '', redisDatabase: REDIS.db, redisTls: false, redisKeyPrefix: ledgerPrefix, hmacSecret: LEDGER_SECRET, retentionDays: 0 };
-		stage = await Stage.start({
-			label: `rel-queue-${backend}`,
-			workers: 2,
-			dedupeStore,
-			env: {
-				EXECUTIONS_MODE: 'queue',
-				DB_TYPE: 'postgresdb',
-				DB_POSTGRESDB_HOST: PG.host,
-				DB_POSTGRESDB_PORT: String(PG.port),
-				DB_POSTGRESDB_DATABASE: database,
-				DB_POSTGRESDB_USER: PG.user,
-				DB_POSTGRESDB_PASSWORD: PG.password,
-				QUEUE_BULL_REDIS_HOST: REDIS.host,
-				QUEUE_BULL_REDIS_PORT: String(REDIS.port),
-				QUEUE_BULL_REDIS_DB: String(REDIS.db),
-				QUEUE_BULL_PREFIX: bullPrefix,
-			},
+		beforeAll(async () => {
+			await admin((c) => c.query(`CREATE DATABASE ${database}`));
+			const dedupeStore =
+				backend === 'postgres'
+					? {
+							backend: 'postgres',
+							pgHost: PG.host,
+							pgPort: PG.port,
+							pgDatabase: database,
+							pgUser: PG.user,
+							pgPassword: PG.password,
+							pgSsl: 'disable',
+							pgSchema: 'public',
+							pgTablePrefix: 'pretix_matrix_',
+							hmacSecret: LEDGER_SECRET,
+							retentionDays: 0,
+						}
+					: {
+							backend: 'redis',
+							redisHost: REDIS.host,
+							redisPort: REDIS.port,
+							redisUsername: '',
+							redisPassword: '',
+							redisDatabase: REDIS.db,
+							redisTls: false,
+							redisKeyPrefix: ledgerPrefix,
+							hmacSecret: LEDGER_SECRET,
+							retentionDays: 0,
+						};
+			stage = await Stage.start({
+				label: `rel-queue-${backend}`,
+				workers: 2,
+				dedupeStore,
+				env: {
+					EXECUTIONS_MODE: 'queue',
+					DB_TYPE: 'postgresdb',
+					DB_POSTGRESDB_HOST: PG.host,
+					DB_POSTGRESDB_PORT: String(PG.port),
+					DB_POSTGRESDB_DATABASE: database,
+					DB_POSTGRESDB_USER: PG.user,
+					DB_POSTGRESDB_PASSWORD: PG.password,
+					QUEUE_BULL_REDIS_HOST: REDIS.host,
+					QUEUE_BULL_REDIS_PORT: String(REDIS.port),
+					QUEUE_BULL_REDIS_DB: String(REDIS.db),
+					QUEUE_BULL_PREFIX: bullPrefix,
+				},
+			});
+			await stage.mapAttendeesRoom();
+		}, 300_000);
+
+		afterAll(async () => {
+			await stage?.stop();
+			await admin((c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+			await deleteRedisKeys([bullPrefix, ledgerPrefix]);
 		});
-		await stage.mapAttendeesRoom();
-	}, 300_000);
 
-	afterAll(async () => {
-		await stage?.stop();
-		await admin((c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
-		await deleteRedisKeys([bullPrefix, ledgerPrefix]);
-	});
+		test(`concurrent webhooks + a batch on two workers, ${backendName} ledger → exactly once`, async () => {
+			const generated = stage.services.pretix.generateOrders({
+				count: 150,
+				seed: 74,
+				positionsPerOrder: [1, 2],
+				mix: { valid: 90, malformed: 5, missing: 5 },
+				statuses: { p: 90, n: 5, c: 5 },
+			});
+			const plan = webhookPlan(generated.orders as Array<Record<string, unknown>>, {
+				total: 200,
+				duplicateShare: 0.25,
+				firstId: 300_000,
+				seed: 74,
+			});
+			const expected = expectedInvitees(generated);
 
-	test(`concurrent webhooks + a batch on two workers, ${backendName} ledger → exactly once`, async () => {
-		const generated = stage.services.pretix.generateOrders({ count: 150, seed: 74, positionsPerOrder: [1, 2], mix: { valid: 90, malformed: 5, missing: 5 }, statuses: { p: 90, n: 5, c: 5 } });
-		const plan = webhookPlan(generated.orders as Array<Record<string, unknown>>, { total: 200, duplicateShare: 0.25, firstId: 300_000, seed: 74 });
-		const expected = expectedInvitees(generated);
+			const delivering = deliverAll(stage, plan.payloads, 10, 100);
+			await delay(500);
+			const summary = await stage.batchInvite(300_000);
+			const outcomes = await Promise.all(await delivering);
+			await stage.quiesce([WEBHOOK_WORKFLOW, BATCH_WORKFLOW], { timeoutMs: 300_000 });
 
-		const delivering = deliverAll(stage, plan.payloads, 10, 100);
-		await delay(500);
-		const summary = await stage.batchInvite(300_000);
-		const outcomes = await Promise.all(await delivering);
-		await stage.quiesce([WEBHOOK_WORKFLOW, BATCH_WORKFLOW], { timeoutMs: 300_000 });
+			const tally = stage.tally(`queue mode (main + 2 workers), ${backendName} ledger`, expected);
+			const runs = await stage.n8n.executions(WEBHOOK_WORKFLOW, false);
+			// Which workers ran executions (n8n's worker log line names the execution it picked up).
+			const logs = stage.n8n.logs();
+			const busyWorkers = new Set(
+				[...logs.matchAll(/^\[worker (\d+)\] .*Worker started execution/gm)].map((m) => m[1]),
+			);
+			process.stdout.write(
+				`  ${plan.unique} notifications + ${plan.duplicates} duplicates, ${runs.length} webhook runs, ${busyWorkers.size} workers ran jobs; batch: ${summary.split('\n')[0]}\n`,
+			);
 
-		const tally = stage.tally(`queue mode (main + 2 workers), ${backendName} ledger`, expected);
-		const runs = await stage.n8n.executions(WEBHOOK_WORKFLOW, false);
-		// Which workers ran executions (n8n's worker log line names the execution it picked up).
-		const logs = stage.n8n.logs();
-		const busyWorkers = new Set([...logs.matchAll(/^\[worker (\d+)\] .*Worker started execution/gm)].map((m) => m[1]));
-		process.stdout.write(`  ${plan.unique} notifications + ${plan.duplicates} duplicates, ${runs.length} webhook runs, ${busyWorkers.size} workers ran jobs; batch: ${summary.split('\n')[0]}\n`);
-
-		expect(outcomes.filter((o) => o !== 'delivered')).toEqual([]);
-		expect(tally).toEqual({ expected: expected.length, made: expected.length, duplicated: 0, lost: 0, unexpected: 0 });
-		expect(runs.filter((r) => r.status !== 'success')).toEqual([]);
-		expect(busyWorkers.size).toBe(2);
-	});
-});
+			expect(outcomes.filter((o) => o !== 'delivered')).toEqual([]);
+			expect(tally).toEqual({
+				expected: expected.length,
+				made: expected.length,
+				duplicated: 0,
+				lost: 0,
+				unexpected: 0,
+			});
+			expect(runs.filter((r) => r.status !== 'success')).toEqual([]);
+			expect(busyWorkers.size).toBe(2);
+		});
+	},
+);

@@ -3,7 +3,15 @@
  * shuffled (out of order) — arrive while `!batchinvite` runs over the same event. Every valid,
  * active attendee must be invited exactly once, nobody else, counted at the homeserver.
  */
-import { BATCH_WORKFLOW, deliverAll, delay, expectedInvitees, Stage, webhookPlan, WEBHOOK_WORKFLOW } from './helpers';
+import {
+	BATCH_WORKFLOW,
+	deliverAll,
+	delay,
+	expectedInvitees,
+	Stage,
+	webhookPlan,
+	WEBHOOK_WORKFLOW,
+} from './helpers';
 
 describe('reliability: webhook storm during a batch', () => {
 	let stage: Stage;
@@ -18,8 +26,19 @@ describe('reliability: webhook storm during a batch', () => {
 	});
 
 	test('500 webhooks (30% duplicates, out of order) + a batch → every attendee invited exactly once', async () => {
-		const generated = stage.services.pretix.generateOrders({ count: 280, seed: 71, positionsPerOrder: [1, 2], mix: { valid: 85, malformed: 10, missing: 5 }, statuses: { p: 85, n: 10, c: 5 } });
-		const plan = webhookPlan(generated.orders as Array<Record<string, unknown>>, { total: 500, duplicateShare: 0.3, firstId: 100_000, seed: 71 });
+		const generated = stage.services.pretix.generateOrders({
+			count: 280,
+			seed: 71,
+			positionsPerOrder: [1, 2],
+			mix: { valid: 85, malformed: 10, missing: 5 },
+			statuses: { p: 85, n: 10, c: 5 },
+		});
+		const plan = webhookPlan(generated.orders as Array<Record<string, unknown>>, {
+			total: 500,
+			duplicateShare: 0.3,
+			firstId: 100_000,
+			seed: 71,
+		});
 		const expected = expectedInvitees(generated);
 
 		const delivering = deliverAll(stage, plan.payloads, 10, 100);
@@ -30,10 +49,18 @@ describe('reliability: webhook storm during a batch', () => {
 
 		const tally = stage.tally('webhook storm during batch', expected);
 		const runs = await stage.n8n.executions(WEBHOOK_WORKFLOW, false);
-		process.stdout.write(`  ${plan.unique} notifications + ${plan.duplicates} duplicate deliveries, ${runs.length} webhook runs (${runs.filter((r) => r.status !== 'success').length} not successful); batch: ${summary.split('\n')[0]}\n`);
+		process.stdout.write(
+			`  ${plan.unique} notifications + ${plan.duplicates} duplicate deliveries, ${runs.length} webhook runs (${runs.filter((r) => r.status !== 'success').length} not successful); batch: ${summary.split('\n')[0]}\n`,
+		);
 
 		expect(outcomes.filter((o) => o !== 'delivered')).toEqual([]);
-		expect(tally).toEqual({ expected: expected.length, made: expected.length, duplicated: 0, lost: 0, unexpected: 0 });
+		expect(tally).toEqual({
+			expected: expected.length,
+			made: expected.length,
+			duplicated: 0,
+			lost: 0,
+			unexpected: 0,
+		});
 		// Duplicates never start a run: one run per notification, none failed.
 		expect(runs.length).toBe(plan.unique);
 		expect(runs.filter((r) => r.status !== 'success')).toEqual([]);
