@@ -15,9 +15,17 @@ import {
 } from './helpers';
 
 /** The run's normal homeserver limits: webhooks and the batch compete for them, so 429s happen anyway. */
-const LIMITS = { invitesPerIssuer: { perSecond: 8, burst: 8 }, invitesPerRoom: { perSecond: 8, burst: 8 }, message: { perSecond: 5, burst: 20 } };
+const LIMITS = {
+	invitesPerIssuer: { perSecond: 8, burst: 8 },
+	invitesPerRoom: { perSecond: 8, burst: 8 },
+	message: { perSecond: 5, burst: 20 },
+};
 /** A storm: for a few seconds the homeserver lets almost nothing through (Synapse-style 429s with retry_after_ms). */
-const STORM = { ...LIMITS, invitesPerIssuer: { perSecond: 2, burst: 1 }, invitesPerRoom: { perSecond: 2, burst: 1 } };
+const STORM = {
+	...LIMITS,
+	invitesPerIssuer: { perSecond: 2, burst: 1 },
+	invitesPerRoom: { perSecond: 2, burst: 1 },
+};
 
 describe('reliability: homeserver and pretix faults', () => {
 	let stage: Stage;
@@ -59,7 +67,10 @@ describe('reliability: homeserver and pretix faults', () => {
 		pretix.randomFaults = { rate5xx: 0.1, rate429: 0.05, retryAfterS: 1, seed: 72 };
 		pretix.storm429(10, 2);
 		// Three 429 storms at the homeserver (4 s each) while webhooks and the batch run.
-		const storm = (atMs: number) => [setTimeout(() => homeserver.setRateLimits(STORM), atMs), setTimeout(() => homeserver.setRateLimits(LIMITS), atMs + 4000)];
+		const storm = (atMs: number) => [
+			setTimeout(() => homeserver.setRateLimits(STORM), atMs),
+			setTimeout(() => homeserver.setRateLimits(LIMITS), atMs + 4000),
+		];
 		const storms = [...storm(0), ...storm(10_000), ...storm(22_000)];
 
 		const delivering = deliverAll(stage, plan.payloads, 10, 200);

@@ -6,6 +6,7 @@
  * every command gets at most one reply or silence, no run fails, n8n stays ready, and a valid
  * webhook afterwards still invites its attendee exactly once.
  */
+import type { ExecutionSummary } from '../harness/n8n';
 import { delay, fixtureOrder, Stage, WEBHOOK_SECRET, WEBHOOK_WORKFLOW } from './helpers';
 
 interface WebhookCase {
@@ -29,8 +30,8 @@ const valid = (id: number, extra: Record<string, unknown> = {}) =>
 	});
 
 const WEBHOOK_CASES: WebhookCase[] = [
-	{ name: 'truncated JSON', body: '{"notification_id": 1, "organizer": "exampleorg"', status: 400 },
-	{ name: 'not JSON at all', body: 'hello pretix', status: 400 },
+	{ name: 'truncated JSON', body: '{"notification_id": 1, "organizer": "exampleorg"', status: 422 },
+	{ name: 'not JSON at all', body: 'hello pretix', status: 422 },
 	{ name: 'plain text body', body: 'notification_id=1', contentType: 'text/plain', status: 400 },
 	{
 		name: 'form body',
@@ -118,7 +119,8 @@ const WEBHOOK_CASES: WebhookCase[] = [
 		status: 200,
 	},
 	{ name: 'unknown order', body: valid(16, { code: 'ZZZZZ' }), status: 200 },
-	{ name: 'unknown event', body: valid(17, { event: 'nosuchevent' }), status: 200 },
+	// The token may not read that event: pretix should retry (the token may be fixed), so 503.
+	{ name: 'unknown event', body: valid(17, { event: 'nosuchevent' }), status: 503 },
 	{
 		name: 'prototype pollution',
 		body: '{"notification_id": 18, "organizer": "exampleorg", "event": "summit26", "code": "ZZZZY", "action": "pretix.event.order.paid", "__proto__": {"admin": true}, "constructor": {"prototype": {"x": 1}}}',
@@ -136,6 +138,7 @@ const WEBHOOK_CASES: WebhookCase[] = [
 	},
 	{ name: 'unicode organizer', body: valid(20, { organizer: 'exämpleörg' }), status: 400 },
 	{ name: 'huge body (1 MB)', body: valid(21, { padding: 'x'.repeat(1024 * 1024) }), status: 413 },
+	// Above n8n's own payload limit (16 MiB): n8n answers before the node runs (no fixed status).
 	{ name: 'huge body (20 MB)', body: valid(22, { padding: 'x'.repeat(20 * 1024 * 1024) }) },
 	{
 		name: 'wrong secret',
@@ -192,9 +195,7 @@ describe('reliability: malformed webhooks and commands', () => {
 						: '';
 			answers.push(`${res.status}`);
 			const clear =
-				res.status >= 400 && res.status < 500
-					? message.length > 0
-					: res.status === 200 && body?.received === true;
+				res.status >= 400 ? message.length > 0 : res.status === 200 && body?.received === true;
 			if (!clear || (c.status !== undefined && res.status !== c.status))
 				problems.push(`${c.name}: ${res.status} ${text.slice(0, 200)}`);
 			if ((await ready()) !== 200) problems.push(`${c.name}: n8n not ready afterwards`);
@@ -296,6 +297,16 @@ describe('reliability: malformed webhooks and commands', () => {
 			`  ${sent.length} garbage commands: ${replied.length} answered once, ${sent.length - replied.length - doubled.length} silent, ${doubled.length} answered twice; ${failedRuns.length} failed runs; longest reply ${longest} chars\n`,
 		);
 
+		for (const run of failedRuns) {
+			const full = (await stage.n8n.api(
+				'GET',
+				`/executions/${run.id}?includeData=true`,
+			)) as ExecutionSummary;
+			const error = full.data?.resultData.error;
+			process.stdout.write(
+				`  failed run ${run.workflowId} at "${full.data?.resultData.lastNodeExecuted}": ${error?.message ?? ''} ${error?.description ?? ''}\n`,
+			);
+		}
 		expect(doubled).toEqual([]);
 		expect(failedRuns.map((e) => `${e.workflowId}: ${e.status}`)).toEqual([]);
 		// Replies explain; they never echo a huge input back.
