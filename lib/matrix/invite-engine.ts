@@ -416,6 +416,35 @@ function usersByRef(tasks: RoomUserTask[]): Map<string, Set<string>> {
 }
 
 /**
+ * One result per task, in input order: a local verdict, its pair's job result (duplicate pairs share
+ * one), or `gaveUp` when the run ended before the job (time budget).
+ */
+function settle<S extends string>(
+	tasks: RoomUserTask[],
+	early: Map<number, TaskResult<S>>,
+	jobsByKey: Map<string, Job<S>>,
+	taskKeys: Array<string | undefined>,
+	ctx: RunContext,
+	started: number,
+): { results: TaskResult<S | 'gaveUp'>[]; stats: RunStats } {
+	const results = tasks.map((task, index) => {
+		const settled = early.get(index) ?? jobsByKey.get(taskKeys[index]!)?.result;
+		return settled
+			? { ...settled, room: task.room, userId: task.userId }
+			: {
+					room: task.room,
+					userId: task.userId,
+					status: 'gaveUp' as const,
+					reason: 'aborted',
+					attempts: 0,
+				};
+	});
+	ctx.stats.durationMs = Math.round(ctx.now() - started);
+	ctx.stats.learnedRate = ctx.pacer.rate;
+	return { results, stats: ctx.stats };
+}
+
+/**
  * Invites users into rooms. Every task gets a result, in input order; pairs that appear twice are
  * invited once and reported twice.
  */
@@ -494,21 +523,7 @@ export async function inviteUsers(
 		perInvitee ? new InviteeBuckets(perInvitee.perSecond, perInvitee.burst) : undefined,
 		ownServer,
 	);
-	const results = tasks.map((task, index) => {
-		const settled = early.get(index) ?? jobsByKey.get(taskKeys[index]!)?.result;
-		return settled
-			? { ...settled, room: task.room, userId: task.userId }
-			: {
-					room: task.room,
-					userId: task.userId,
-					status: 'gaveUp' as const,
-					reason: 'aborted',
-					attempts: 0,
-				};
-	});
-	ctx.stats.durationMs = Math.round(ctx.now() - started);
-	ctx.stats.learnedRate = ctx.pacer.rate;
-	return { results, stats: ctx.stats };
+	return settle(tasks, early, jobsByKey, taskKeys, ctx, started);
 }
 
 /**
@@ -597,21 +612,7 @@ export async function revokeUsers(
 		(_job, failure) => classifyKickFailure(failure),
 		{ gaveUp: 'gaveUp', notPermitted: 'notPermitted' },
 	);
-	const results = tasks.map((task, index) => {
-		const settled = early.get(index) ?? jobsByKey.get(taskKeys[index]!)?.result;
-		return settled
-			? { ...settled, room: task.room, userId: task.userId }
-			: {
-					room: task.room,
-					userId: task.userId,
-					status: 'gaveUp' as const,
-					reason: 'aborted',
-					attempts: 0,
-				};
-	});
-	ctx.stats.durationMs = Math.round(ctx.now() - started);
-	ctx.stats.learnedRate = ctx.pacer.rate;
-	return { results, stats: ctx.stats };
+	return settle(tasks, early, jobsByKey, taskKeys, ctx, started);
 }
 
 export type MembershipState = 'joined' | 'invited' | 'left' | 'banned' | 'none';
