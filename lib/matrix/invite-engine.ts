@@ -332,7 +332,7 @@ async function runJobs<S extends string>(
 						if (ctx.now() + wait > ctx.deadline) settle(job, statuses.gaveUp, 'inviteeRateLimited');
 						else requeue(job, ctx.now() + wait);
 					} else {
-						ctx.pacer.onRateLimited(wait, verdict.precise);
+						ctx.pacer.onRateLimited(wait, verdict.precise, verdict.waitMs >= 0);
 						pending.unshift(job);
 					}
 				} else {

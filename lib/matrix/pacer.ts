@@ -28,6 +28,9 @@ export interface PacerOptions {
 	sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
+/** Actions per second below which 429s that name no delay do not push the pace (see onRateLimited). */
+export const UNINFORMED_FLOOR = 0.5;
+
 export class AdaptivePacer {
 	rate: number;
 	private readonly minRate: number;
@@ -95,9 +98,11 @@ export class AdaptivePacer {
 	/**
 	 * The server answered 429 and asked us to wait `retryAfterMs`. `precise` is false when the delay
 	 * was only known in whole seconds (a `Retry-After` header): the estimate is then too pessimistic,
-	 * so one 429 may at most halve the pace.
+	 * so one 429 may at most halve the pace. `informed` is false when the server named no delay at all
+	 * (the wait is our own backoff): such a 429 tells nothing about the server's rate, so it may halve
+	 * the pace but never push it below UNINFORMED_FLOOR — storms of them must not starve a run.
 	 */
-	onRateLimited(retryAfterMs: number, precise = true): void {
+	onRateLimited(retryAfterMs: number, precise = true, informed = true): void {
 		const now = this.now();
 		this.rateLimitedCount++;
 		this.pausedUntil = Math.max(this.pausedUntil, now + retryAfterMs);
@@ -108,12 +113,10 @@ export class AdaptivePacer {
 		this.limited = true;
 		const since = this.lastSuccessAt === undefined ? Infinity : now - this.lastSuccessAt;
 		let estimate = Number.isFinite(since) ? 1000 / (retryAfterMs + since) : this.rate / 2;
-		if (!precise) estimate = Math.max(estimate, this.rate / 2);
-		this.rate = clamp(
-			Math.min(this.rate, estimate) * this.backoffFactor,
-			this.minRate,
-			this.maxRate,
-		);
+		if (!precise || !informed) estimate = Math.max(estimate, this.rate / 2);
+		let next = Math.min(this.rate, estimate) * this.backoffFactor;
+		if (!informed) next = Math.max(next, Math.min(this.rate, UNINFORMED_FLOOR));
+		this.rate = clamp(next, this.minRate, this.maxRate);
 		this.lastCutAt = this.pausedUntil;
 	}
 }

@@ -103,6 +103,15 @@ describe('templates in real n8n', () => {
 		expect(replies[0]).toContain('!batchinvite');
 	});
 
+	test('in a room mapped to no event, !status and !batchinvite say so', async () => {
+		const status = await command(services.organizersRoom, '!status');
+		expect(status).toHaveLength(1);
+		expect(status[0]).toMatch(/pretix.*connected/);
+		expect(status[0]).toContain('not mapped to any pretix event');
+		const batch = await command(services.organizersRoom, '!batchinvite');
+		expect(batch).toEqual([expect.stringContaining('No pretix event is mapped to this room')]);
+	});
+
 	test('!setroom checks the URL against pretix and maps the room', async () => {
 		const bad = await command(services.attendeesRoom, `!setroom ${services.pretixUrl}/exampleorg/nosuchevent/`);
 		expect(bad).toHaveLength(1);

@@ -1,4 +1,4 @@
-import { AdaptivePacer } from '../../../lib/matrix/pacer';
+import { AdaptivePacer, UNINFORMED_FLOOR } from '../../../lib/matrix/pacer';
 import { RateLimiter } from '../../fakes/matrix/rate-limit';
 
 /**
@@ -85,6 +85,30 @@ describe('AdaptivePacer (virtual time against a leaky bucket)', () => {
 		// Header only (rounded up to 1 s): the estimate ~0.95/s would be far too low; halve instead.
 		expect(await cut(1000, false)).toBeCloseTo(10 * 0.5 * 0.95, 5);
 		expect(await cut(1000, true)).toBeCloseTo((1000 / 1050) * 0.95, 5);
+	});
+
+	test('storms of 429s that name no delay never starve the run below the floor', async () => {
+		let clock = 0;
+		const pacer = new AdaptivePacer({
+			now: () => clock,
+			sleep: async (ms) => void (clock += ms),
+			initialRate: 10,
+		});
+		for (let storm = 0; storm < 50; storm++) {
+			await pacer.acquire();
+			pacer.onSuccess();
+			clock += 10;
+			// No Retry-After, no retry_after_ms: the wait is our own backoff.
+			pacer.onRateLimited(1000, false, false);
+			clock += 1000;
+		}
+		expect(pacer.rate).toBeGreaterThanOrEqual(UNINFORMED_FLOOR);
+		// A server that does name its delays may still be followed below that floor (Synapse: 0.3/s).
+		pacer.onSuccess();
+		clock += 10;
+		pacer.onRateLimited(3323, true, true);
+		expect(pacer.rate).toBeLessThan(UNINFORMED_FLOOR);
+		expect(pacer.rate).toBeCloseTo((1000 / 3333) * 0.95, 2);
 	});
 
 	test('a deadline that cannot be met is refused without sleeping', async () => {
