@@ -63,13 +63,12 @@ describe.each(STORES)('cross-process claims: %s', (_kind, makeStore) => {
 			runWorker(store.spec, subjects, 100, startAt),
 			runWorker(store.spec, [...subjects].reverse(), 100, startAt),
 		]);
-		// The two really ran at the same time, and both won keys: the race happened.
+		// The two really ran at the same time: the race happened. (Who wins how many is up to the
+		// backend's lock scheduling: SQLite's busy handler may let one process take every batch.)
 		expect(Math.max(first.startedAt, second.startedAt)).toBeLessThan(
 			Math.min(first.finishedAt, second.finishedAt),
 		);
 		const [a, b] = [first.won, second.won];
-		expect(a.length).toBeGreaterThan(0);
-		expect(b.length).toBeGreaterThan(0);
 		expect(a.length + b.length).toBe(subjects.length);
 		expect(new Set([...a, ...b]).size).toBe(subjects.length);
 		expect(a.filter((s) => b.includes(s))).toEqual([]);
