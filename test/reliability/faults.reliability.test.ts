@@ -89,6 +89,7 @@ describe('reliability: homeserver and pretix faults', () => {
 		pretix.clearFaults();
 
 		const tally = stage.tally('homeserver 429 storms + 10% 5xx, pretix 429/5xx', expected);
+		await stage.explainLosses(expected);
 		const hsFaults = homeserver
 			.requests()
 			.filter((r) => r.status === 429 || r.status >= 500).length;

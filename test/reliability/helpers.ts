@@ -3,10 +3,11 @@
  * placeholders and, where a scenario says so, one parameter) in a real n8n against the demo
  * services, plus the one measure every scenario reports — invites counted at the fake homeserver.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { normalizeMxid } from '../../lib/mxid';
+import { Ledger, SqliteBackend } from '../../lib/store';
 import { startDemoServices, type DemoServices } from '../../scripts/demo';
 import { templateCredentials } from '../../scripts/template-credentials';
 import { readFixture, type GeneratedOrders } from '../fakes/pretix';
@@ -259,6 +260,33 @@ export class Stage {
 		};
 		summary(scenario, tally);
 		return tally;
+	}
+
+	/**
+	 * Why someone expected was not invited: their ledger rows (state, outcome, reason; looked up by
+	 * Matrix ID with the demo secret, embedded ledger only) and the failed executions of the run.
+	 * Printed only when something was lost, for the post-mortem.
+	 */
+	async explainLosses(expected: string[]): Promise<void> {
+		const lost = expected.filter((user) => this.services.homeserver.inviteCount(this.attendeesRoom, user) === 0);
+		if (!lost.length) return;
+		const file = path.join(this.n8n.userFolder, '.n8n/pretix-matrix-ledger.sqlite');
+		const lines: string[] = [];
+		if (existsSync(file)) {
+			const backend = new SqliteBackend({ path: file });
+			await backend.init();
+			const ledger = new Ledger(backend, { secret: 'demo-ledger-secret' });
+			for (const [index, user] of lost.entries()) {
+				const rows = await ledger.lookup({ matrixId: user });
+				lines.push(`  lost #${index + 1}: membership ${this.services.homeserver.membership(this.attendeesRoom, user) ?? 'none'}; ledger ${JSON.stringify(rows.map((r) => ({ scope: r.scope === this.attendeesRoom ? 'room' : r.scope, state: r.state, outcome: r.outcome, reason: r.reason, attempts: r.attempts })))}`);
+			}
+			await backend.close();
+		}
+		for (const id of [WEBHOOK_WORKFLOW, BATCH_WORKFLOW]) {
+			const failed = (await this.n8n.executions(id, true)).filter((e) => e.status !== 'success');
+			for (const execution of failed.slice(0, 5)) lines.push(`  ${id} execution ${execution.id} ${execution.status}: ${execution.data?.resultData.error?.message ?? ''} (last node ${execution.data?.resultData.lastNodeExecuted ?? '?'})`);
+		}
+		process.stdout.write(`${lines.join('\n')}\n`);
 	}
 
 	async stop(): Promise<void> {
