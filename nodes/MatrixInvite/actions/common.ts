@@ -60,6 +60,15 @@ export function optionNumber(
 	return Math.min(max, Math.max(min, value));
 }
 
+/** Every operation writes its result into one field of the item; its name is an option. */
+export const resultFieldOption: INodeProperties = {
+	displayName: 'Result Field',
+	name: 'resultField',
+	type: 'string',
+	default: 'matrix',
+	description: 'Field of the output item that receives the result',
+};
+
 export const roomsProperty = (operations: string[], description: string): INodeProperties => ({
 	displayName: 'Rooms',
 	name: 'rooms',

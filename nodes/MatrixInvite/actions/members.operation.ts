@@ -16,6 +16,7 @@ import {
 } from '../../../lib/matrix/invite-engine';
 import {
 	optionNumber,
+	resultFieldOption,
 	roomList,
 	roomsProperty,
 	runError,
@@ -97,13 +98,7 @@ export const description: INodeProperties[] = [
 				description:
 					"Whether to honour Synapse's per-invitee limit (5 invites, then one per ~5.5 minutes) locally instead of spending requests that must fail",
 			},
-			{
-				displayName: 'Result Field',
-				name: 'resultField',
-				type: 'string',
-				default: 'matrix',
-				description: 'Field of the output item that receives the result',
-			},
+			resultFieldOption,
 			{
 				displayName: 'Time Budget (Seconds)',
 				name: 'budgetSeconds',
@@ -121,15 +116,7 @@ export const description: INodeProperties[] = [
 		placeholder: 'Add Option',
 		default: {},
 		displayOptions: { show: { operation: ['membership'] } },
-		options: [
-			{
-				displayName: 'Result Field',
-				name: 'resultField',
-				type: 'string',
-				default: 'matrix',
-				description: 'Field of the output item that receives the result',
-			},
-		],
+		options: [resultFieldOption],
 	},
 ];
 

@@ -9,7 +9,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import type { MatrixClient } from '../../../lib/matrix/client';
 import { sendNotice, txnIdFor } from '../../../lib/matrix/messages';
 import type { RoomProblem } from '../../../lib/matrix/rooms';
-import { optionNumber, runError } from './common';
+import { optionNumber, resultFieldOption, runError } from './common';
 
 const show = { show: { operation: ['message'] } };
 
@@ -76,13 +76,7 @@ export const description: INodeProperties[] = [
 				placeholder: '={{ $json.eventId }}',
 				description: 'Event to answer, e.g. the command event from the Matrix Command Trigger',
 			},
-			{
-				displayName: 'Result Field',
-				name: 'resultField',
-				type: 'string',
-				default: 'matrix',
-				description: 'Field of the output item that receives the result',
-			},
+			resultFieldOption,
 			{
 				displayName: 'Time Budget (Seconds)',
 				name: 'budgetSeconds',
