@@ -14,13 +14,14 @@ export PATH
 
 # `npm install` from the lockfile rather than `npm ci`: our registry lacks some platform-only optional
 # packages (e.g. @unrs/resolver-binding-android-*), which `npm ci` counts as "lockfile out of sync".
+# --no-save: the lockfiles are read, never rewritten (npm would prune the entries it skipped).
 echo "setup: installing the package toolchain (from package-lock.json)"
-npm install --ignore-scripts --no-audit --no-fund --loglevel=error
+npm install --no-save --ignore-scripts --no-audit --no-fund --loglevel=error
 npm rebuild node --loglevel=error
 echo "setup: Node for npm scripts is $(node_modules/.bin/node --version)"
 
 echo "setup: installing n8n into scripts/n8n-runtime (from its package-lock.json)"
-npm --prefix scripts/n8n-runtime install --ignore-scripts --no-audit --no-fund --loglevel=error
+npm --prefix scripts/n8n-runtime install --no-save --ignore-scripts --no-audit --no-fund --loglevel=error
 npm --prefix scripts/n8n-runtime rebuild node sqlite3 --loglevel=error
 
 echo "setup: building the package"

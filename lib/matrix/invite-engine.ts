@@ -109,9 +109,19 @@ class InviteeBuckets {
 			: 0;
 	}
 	take(userId: string, now: number): void {
+		this.levels.set(userId, { level: this.level(userId, now) + 1, at: now });
+	}
+	/**
+	 * Gives a reserved token back: the attempt was turned away (429 from another limiter, 5xx, no
+	 * answer). Counting those would make us wait 5.5 minutes for nothing after a few retries; if the
+	 * server did charge one, its own long 429 tells us so.
+	 */
+	refund(userId: string, now: number): void {
+		this.levels.set(userId, { level: Math.max(0, this.level(userId, now) - 1), at: now });
+	}
+	private level(userId: string, now: number): number {
 		const b = this.levels.get(userId);
-		const level = b ? Math.max(0, b.level - ((now - b.at) / 1000) * this.perSecond) : 0;
-		this.levels.set(userId, { level: level + 1, at: now });
+		return b ? Math.max(0, b.level - ((now - b.at) / 1000) * this.perSecond) : 0;
 	}
 }
 
@@ -315,6 +325,9 @@ async function runJobs<S extends string>(
 					return;
 				}
 				const verdict = classify(job, outcome);
+				const turnedAway =
+					verdict.kind === 'retry' || (verdict.kind === 'rateLimited' && verdict.waitMs <= threshold);
+				if (invitee && turnedAway) invitee.refund(job.task.userId, ctx.now());
 				if (verdict.kind === 'done') {
 					settle(job, verdict.status, verdict.reason);
 				} else if (verdict.kind === 'roomBlocked') {

@@ -28,8 +28,21 @@ export interface PacerOptions {
 	sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-/** Actions per second below which 429s that name no delay do not push the pace (see onRateLimited). */
+/**
+ * Actions per second below which a 429 does not push the pace unless it tells the server's rate
+ * (see onRateLimited): storms, or other clients draining the same bucket, must not starve a run.
+ */
 export const UNINFORMED_FLOOR = 0.5;
+
+/**
+ * After this long without a 429, probe upwards quickly again (slow start). When the last cut came
+ * from a tight estimate of the server's rate, wait at least QUIET_INTERVALS slots too, so a slow
+ * server (Synapse: 0.3/s) is re-probed rarely.
+ */
+export const QUIET_MS = 10_000;
+const QUIET_INTERVALS = 20;
+/** …but never longer than this: a storm's tight estimate must not keep a run slow for minutes. */
+const QUIET_MAX_MS = 60_000;
 
 export class AdaptivePacer {
 	rate: number;
@@ -46,6 +59,8 @@ export class AdaptivePacer {
 	private lastGrowthAt: number;
 	private limited = false;
 	private lastCutAt = -Infinity;
+	private lastLimitedAt = -Infinity;
+	private lastCutTight = false;
 	rateLimitedCount = 0;
 
 	constructor(options: PacerOptions = {}) {
@@ -89,6 +104,12 @@ export class AdaptivePacer {
 		this.lastSuccessAt = now;
 		const elapsed = Math.max(0, (now - this.lastGrowthAt) / 1000);
 		this.lastGrowthAt = now;
+		// A storm, or a cut while others drained the bucket, may leave the pace far below what the
+		// server allows again; probing by 0.1 % per success would take thousands of actions to recover.
+		const quietMs = this.lastCutTight
+			? Math.min(QUIET_MAX_MS, Math.max(QUIET_MS, QUIET_INTERVALS * this.interval))
+			: QUIET_MS;
+		if (this.limited && now - this.lastLimitedAt >= quietMs) this.limited = false;
 		// Slow start doubles per second until the server first pushes back; then probe gently, per
 		// success, so the share of 429s does not depend on how fast the server is.
 		const growth = this.limited ? this.rate * this.probeGrowth : this.rate * (2 ** elapsed - 1);
@@ -105,6 +126,7 @@ export class AdaptivePacer {
 	onRateLimited(retryAfterMs: number, precise = true, informed = true): void {
 		const now = this.now();
 		this.rateLimitedCount++;
+		this.lastLimitedAt = now;
 		this.pausedUntil = Math.max(this.pausedUntil, now + retryAfterMs);
 		this.tat = Math.max(this.tat, this.pausedUntil);
 		this.lastGrowthAt = now;
@@ -112,10 +134,17 @@ export class AdaptivePacer {
 		if (now < this.lastCutAt) return;
 		this.limited = true;
 		const since = this.lastSuccessAt === undefined ? Infinity : now - this.lastSuccessAt;
-		let estimate = Number.isFinite(since) ? 1000 / (retryAfterMs + since) : this.rate / 2;
-		if (!precise || !informed) estimate = Math.max(estimate, this.rate / 2);
+		// The estimate is tight only while we were acting at our own pace: after a long silence (a
+		// fresh run, or a pause while other clients took the tokens) `since` measures them, not us.
+		const tight = precise && informed && since <= 2 * this.interval;
+		// One answer is one sample: it may cut the pace to a quarter at most (a storm, or a server
+		// reconfigured mid-run, can name a wait far longer than its usual token period).
+		const estimate = tight
+			? Math.max(1000 / (retryAfterMs + since), this.rate / 4)
+			: this.rate / 2;
 		let next = Math.min(this.rate, estimate) * this.backoffFactor;
-		if (!informed) next = Math.max(next, Math.min(this.rate, UNINFORMED_FLOOR));
+		if (!tight) next = Math.max(next, Math.min(this.rate, UNINFORMED_FLOOR));
+		this.lastCutTight = tight;
 		this.rate = clamp(next, this.minRate, this.maxRate);
 		this.lastCutAt = this.pausedUntil;
 	}
@@ -124,3 +153,4 @@ export class AdaptivePacer {
 function clamp(value: number, min: number, max: number): number {
 	return Math.min(max, Math.max(min, value));
 }
+

@@ -50,7 +50,11 @@ export interface PersonInput {
 	orderCode?: unknown;
 }
 
-export const DEFAULT_LEASE_SECONDS = 600;
+/**
+ * Longer than Matrix Invite's default time budget (600 s) plus the run around it: a slow but live run
+ * must never lose its claim to another run while it is still inviting.
+ */
+export const DEFAULT_LEASE_SECONDS = 900;
 const MAX_LEASE_SECONDS = 7 * 24 * 3600;
 const DAY_MS = 24 * 3600 * 1000;
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;

@@ -355,17 +355,30 @@ export class N8nInstance {
 		return `${this.baseUrl}/webhook/${webhookPath.replace(/^\//, '')}`;
 	}
 
-	async executions(workflowId: string, includeData = true): Promise<ExecutionSummary[]> {
+	/**
+	 * Executions of a workflow, newest first. Without `status`, n8n's public API leaves out the
+	 * executions running in this very process (`excludeRunning`); ask for `status: 'running'` to see them.
+	 */
+	async executions(workflowId: string, includeData = true, status?: string): Promise<ExecutionSummary[]> {
 		const all: ExecutionSummary[] = [];
 		let cursor: string | undefined;
 		do {
 			const qs = new URLSearchParams({ workflowId, includeData: String(includeData), limit: '250' });
+			if (status) qs.set('status', status);
 			if (cursor) qs.set('cursor', cursor);
 			const page = (await this.api('GET', `/executions?${qs}`)) as { data: ExecutionSummary[]; nextCursor?: string | null };
 			all.push(...page.data);
 			cursor = page.nextCursor ?? undefined;
 		} while (cursor);
 		return all;
+	}
+
+	/** Executions of the workflow that have not finished: running, queued (`new`) or waiting. */
+	async unfinishedExecutions(workflowId: string): Promise<ExecutionSummary[]> {
+		const running = await this.executions(workflowId, false, 'running');
+		const listed = await this.executions(workflowId, false);
+		const ids = new Set(running.map((e) => e.id));
+		return [...running, ...listed.filter((e) => !ids.has(e.id) && ['running', 'new', 'waiting'].includes(e.status))];
 	}
 
 	/** Waits until `count` executions of the workflow have finished (success or error). */

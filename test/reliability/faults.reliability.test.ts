@@ -4,15 +4,7 @@
  * second `!batchinvite` picks up whatever the first could not finish (Record failure marks
  * serverUnreachable/gaveUp as retryable). In the end everyone is invited exactly once.
  */
-import {
-	BATCH_WORKFLOW,
-	deliverAll,
-	delay,
-	expectedInvitees,
-	Stage,
-	webhookPlan,
-	WEBHOOK_WORKFLOW,
-} from './helpers';
+import { BATCH_WORKFLOW, Stage, webhooksDuringBatch, WEBHOOK_WORKFLOW } from './helpers';
 
 /** The run's normal homeserver limits: webhooks and the batch compete for them, so 429s happen anyway. */
 const LIMITS = {
@@ -33,11 +25,7 @@ describe('reliability: homeserver and pretix faults', () => {
 	beforeAll(async () => {
 		stage = await Stage.start({
 			label: 'rel-faults',
-			rateLimits: {
-				invitesPerIssuer: { perSecond: 8, burst: 8 },
-				invitesPerRoom: { perSecond: 8, burst: 8 },
-				message: { perSecond: 5, burst: 20 },
-			},
+			rateLimits: LIMITS,
 		});
 		await stage.mapAttendeesRoom();
 	}, 240_000);
@@ -48,21 +36,6 @@ describe('reliability: homeserver and pretix faults', () => {
 
 	test('429 storms, 10% 5xx at the homeserver, 429/5xx at pretix → converges to exactly once', async () => {
 		const { homeserver, pretix } = stage.services;
-		const generated = pretix.generateOrders({
-			count: 120,
-			seed: 72,
-			positionsPerOrder: [1, 2],
-			mix: { valid: 90, malformed: 10 },
-			statuses: { p: 90, n: 10 },
-		});
-		const plan = webhookPlan(generated.orders as Array<Record<string, unknown>>, {
-			total: 150,
-			duplicateShare: 0.2,
-			firstId: 200_000,
-			seed: 72,
-		});
-		const expected = expectedInvitees(generated);
-
 		homeserver.setFaults({ errorRate: 0.1, errorStatus: 500 });
 		pretix.randomFaults = { rate5xx: 0.1, rate429: 0.05, retryAfterS: 1, seed: 72 };
 		pretix.storm429(10, 2);
@@ -73,11 +46,21 @@ describe('reliability: homeserver and pretix faults', () => {
 		];
 		const storms = [...storm(0), ...storm(10_000), ...storm(22_000)];
 
-		const delivering = deliverAll(stage, plan.payloads, 10, 200);
-		await delay(500);
-		const first = await stage.batchInvite(300_000);
-		const outcomes = await Promise.all(await delivering);
-		await stage.quiesce([WEBHOOK_WORKFLOW, BATCH_WORKFLOW], { timeoutMs: 300_000 });
+		const {
+			expected,
+			summary: first,
+			outcomes,
+		} = await webhooksDuringBatch(stage, {
+			orders: {
+				count: 120,
+				seed: 72,
+				positionsPerOrder: [1, 2],
+				mix: { valid: 90, malformed: 10 },
+				statuses: { p: 90, n: 10 },
+			},
+			webhooks: { total: 150, duplicateShare: 0.2, firstId: 200_000 },
+			tickMs: 200,
+		});
 		storms.forEach(clearTimeout);
 		homeserver.setRateLimits(LIMITS);
 		const afterFirst = stage.invitesMade();

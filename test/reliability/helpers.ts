@@ -11,6 +11,7 @@ import { Ledger, SqliteBackend } from '../../lib/store';
 import { startDemoServices, type DemoServices } from '../../scripts/demo';
 import { templateCredentials } from '../../scripts/template-credentials';
 import { readFixture, type GeneratedOrders } from '../fakes/pretix';
+import type { GenerateOrdersOptions } from '../fakes/pretix/generator';
 import {
 	delay,
 	N8nInstance,
@@ -212,7 +213,8 @@ export class Stage {
 
 	/**
 	 * Waits until nothing happens any more: every pretix delivery finished, no execution of the
-	 * given workflows still running, and the invite count unchanged for `quietMs`.
+	 * given workflows still running (asked for explicitly: n8n's public API leaves running executions
+	 * out of plain listings), and the invite count unchanged for `quietMs`.
 	 */
 	async quiesce(
 		workflowIds: string[],
@@ -228,9 +230,7 @@ export class Stage {
 			).length;
 			let running = 0;
 			for (const id of workflowIds)
-				running += (await this.n8n.executions(id, false)).filter((e) =>
-					['running', 'new', 'waiting'].includes(e.status),
-				).length;
+				running += (await this.n8n.unfinishedExecutions(id)).length;
 			const invites = this.invitesMade();
 			if (pendingDeliveries > 0 || running > 0 || invites !== lastInvites) {
 				lastInvites = invites;
@@ -284,7 +284,31 @@ export class Stage {
 		}
 		for (const id of [WEBHOOK_WORKFLOW, BATCH_WORKFLOW]) {
 			const failed = (await this.n8n.executions(id, true)).filter((e) => e.status !== 'success');
+			for (const execution of await this.n8n.unfinishedExecutions(id))
+				lines.push(`  ${id} execution ${execution.id} still ${execution.status}, started ${execution.startedAt}`);
 			for (const execution of failed.slice(0, 5)) lines.push(`  ${id} execution ${execution.id} ${execution.status}: ${execution.data?.resultData.error?.message ?? ''} (last node ${execution.data?.resultData.lastNodeExecuted ?? '?'})`);
+		}
+		// Every execution whose Claim node won a lost attendee: how many items each later node got.
+		const runs = [
+			...(await this.n8n.executions(WEBHOOK_WORKFLOW, true)),
+			...(await this.n8n.executions(BATCH_WORKFLOW, true)),
+		];
+		for (const execution of runs) {
+			const runData = execution.data?.resultData.runData ?? {};
+			const won = (runData.Claim?.[0]?.data?.main?.[0] ?? []).filter((item) =>
+				lost.includes(String((item.json.mxid as { userId?: string } | undefined)?.userId)),
+			);
+			if (!won.length) continue;
+			const counts = Object.entries(runData).map(
+				([node, nodeRuns]) =>
+					`${node}[${nodeRuns.map((r) => (r.data?.main ?? []).map((o) => o?.length ?? 0).join('/')).join(';')}]`,
+			);
+			const invite = (runData.Invite?.[0]?.data?.main?.[0] ?? []).filter((item) =>
+				lost.includes(String((item.json.mxid as { userId?: string } | undefined)?.userId)),
+			);
+			lines.push(
+				`  ${execution.workflowId} execution ${execution.id} ${execution.status} ${execution.startedAt}→${execution.stoppedAt} won ${won.length} lost claim(s); Invite said ${JSON.stringify(invite.map((i) => i.json.matrix))}; nodes ${counts.join(' ')}`,
+			);
 		}
 		process.stdout.write(`${lines.join('\n')}\n`);
 	}
@@ -442,4 +466,43 @@ export function fixtureOrder(
 		},
 	];
 	return order;
+}
+
+export interface WebhooksDuringBatch {
+	generated: GeneratedOrders;
+	plan: ReturnType<typeof webhookPlan>;
+	/** Everyone who must end up invited (valid, active), fixtures included. */
+	expected: string[];
+	/** The batch's summary reply. */
+	summary: string;
+	/** Each delivery's outcome at the fake pretix's sender. */
+	outcomes: string[];
+}
+
+/**
+ * The common shape of the load scenarios: generate orders, deliver a webhook plan for them (`perTick`
+ * every `tickMs`) and type `!batchinvite` `batchAfterMs` into it, wait for every delivery, then until
+ * nothing runs any more.
+ */
+export async function webhooksDuringBatch(
+	stage: Stage,
+	options: {
+		orders: Omit<GenerateOrdersOptions, 'baseUrl' | 'template'>;
+		webhooks: Omit<Parameters<typeof webhookPlan>[1], 'seed'>;
+		perTick?: number;
+		tickMs?: number;
+		batchAfterMs?: number;
+	},
+): Promise<WebhooksDuringBatch> {
+	const generated = stage.services.pretix.generateOrders(options.orders);
+	const plan = webhookPlan(generated.orders as Array<Record<string, unknown>>, {
+		...options.webhooks,
+		seed: options.orders.seed ?? 1,
+	});
+	const delivering = deliverAll(stage, plan.payloads, options.perTick ?? 10, options.tickMs ?? 100);
+	await delay(options.batchAfterMs ?? 500);
+	const summary = await stage.batchInvite(300_000);
+	const outcomes = await Promise.all(await delivering);
+	await stage.quiesce([WEBHOOK_WORKFLOW, BATCH_WORKFLOW], { timeoutMs: 300_000 });
+	return { generated, plan, expected: expectedInvitees(generated), summary, outcomes };
 }

@@ -9,15 +9,7 @@ import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 
-import {
-	BATCH_WORKFLOW,
-	deliverAll,
-	delay,
-	expectedInvitees,
-	Stage,
-	webhookPlan,
-	WEBHOOK_WORKFLOW,
-} from './helpers';
+import { Stage, webhooksDuringBatch, WEBHOOK_WORKFLOW } from './helpers';
 
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres', password: '' };
 const REDIS = { host: '127.0.0.1', port: 6379, db: 11 };
@@ -119,26 +111,16 @@ describe.each([
 		});
 
 		test(`concurrent webhooks + a batch on two workers, ${backendName} ledger → exactly once`, async () => {
-			const generated = stage.services.pretix.generateOrders({
-				count: 150,
-				seed: 74,
-				positionsPerOrder: [1, 2],
-				mix: { valid: 90, malformed: 5, missing: 5 },
-				statuses: { p: 90, n: 5, c: 5 },
+			const { plan, expected, summary, outcomes } = await webhooksDuringBatch(stage, {
+				orders: {
+					count: 150,
+					seed: 74,
+					positionsPerOrder: [1, 2],
+					mix: { valid: 90, malformed: 5, missing: 5 },
+					statuses: { p: 90, n: 5, c: 5 },
+				},
+				webhooks: { total: 200, duplicateShare: 0.25, firstId: 300_000 },
 			});
-			const plan = webhookPlan(generated.orders as Array<Record<string, unknown>>, {
-				total: 200,
-				duplicateShare: 0.25,
-				firstId: 300_000,
-				seed: 74,
-			});
-			const expected = expectedInvitees(generated);
-
-			const delivering = deliverAll(stage, plan.payloads, 10, 100);
-			await delay(500);
-			const summary = await stage.batchInvite(300_000);
-			const outcomes = await Promise.all(await delivering);
-			await stage.quiesce([WEBHOOK_WORKFLOW, BATCH_WORKFLOW], { timeoutMs: 300_000 });
 
 			const tally = stage.tally(`queue mode (main + 2 workers), ${backendName} ledger`, expected);
 			const runs = await stage.n8n.executions(WEBHOOK_WORKFLOW, false);

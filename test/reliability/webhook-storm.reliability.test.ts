@@ -3,15 +3,7 @@
  * shuffled (out of order) — arrive while `!batchinvite` runs over the same event. Every valid,
  * active attendee must be invited exactly once, nobody else, counted at the homeserver.
  */
-import {
-	BATCH_WORKFLOW,
-	deliverAll,
-	delay,
-	expectedInvitees,
-	Stage,
-	webhookPlan,
-	WEBHOOK_WORKFLOW,
-} from './helpers';
+import { Stage, webhooksDuringBatch, WEBHOOK_WORKFLOW } from './helpers';
 
 describe('reliability: webhook storm during a batch', () => {
 	let stage: Stage;
@@ -26,26 +18,17 @@ describe('reliability: webhook storm during a batch', () => {
 	});
 
 	test('500 webhooks (30% duplicates, out of order) + a batch → every attendee invited exactly once', async () => {
-		const generated = stage.services.pretix.generateOrders({
-			count: 280,
-			seed: 71,
-			positionsPerOrder: [1, 2],
-			mix: { valid: 85, malformed: 10, missing: 5 },
-			statuses: { p: 85, n: 10, c: 5 },
+		const { plan, expected, summary, outcomes } = await webhooksDuringBatch(stage, {
+			orders: {
+				count: 280,
+				seed: 71,
+				positionsPerOrder: [1, 2],
+				mix: { valid: 85, malformed: 10, missing: 5 },
+				statuses: { p: 85, n: 10, c: 5 },
+			},
+			webhooks: { total: 500, duplicateShare: 0.3, firstId: 100_000 },
+			batchAfterMs: 1000,
 		});
-		const plan = webhookPlan(generated.orders as Array<Record<string, unknown>>, {
-			total: 500,
-			duplicateShare: 0.3,
-			firstId: 100_000,
-			seed: 71,
-		});
-		const expected = expectedInvitees(generated);
-
-		const delivering = deliverAll(stage, plan.payloads, 10, 100);
-		await delay(1000);
-		const summary = await stage.batchInvite(300_000);
-		const outcomes = await Promise.all(await delivering);
-		await stage.quiesce([WEBHOOK_WORKFLOW, BATCH_WORKFLOW], { timeoutMs: 300_000 });
 
 		const tally = stage.tally('webhook storm during batch', expected);
 		const runs = await stage.n8n.executions(WEBHOOK_WORKFLOW, false);

@@ -166,6 +166,36 @@ describe('invite engine against the fake homeserver', () => {
 		expect(hs.countRequests({ path: /\/invite$/, status: 429 })).toBe(0);
 	});
 
+	test('attempts turned away (short 429s, 5xx) do not use up the per-invitee limit locally', async () => {
+		// Before: every attempt took a local per-invitee token, so a 6th try after five 429s from the
+		// room's limiter waited 5.5 minutes (or gave up) although the server had charged nothing.
+		hs = await startFakeHomeserver({
+			rateLimits: { invitesPerIssuer: false, invitesPerRoom: false },
+		});
+		const bot = hs.createUser('bot');
+		hs.createUser('alice');
+		const room = hs.createRoom({ creator: bot.userId });
+		let turnedAway = 0;
+		const transport = fetchTransport(() => `Bearer ${bot.accessToken}`);
+		// The first 7 invites are answered the way Synapse answers a busy room limiter (no charge).
+		const busyFirst: typeof transport = async (request) => {
+			if (request.method === 'POST' && /\/invite$/.test(request.url) && turnedAway < 7) {
+				turnedAway++;
+				const body = { errcode: 'M_LIMIT_EXCEEDED', error: 'Too Many Requests', retry_after_ms: 20 };
+				return { status: 429, headers: { 'content-type': 'application/json' }, body } as never;
+			}
+			return transport(request);
+		};
+		const { results } = await inviteUsers(
+			new MatrixClient(hs.url, busyFirst),
+			[{ room, userId: '@alice:localhost' }],
+			{ budgetMs: 10_000 },
+		);
+		expect(turnedAway).toBe(7);
+		expect(results.map((r) => [r.status, r.attempts])).toEqual([['invited', 8]]);
+		expect(hs.inviteCount(room, '@alice:localhost')).toBe(1);
+	});
+
 	test('a server-side per-invitee 429 (long retry) ends as gaveUp without slowing everyone else', async () => {
 		hs = await startFakeHomeserver({
 			rateLimits: {
