@@ -101,9 +101,8 @@ class InviteeBuckets {
 		private readonly burst: number,
 	) {}
 	waitMs(userId: string, now: number): number {
-		const b = this.levels.get(userId);
-		if (!b) return 0;
-		const level = Math.max(0, b.level - ((now - b.at) / 1000) * this.perSecond);
+		if (!this.levels.has(userId)) return 0;
+		const level = this.level(userId, now);
 		return level + 1 > this.burst
 			? Math.ceil(((level + 1 - this.burst) / this.perSecond) * 1000)
 			: 0;

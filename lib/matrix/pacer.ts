@@ -39,7 +39,7 @@ export const UNINFORMED_FLOOR = 0.5;
  * from a tight estimate of the server's rate, wait at least QUIET_INTERVALS slots too, so a slow
  * server (Synapse: 0.3/s) is re-probed rarely.
  */
-export const QUIET_MS = 10_000;
+const QUIET_MS = 10_000;
 const QUIET_INTERVALS = 20;
 /** …but never longer than this: a storm's tight estimate must not keep a run slow for minutes. */
 const QUIET_MAX_MS = 60_000;

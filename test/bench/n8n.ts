@@ -107,6 +107,27 @@ async function waitFor(check: () => boolean, timeoutMs: number, pollMs = 200): P
 	return check();
 }
 
+/** One `order.paid` notification per order of the hook event, handed to the fake pretix's sender. */
+function sendPaidBurst(pretix: FakePretix, generated: GeneratedOrders) {
+	return generated.orders.map((order) => ({
+		code: String(order.code),
+		delivery: pretix.notify('pretix.event.order.paid', {
+			event: HOOK_EVENT,
+			code: String(order.code),
+		}).deliveries,
+	}));
+}
+
+/** When pretix first sent each order's notification (its first delivery attempt). */
+function firstSendTimes(deliveries: ReturnType<typeof sendPaidBurst>): Map<string, number> {
+	const sentAt = new Map<string, number>();
+	for (const { code, delivery } of deliveries) {
+		const first = delivery[0]?.attempts[0];
+		if (first) sentAt.set(code, first.at);
+	}
+	return sentAt;
+}
+
 /**
  * A burst of `order.paid` notifications for every order of the hook event; returns per attendee
  * the latency (invite recorded at the homeserver − webhook sent), and who was never invited.
@@ -118,22 +139,12 @@ async function webhookBurst(
 	generated: GeneratedOrders,
 	timeoutMs: number,
 ) {
-	const sentAt = new Map<string, number>();
-	const deliveries = generated.orders.map((order) => ({
-		code: String(order.code),
-		delivery: pretix.notify('pretix.event.order.paid', {
-			event: HOOK_EVENT,
-			code: String(order.code),
-		}).deliveries,
-	}));
+	const deliveries = sendPaidBurst(pretix, generated);
 	const expected = generated.attendees.filter((a) => a.active && a.kind === 'valid');
 	const userOf = new Map(expected.map((a) => [a.answer!, a.code]));
 	await waitFor(() => expected.every((a) => hs.inviteCount(roomId, a.answer!) > 0), timeoutMs);
 	await pretix.sender.idle();
-	for (const { code, delivery } of deliveries) {
-		const first = delivery[0]?.attempts[0];
-		if (first) sentAt.set(code, first.at);
-	}
+	const sentAt = firstSendTimes(deliveries);
 	const invited = inviteTimes(hs, roomId);
 	const latencies: number[] = [];
 	for (const [user, code] of userOf) {
@@ -190,16 +201,10 @@ async function trivialBurst(
 	generated: GeneratedOrders,
 	timeoutMs: number,
 ): Promise<number[]> {
-	const deliveries = generated.orders.map((order) => ({
-		code: String(order.code),
-		delivery: pretix.notify('pretix.event.order.paid', {
-			event: HOOK_EVENT,
-			code: String(order.code),
-		}).deliveries,
-	}));
+	const deliveries = sendPaidBurst(pretix, generated);
 	await pretix.sender.idle();
 	const executions = await n8n.waitForExecutions(TRIVIAL_WORKFLOW.id, deliveries.length, timeoutMs);
-	const sentAt = new Map(deliveries.map((d) => [d.code, d.delivery[0]?.attempts[0]?.at]));
+	const sentAt = firstSendTimes(deliveries);
 	const latencies: number[] = [];
 	for (const execution of executions) {
 		const body = execution.data?.resultData.runData.Webhook?.[0]?.data?.main?.[0]?.[0]?.json

@@ -4,7 +4,7 @@
  * few seconds for the test) and a later `!batchinvite` picks up the rest: nothing lost, nothing
  * doubled — invites the dead run already made are found in the room and only recorded.
  */
-import { delay, expectedInvitees, Stage, templateNode, BATCH_WORKFLOW } from './helpers';
+import { exactlyOnce, delay, expectedInvitees, Stage, templateNode, BATCH_WORKFLOW } from './helpers';
 
 const LEASE_SECONDS = 10;
 
@@ -73,13 +73,7 @@ describe('reliability: n8n killed during a batch', () => {
 		process.stdout.write(
 			`  ${atKill} invites before the kill; old command replayed after restart: ${replayed}; after restart: ${summary.split('\n')[0]}\n`,
 		);
-		expect(tally).toEqual({
-			expected: expected.length,
-			made: expected.length,
-			duplicated: 0,
-			lost: 0,
-			unexpected: 0,
-		});
+		expect(tally).toEqual(exactlyOnce(expected));
 		expect(summary).toMatch(/\b0 failed/);
 	});
 });

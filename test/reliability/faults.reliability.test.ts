@@ -4,7 +4,7 @@
  * second `!batchinvite` picks up whatever the first could not finish (Record failure marks
  * serverUnreachable/gaveUp as retryable). In the end everyone is invited exactly once.
  */
-import { BATCH_WORKFLOW, Stage, webhooksDuringBatch, WEBHOOK_WORKFLOW } from './helpers';
+import { exactlyOnce, BATCH_WORKFLOW, Stage, webhooksDuringBatch, WEBHOOK_WORKFLOW } from './helpers';
 
 /** The run's normal homeserver limits: webhooks and the batch compete for them, so 429s happen anyway. */
 const LIMITS = {
@@ -88,13 +88,7 @@ describe('reliability: homeserver and pretix faults', () => {
 		expect(hsRequests.filter((r) => r.status >= 500).length).toBeGreaterThan(0);
 		expect(hsFaults).toBeGreaterThanOrEqual(20);
 		expect(pretixFaults).toBeGreaterThanOrEqual(10);
-		expect(tally).toEqual({
-			expected: expected.length,
-			made: expected.length,
-			duplicated: 0,
-			lost: 0,
-			unexpected: 0,
-		});
+		expect(tally).toEqual(exactlyOnce(expected));
 		expect(second).toMatch(/\b0 failed/);
 	});
 });

@@ -282,33 +282,29 @@ export class Stage {
 			}
 			await backend.close();
 		}
+		const ofLost = (items: Array<{ json: Record<string, unknown> }> | null | undefined) =>
+			(items ?? []).filter((item) =>
+				lost.includes(String((item.json.mxid as { userId?: string } | undefined)?.userId)),
+			);
 		for (const id of [WEBHOOK_WORKFLOW, BATCH_WORKFLOW]) {
-			const failed = (await this.n8n.executions(id, true)).filter((e) => e.status !== 'success');
+			const runs = await this.n8n.executions(id, true);
 			for (const execution of await this.n8n.unfinishedExecutions(id))
 				lines.push(`  ${id} execution ${execution.id} still ${execution.status}, started ${execution.startedAt}`);
-			for (const execution of failed.slice(0, 5)) lines.push(`  ${id} execution ${execution.id} ${execution.status}: ${execution.data?.resultData.error?.message ?? ''} (last node ${execution.data?.resultData.lastNodeExecuted ?? '?'})`);
-		}
-		// Every execution whose Claim node won a lost attendee: how many items each later node got.
-		const runs = [
-			...(await this.n8n.executions(WEBHOOK_WORKFLOW, true)),
-			...(await this.n8n.executions(BATCH_WORKFLOW, true)),
-		];
-		for (const execution of runs) {
-			const runData = execution.data?.resultData.runData ?? {};
-			const won = (runData.Claim?.[0]?.data?.main?.[0] ?? []).filter((item) =>
-				lost.includes(String((item.json.mxid as { userId?: string } | undefined)?.userId)),
-			);
-			if (!won.length) continue;
-			const counts = Object.entries(runData).map(
-				([node, nodeRuns]) =>
-					`${node}[${nodeRuns.map((r) => (r.data?.main ?? []).map((o) => o?.length ?? 0).join('/')).join(';')}]`,
-			);
-			const invite = (runData.Invite?.[0]?.data?.main?.[0] ?? []).filter((item) =>
-				lost.includes(String((item.json.mxid as { userId?: string } | undefined)?.userId)),
-			);
-			lines.push(
-				`  ${execution.workflowId} execution ${execution.id} ${execution.status} ${execution.startedAt}→${execution.stoppedAt} won ${won.length} lost claim(s); Invite said ${JSON.stringify(invite.map((i) => i.json.matrix))}; nodes ${counts.join(' ')}`,
-			);
+			for (const execution of runs.filter((e) => e.status !== 'success').slice(0, 5)) lines.push(`  ${id} execution ${execution.id} ${execution.status}: ${execution.data?.resultData.error?.message ?? ''} (last node ${execution.data?.resultData.lastNodeExecuted ?? '?'})`);
+			// Every execution whose Claim node won a lost attendee: how many items each later node got.
+			for (const execution of runs) {
+				const runData = execution.data?.resultData.runData ?? {};
+				const won = ofLost(runData.Claim?.[0]?.data?.main?.[0]);
+				if (!won.length) continue;
+				const counts = Object.entries(runData).map(
+					([node, nodeRuns]) =>
+						`${node}[${nodeRuns.map((r) => (r.data?.main ?? []).map((o) => o?.length ?? 0).join('/')).join(';')}]`,
+				);
+				const invite = ofLost(runData.Invite?.[0]?.data?.main?.[0]);
+				lines.push(
+					`  ${id} execution ${execution.id} ${execution.status} ${execution.startedAt}→${execution.stoppedAt} won ${won.length} lost claim(s); Invite said ${JSON.stringify(invite.map((i) => (i.json.matrix as { status?: string } | undefined)?.status))}; nodes ${counts.join(' ')}`,
+				);
+			}
 		}
 		process.stdout.write(`${lines.join('\n')}\n`);
 	}
@@ -325,6 +321,11 @@ export interface Tally {
 	duplicated: number;
 	lost: number;
 	unexpected: number;
+}
+
+/** The tally every scenario must reach: everyone expected invited once, nobody else. */
+export function exactlyOnce(expected: string[]): Tally {
+	return { expected: expected.length, made: expected.length, duplicated: 0, lost: 0, unexpected: 0 };
 }
 
 export function summary(scenario: string, t: Tally, extra = ''): void {
