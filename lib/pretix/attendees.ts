@@ -1,3 +1,4 @@
+import { ticketAccess, type Access, type AccessReason } from './access';
 import { PretixApiError } from './errors';
 import type { PretixAnswer, PretixOrder, PretixPosition } from './types';
 
@@ -6,19 +7,24 @@ export type OrderStatus = 'n' | 'p' | 'e' | 'c';
 export interface AttendeeOptions {
 	/** Identifier of the Matrix ID question, compared case-insensitively. Default `matrix`. */
 	questionIdentifier?: string;
-	/** Order statuses whose attendees count. Default paid only. Canceled orders never count. */
+	/**
+	 * Order statuses whose tickets grant access: `p` always; with `n` unpaid orders count too (e.g.
+	 * invoice payment). Orders awaiting approval, canceled, expired and test-mode orders never do;
+	 * `valid_if_pending` orders always do (pretix treats them like paid ones).
+	 */
 	statuses?: OrderStatus[];
 	includeName?: boolean;
 	includeEmail?: boolean;
 	/**
-	 * Also return attendees who no longer hold a valid ticket (order canceled, expired or in an
-	 * unselected status, position canceled), marked `active: false` with the reason, so a workflow can
-	 * revoke their invites. Every attendee then carries `active`.
+	 * Also return tickets that do not grant access now (`access` pending or revoked, with the reason),
+	 * so a workflow can withdraw what a revoked ticket granted. Default: only tickets with access.
 	 */
 	includeInactive?: boolean;
 	/** Only positions of these products (add-on positions included when they match). */
 	itemIds?: number[];
 	variationIds?: number[];
+	/** The time validity windows are compared with (ms since epoch); default now. */
+	now?: number;
 }
 
 export interface Attendee {
@@ -37,21 +43,12 @@ export interface Attendee {
 	/** The raw answer to the Matrix ID question (not validated), or null when not answered. */
 	matrixId: string | null;
 	lastModified: string | null;
+	/** Whether this ticket grants access now (lib/pretix/access.ts), and why. */
+	access: Access;
+	accessReason: AccessReason;
 	attendeeName?: string | null;
 	attendeeEmail?: string | null;
 	orderEmail?: string | null;
-	/** Only with `includeInactive`: whether the ticket is valid, and why not. */
-	active?: boolean;
-	inactiveReason?: InactiveReason | null;
-}
-
-export type InactiveReason = 'orderCanceled' | 'orderExpired' | 'orderNotSelected' | 'positionCanceled';
-
-function orderInactiveReason(status: unknown, selected: OrderStatus[]): InactiveReason | null {
-	if (selected.includes(status as OrderStatus)) return null;
-	if (status === 'c') return 'orderCanceled';
-	if (status === 'e') return 'orderExpired';
-	return 'orderNotSelected';
 }
 
 export interface ExtractResult {
@@ -77,10 +74,10 @@ function isPosition(value: unknown): value is PretixPosition {
 }
 
 /**
- * The active attendees of one order: one entry per position that is not canceled, in an order whose
- * status is selected (never canceled, never test mode). Add-on positions are not attendees of their
- * own; they are emitted only when an item/variation filter selects them, and then carry the parent
- * position's answer, name and e-mail when they have none.
+ * One attendee per ticket position of an order, each with its access verdict. Add-on positions
+ * (e.g. a workshop booked with a ticket) are attendees of their own — a room mapped to the add-on
+ * product receives them — and carry the parent position's answer, name and e-mail when they have
+ * none. Without `includeInactive` only positions that grant access now are returned.
  */
 export function extractAttendees(order: PretixOrder, context: { organizer: string; event?: string }, options: AttendeeOptions = {}): ExtractResult {
 	const result: ExtractResult = { attendees: [], malformed: 0 };
@@ -88,10 +85,7 @@ export function extractAttendees(order: PretixOrder, context: { organizer: strin
 		result.malformed++;
 		return result;
 	}
-	const statuses: OrderStatus[] = (options.statuses ?? ['p']).filter((s) => s !== 'c');
-	if (order.testmode === true) return result;
-	const orderInactive = orderInactiveReason(order.status, statuses);
-	if (orderInactive && !options.includeInactive) return result;
+	const accessOptions = { grantPending: (options.statuses ?? ['p']).includes('n'), now: options.now ?? Date.now() };
 	const identifier = options.questionIdentifier?.trim() || 'matrix';
 	const itemFilter = options.itemIds?.length ? new Set(options.itemIds) : undefined;
 	const variationFilter = options.variationIds?.length ? new Set(options.variationIds) : undefined;
@@ -104,18 +98,18 @@ export function extractAttendees(order: PretixOrder, context: { organizer: strin
 			result.malformed++;
 			continue;
 		}
-		if (position.canceled === true && !options.includeInactive) continue;
+		const verdict = ticketAccess(order, position, accessOptions);
+		if (verdict.access !== 'granted' && !options.includeInactive) continue;
 		if (itemFilter && !itemFilter.has(position.item)) continue;
 		if (variationFilter && (position.variation === null || !variationFilter.has(position.variation))) continue;
 		const isAddon = position.addon_to !== null && position.addon_to !== undefined;
-		if (isAddon && !itemFilter && !variationFilter) continue;
 		const parent = isAddon ? byId.get(position.addon_to as number) : undefined;
 		const own = answerFor(position.answers, identifier);
 		const attendee: Attendee = {
 			organizer: context.organizer,
 			event,
 			orderCode: order.code,
-			orderStatus: order.status,
+			orderStatus: typeof order.status === 'string' ? order.status : String(order.status ?? ''),
 			positionId: position.id,
 			positionNumber: position.positionid,
 			itemId: position.item,
@@ -124,16 +118,13 @@ export function extractAttendees(order: PretixOrder, context: { organizer: strin
 			addonTo: isAddon ? (position.addon_to as number) : null,
 			matrixId: own ?? (parent ? answerFor(parent.answers, identifier) : null),
 			lastModified: typeof order.last_modified === 'string' ? order.last_modified : null,
+			access: verdict.access,
+			accessReason: verdict.reason,
 		};
 		if (options.includeName) attendee.attendeeName = position.attendee_name ?? parent?.attendee_name ?? null;
 		if (options.includeEmail) {
 			attendee.attendeeEmail = position.attendee_email ?? parent?.attendee_email ?? null;
 			attendee.orderEmail = order.email ?? null;
-		}
-		if (options.includeInactive) {
-			const reason = orderInactive ?? (position.canceled === true ? 'positionCanceled' : null);
-			attendee.active = reason === null;
-			attendee.inactiveReason = reason;
 		}
 		result.attendees.push(attendee);
 	}

@@ -1,3 +1,4 @@
+export * from './access';
 export * from './attendees';
 export * from './client';
 export * from './cursor';

@@ -8,6 +8,20 @@ export {
 	type LedgerOptions,
 	type PersonInput,
 } from './ledger';
+export {
+	planTickets,
+	recordTicketOutcomes,
+	INVALID_SCOPE,
+	UNREACHABLE_BACKOFF_MS,
+	type PlanOptions,
+	type RecordInput,
+	type RecordResult,
+	type StepAction,
+	type TicketAccess,
+	type TicketInput,
+	type TicketStep,
+} from './tickets';
+export { Sealer } from './sealing';
 export { SqliteBackend, type SqliteOptions } from './sqlite';
 export { PostgresBackend, type PostgresOptions } from './postgres';
 export { RedisBackend, type RedisStoreOptions } from './redis';

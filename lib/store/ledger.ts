@@ -1,4 +1,5 @@
 import { canonicalMatrixId, canonicalOrderCode, SubjectHasher } from './hashing';
+import { Sealer } from './sealing';
 import {
 	LedgerInputError,
 	type ClaimStatus,
@@ -66,6 +67,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 export class Ledger {
 	readonly backend: LedgerBackend;
 	private readonly hasher: SubjectHasher;
+	private readonly sealer: Sealer;
 	private readonly retentionMs: number | null;
 	private readonly now: () => number;
 	private lastSweep = 0;
@@ -73,6 +75,7 @@ export class Ledger {
 	constructor(backend: LedgerBackend, options: LedgerOptions) {
 		this.backend = backend;
 		this.hasher = new SubjectHasher(options.secret);
+		this.sealer = new Sealer(options.secret);
 		const days = Number(options.retentionDays ?? 0);
 		if (!Number.isFinite(days) || days < 0)
 			throw new LedgerInputError('Retention days must be zero or a positive number');
@@ -264,6 +267,60 @@ export class Ledger {
 
 	ping(): Promise<void> {
 		return this.backend.ping();
+	}
+
+	/** The clock the ledger runs on (ms). */
+	time(): number {
+		return this.now();
+	}
+
+	/** When a row changed now may be deleted (retention), or null. */
+	retentionFrom(now: number): number | null {
+		return this.expiresAt(now);
+	}
+
+	/**
+	 * A ticket grant row (tickets.ts): scope = room, subject = `<ticket>:<Matrix ID>`, with the keyed
+	 * hashes of the ticket, Matrix ID and order code, and the Matrix ID sealed for a later withdrawal.
+	 */
+	grantRow(input: {
+		event: string;
+		scope: string;
+		subject: string;
+		ticket: string;
+		userId: string | null;
+		orderCode?: string | null;
+	}): StoredClaim {
+		const row = this.toStored(
+			{
+				event: input.event,
+				scope: input.scope,
+				subject: input.subject,
+				matrixId: input.userId ?? undefined,
+				orderCode: input.orderCode ?? undefined,
+			},
+			0,
+		);
+		return {
+			...row,
+			ticket: this.ticketHash(input.ticket),
+			sealed: input.userId ? this.sealer.seal(input.userId) : null,
+		};
+	}
+
+	ticketHash(ticket: string): string {
+		// Tickets share the subject key under their own namespace, so a ticket hash never equals
+		// the hash of a subject.
+		return this.hasher.subject(`ticket\u0000${ticket}`);
+	}
+
+	matrixIdHash(userId: string): string {
+		return this.hasher.matrixId(userId);
+	}
+
+	/** The Matrix ID sealed in a grant row, or null when it cannot be read under this secret. */
+	unseal(sealed: string | null): string | null {
+		return sealed ? this.sealer.unseal(sealed) : null;
 	}
 
 	close(): Promise<void> {

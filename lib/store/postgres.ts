@@ -2,9 +2,13 @@ import { Pool, type PoolClient, type PoolConfig, type QueryResultRow } from 'pg'
 
 import {
 	foldGroups,
+	grantWhere,
+	likeEscape,
 	mappingWhere,
 	STATS_SELECT,
+	toGrantRow,
 	toHeldRow,
+	transitionFrom,
 	type GroupRow,
 	type LedgerRowRecord,
 } from './sql';
@@ -18,6 +22,8 @@ import {
 	type ClaimTiming,
 	type EventCounts,
 	type EventStats,
+	type GrantQuery,
+	type GrantRow,
 	type HeldRow,
 	type LedgerBackend,
 	type MappingFilter,
@@ -27,6 +33,8 @@ import {
 	type RoomMapping,
 	type Settlement,
 	type StoredClaim,
+	type StoredKey,
+	type Transition,
 } from './types';
 
 /**
@@ -58,7 +66,7 @@ const PREFIX = /^[A-Za-z0-9_]{0,30}$/;
 const UNNEST_KEYS =
 	'unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(event, scope, subject, i)';
 const UNNEST_CLAIMS =
-	'unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS t(event, scope, subject, mxid, ord, i)';
+	'unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS t(event, scope, subject, mxid, ord, ticket, sealed, i)';
 
 export class PostgresBackend implements LedgerBackend {
 	readonly kind = 'postgres' as const;
@@ -135,6 +143,8 @@ CREATE TABLE IF NOT EXISTS ${ledger} (
 	subject text NOT NULL,
 	mxid text,
 	ord text,
+	ticket text,
+	sealed text,
 	state text NOT NULL,
 	outcome text,
 	reason text,
@@ -147,7 +157,11 @@ CREATE TABLE IF NOT EXISTS ${ledger} (
 );
 CREATE INDEX IF NOT EXISTS ${index('ledger_mxid')} ON ${ledger} (mxid) WHERE mxid IS NOT NULL;
 CREATE INDEX IF NOT EXISTS ${index('ledger_ord')} ON ${ledger} (ord) WHERE ord IS NOT NULL;
+ALTER TABLE ${ledger} ADD COLUMN IF NOT EXISTS ticket text;
+ALTER TABLE ${ledger} ADD COLUMN IF NOT EXISTS sealed text;
 CREATE INDEX IF NOT EXISTS ${index('ledger_subject')} ON ${ledger} (subject);
+CREATE INDEX IF NOT EXISTS ${index('ledger_ticket')} ON ${ledger} (ticket) WHERE ticket IS NOT NULL;
+CREATE INDEX IF NOT EXISTS ${index('ledger_scope_mxid')} ON ${ledger} (scope, mxid) WHERE mxid IS NOT NULL;
 CREATE INDEX IF NOT EXISTS ${index('ledger_expires')} ON ${ledger} (expires_at) WHERE expires_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS ${mapping} (
 	room text NOT NULL,
@@ -172,8 +186,10 @@ CREATE TABLE IF NOT EXISTS ${summary} (
 	accepted bigint NOT NULL DEFAULT 0,
 	invalid bigint NOT NULL DEFAULT 0,
 	failed bigint NOT NULL DEFAULT 0,
+	withdrawn bigint NOT NULL DEFAULT 0,
 	updated_at bigint NOT NULL
-);`;
+);
+ALTER TABLE ${summary} ADD COLUMN IF NOT EXISTS withdrawn bigint NOT NULL DEFAULT 0;`;
 	}
 
 	async ping(): Promise<void> {
@@ -196,6 +212,8 @@ CREATE TABLE IF NOT EXISTS ${summary} (
 			rows.map((r) => r.subject),
 			rows.map((r) => r.mxid),
 			rows.map((r) => r.order),
+			rows.map((r) => r.ticket ?? null),
+			rows.map((r) => r.sealed ?? null),
 		];
 		return this.transaction(async (client) => {
 			const won = await client.query<{
@@ -204,8 +222,8 @@ CREATE TABLE IF NOT EXISTS ${summary} (
 				subject: string;
 				attempts: number;
 			}>(
-				`INSERT INTO ${ledger} AS l (event, scope, subject, mxid, ord, state, lease_until, attempts, created_at, updated_at, expires_at)
-				SELECT t.event, t.scope, t.subject, t.mxid, t.ord, 'claimed', $6::bigint, 1, $7::bigint, $7::bigint, $8::bigint
+				`INSERT INTO ${ledger} AS l (event, scope, subject, mxid, ord, ticket, sealed, state, lease_until, attempts, created_at, updated_at, expires_at)
+				SELECT t.event, t.scope, t.subject, t.mxid, t.ord, t.ticket, t.sealed, 'claimed', $8::bigint, 1, $9::bigint, $9::bigint, $10::bigint
 				FROM ${UNNEST_CLAIMS} ORDER BY t.i
 				ON CONFLICT (event, scope, subject) DO UPDATE SET
 					state = 'claimed',
@@ -214,11 +232,13 @@ CREATE TABLE IF NOT EXISTS ${summary} (
 					created_at = CASE WHEN ${expired} THEN EXCLUDED.created_at ELSE l.created_at END,
 					mxid = CASE WHEN ${expired} THEN EXCLUDED.mxid ELSE coalesce(EXCLUDED.mxid, l.mxid) END,
 					ord = CASE WHEN ${expired} THEN EXCLUDED.ord ELSE coalesce(EXCLUDED.ord, l.ord) END,
+					ticket = CASE WHEN ${expired} THEN EXCLUDED.ticket ELSE coalesce(EXCLUDED.ticket, l.ticket) END,
+					sealed = CASE WHEN ${expired} THEN EXCLUDED.sealed ELSE coalesce(EXCLUDED.sealed, l.sealed) END,
 					outcome = NULL,
 					reason = NULL,
 					updated_at = EXCLUDED.updated_at,
 					expires_at = EXCLUDED.expires_at
-				WHERE (l.state = 'claimed' AND l.lease_until <= EXCLUDED.updated_at) OR l.state = 'retry' OR ${expired}
+				WHERE (l.state IN ('claimed', 'retry') AND l.lease_until <= EXCLUDED.updated_at) OR ${expired}
 				RETURNING l.event, l.scope, l.subject, l.attempts`,
 				[...arrays, timing.leaseUntil, timing.now, timing.expiresAt],
 			);
@@ -287,16 +307,18 @@ CREATE TABLE IF NOT EXISTS ${summary} (
 		}
 		const state = settlement.kind === 'fail' && settlement.retryable ? 'retry' : 'done';
 		const result = await this.query(
-			`INSERT INTO ${ledger} AS l (event, scope, subject, mxid, ord, state, outcome, reason, lease_until, attempts, created_at, updated_at, expires_at)
-			SELECT t.event, t.scope, t.subject, t.mxid, t.ord, $6, $7, $8, 0, 1, $9::bigint, $9::bigint, $10::bigint
+			`INSERT INTO ${ledger} AS l (event, scope, subject, mxid, ord, ticket, sealed, state, outcome, reason, lease_until, attempts, created_at, updated_at, expires_at)
+			SELECT t.event, t.scope, t.subject, t.mxid, t.ord, t.ticket, t.sealed, $8, $9, $10, $11::bigint, 1, $12::bigint, $12::bigint, $13::bigint
 			FROM ${UNNEST_CLAIMS} ORDER BY t.i
 			ON CONFLICT (event, scope, subject) DO UPDATE SET
 				state = EXCLUDED.state,
 				outcome = CASE WHEN l.outcome = 'accepted' AND EXCLUDED.outcome = 'invited' THEN 'accepted' ELSE EXCLUDED.outcome END,
 				reason = EXCLUDED.reason,
-				lease_until = 0,
+				lease_until = EXCLUDED.lease_until,
 				mxid = coalesce(EXCLUDED.mxid, l.mxid),
 				ord = coalesce(EXCLUDED.ord, l.ord),
+				ticket = coalesce(EXCLUDED.ticket, l.ticket),
+				sealed = coalesce(EXCLUDED.sealed, l.sealed),
 				updated_at = EXCLUDED.updated_at,
 				expires_at = EXCLUDED.expires_at`,
 			[
@@ -305,9 +327,12 @@ CREATE TABLE IF NOT EXISTS ${summary} (
 				rows.map((r) => r.subject),
 				rows.map((r) => r.mxid),
 				rows.map((r) => r.order),
+				rows.map((r) => r.ticket ?? null),
+				rows.map((r) => r.sealed ?? null),
 				state,
 				settlement.outcome,
 				settlement.reason,
+				state === 'retry' ? (settlement.retryAt ?? 0) : 0,
 				settlement.now,
 				settlement.expiresAt,
 			],
@@ -349,7 +374,7 @@ CREATE TABLE IF NOT EXISTS ${summary} (
 			[event, now],
 		);
 		const summary = await this.query<Record<string, string>>(
-			`SELECT seen, invited, accepted, invalid, failed FROM ${this.t.summary} WHERE event = $1`,
+			`SELECT seen, invited, accepted, invalid, failed, withdrawn FROM ${this.t.summary} WHERE event = $1`,
 			[event],
 		);
 		const counts = live.rows[0];
@@ -386,8 +411,12 @@ CREATE TABLE IF NOT EXISTS ${summary} (
 				(await client.query(`DELETE FROM ${this.t.cursor} WHERE event = $1`, [event])).rowCount ??
 				0;
 			const mappings = options.mappings
-				? ((await client.query(`DELETE FROM ${this.t.mapping} WHERE event = $1`, [event]))
-						.rowCount ?? 0)
+				? ((
+						await client.query(
+							`DELETE FROM ${this.t.mapping} WHERE event = $1 OR event LIKE $2 ESCAPE '!'`,
+							[event, `${likeEscape(event)}/%`],
+						)
+					).rowCount ?? 0)
 				: 0;
 			return { ledger, cursors, mappings };
 		});
@@ -413,6 +442,57 @@ CREATE TABLE IF NOT EXISTS ${summary} (
 		);
 	}
 
+	async grants(query: GrantQuery, now: number): Promise<GrantRow[]> {
+		const where = grantWhere(
+			query,
+			(i) => `$${i}`,
+			(first, count) => Array.from({ length: count }, (_, k) => `$${first + k}`).join(', '),
+		);
+		const result = await this.query<LedgerRowRecord>(
+			`SELECT * FROM ${this.t.ledger} WHERE ${where.sql} AND (expires_at IS NULL OR expires_at > $${where.values.length + 1}) ORDER BY event, scope, subject`,
+			[...where.values, now],
+		);
+		return result.rows.map(toGrantRow);
+	}
+
+	async transition(rows: StoredKey[], transition: Transition): Promise<boolean[]> {
+		if (rows.length === 0) return [];
+		const from = transitionFrom(transition);
+		const values: unknown[] = [
+			rows.map((r) => r.event),
+			rows.map((r) => r.scope),
+			rows.map((r) => r.subject),
+			transition.toState,
+			transition.leaseUntil,
+			transition.now,
+			from.states,
+		];
+		const sets = ['state = $4', 'lease_until = $5::bigint', 'updated_at = $6::bigint'];
+		if (transition.toOutcome !== undefined) {
+			values.push(transition.toOutcome);
+			sets.push(`outcome = $${values.length}`);
+		}
+		if (transition.toReason !== undefined) {
+			values.push(transition.toReason);
+			sets.push(`reason = $${values.length}`);
+		}
+		let outcomeClause = '';
+		if (from.outcomes !== null) {
+			values.push(from.outcomes);
+			outcomeClause = ` AND (l.outcome = ANY($${values.length}::text[])${from.nullOutcome ? ' OR l.outcome IS NULL' : ''})`;
+		}
+		const result = await this.query<{ event: string; scope: string; subject: string }>(
+			`UPDATE ${this.t.ledger} l SET ${sets.join(', ')} FROM ${UNNEST_KEYS}
+			WHERE l.event = t.event AND l.scope = t.scope AND l.subject = t.subject
+			AND l.state = ANY($7::text[])${outcomeClause}
+			AND (l.expires_at IS NULL OR l.expires_at > $6::bigint)
+			RETURNING l.event, l.scope, l.subject`,
+			values,
+		);
+		const moved = new Set(result.rows.map((r) => `${r.event}\u0000${r.scope}\u0000${r.subject}`));
+		return rows.map((r) => moved.has(`${r.event}\u0000${r.scope}\u0000${r.subject}`));
+	}
+
 	/** Deletes matching rows and adds exactly their counts to the summary, in the caller's transaction. */
 	private async deleteFolding(
 		client: PoolClient,
@@ -428,11 +508,12 @@ CREATE TABLE IF NOT EXISTS ${summary} (
 		const perEvent = foldGroups(deleted.rows.map((row): GroupRow => ({ ...row, n: 1 })));
 		for (const [event, counts] of perEvent) {
 			await client.query(
-				`INSERT INTO ${this.t.summary} (event, seen, invited, accepted, invalid, failed, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+				`INSERT INTO ${this.t.summary} (event, seen, invited, accepted, invalid, failed, withdrawn, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 				ON CONFLICT (event) DO UPDATE SET seen = ${this.t.summary}.seen + EXCLUDED.seen, invited = ${this.t.summary}.invited + EXCLUDED.invited,
 				accepted = ${this.t.summary}.accepted + EXCLUDED.accepted, invalid = ${this.t.summary}.invalid + EXCLUDED.invalid,
-				failed = ${this.t.summary}.failed + EXCLUDED.failed, updated_at = EXCLUDED.updated_at`,
-				[event, counts.seen, counts.invited, counts.accepted, counts.invalid, counts.failed, now],
+				failed = ${this.t.summary}.failed + EXCLUDED.failed, withdrawn = ${this.t.summary}.withdrawn + EXCLUDED.withdrawn,
+				updated_at = EXCLUDED.updated_at`,
+				[event, counts.seen, counts.invited, counts.accepted, counts.invalid, counts.failed, counts.withdrawn, now],
 			);
 		}
 		return deleted.rowCount ?? 0;

@@ -1,6 +1,6 @@
 import Redis, { type RedisOptions } from 'ioredis';
 
-import { toHeldRow, type LedgerRowRecord } from './sql';
+import { toGrantRow, toHeldRow, transitionFrom, type LedgerRowRecord } from './sql';
 import {
 	addCounts,
 	countRow,
@@ -10,6 +10,8 @@ import {
 	type BackendClaimResult,
 	type ClaimTiming,
 	type EventStats,
+	type GrantQuery,
+	type GrantRow,
 	type HeldRow,
 	type LedgerBackend,
 	type MappingFilter,
@@ -19,6 +21,8 @@ import {
 	type RoomMapping,
 	type Settlement,
 	type StoredClaim,
+	type StoredKey,
+	type Transition,
 } from './types';
 
 /**
@@ -26,7 +30,7 @@ import {
  * check-and-mark is atomic; chunks travel in one pipeline. Keys (under the configured prefix):
  *   r:<event>:<scope>:<subjectHash>  hash  one ledger row
  *   e:<event>                        set   row keys of the event     events  set  events
- *   ps:/pm:/po:<hash>                set   row keys per subject / Matrix-ID / order-code hash
+ *   ps:/pm:/po:/pt:<hash>            set   row keys per subject / Matrix-ID / order-code / ticket hash
  *   c:<event> hash cursors · s:<event> hash summary counts · maps hash room mappings
  * Event and scope are percent-encoded so `:` cannot break the layout. Scripts build keys from the
  * prefix, so this targets a standalone Redis (not Redis Cluster).
@@ -49,7 +53,7 @@ const CHUNK = 500;
 const BACKSTOP_MS = 24 * 3600 * 1000;
 
 const LUA_INDEX = `
-local function index(prefix, key, ev, subj, mx, od)
+local function index(prefix, key, ev, subj, mx, od, tk, sl)
 	redis.call('SADD', prefix .. 'e:' .. ev, key)
 	redis.call('SADD', prefix .. 'events', ev)
 	redis.call('SADD', prefix .. 'ps:' .. subj, key)
@@ -61,6 +65,11 @@ local function index(prefix, key, ev, subj, mx, od)
 		redis.call('HSET', key, 'o', od)
 		redis.call('SADD', prefix .. 'po:' .. od, key)
 	end
+	if tk ~= '' then
+		redis.call('HSET', key, 't', tk)
+		redis.call('SADD', prefix .. 'pt:' .. tk, key)
+	end
+	if sl ~= '' then redis.call('HSET', key, 'sl', sl) end
 end
 local function retain(key, exp, backstop)
 	if exp ~= '' then
@@ -76,16 +85,16 @@ end
 const LUA_CLAIM = `${LUA_INDEX}
 local prefix, now, lease, exp, backstop = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5])
 local out = {}
-local n = (#ARGV - 5) / 5
+local n = (#ARGV - 5) / 7
 for k = 0, n - 1 do
-	local b = 6 + k * 5
-	local ev, sc, subj, mx, od = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
+	local b = 6 + k * 7
+	local ev, sc, subj, mx, od, tk, sl = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], ARGV[b + 6]
 	local key = prefix .. 'r:' .. ev .. ':' .. sc .. ':' .. subj
 	local row = redis.call('HMGET', key, 'st', 'lu', 'ex', 'at', 'oc', 'rs')
 	local st = row[1]
 	local fresh = not st
 	if st and row[3] and tonumber(row[3]) <= now then fresh = true end
-	if fresh or st == 'retry' or (st == 'claimed' and tonumber(row[2]) <= now) then
+	if fresh or ((st == 'retry' or st == 'claimed') and tonumber(row[2] or 0) <= now) then
 		local attempts = 1
 		if fresh then
 			redis.call('DEL', key)
@@ -96,7 +105,7 @@ for k = 0, n - 1 do
 		end
 		redis.call('HSET', key, 'st', 'claimed', 'lu', lease, 'at', attempts, 'ua', now)
 		retain(key, exp, backstop)
-		index(prefix, key, ev, subj, mx, od)
+		index(prefix, key, ev, subj, mx, od, tk, sl)
 		if fresh then out[k + 1] = { 'new', attempts, '', '' } else out[k + 1] = { 'reclaimed', attempts, '', '' } end
 	else
 		local status = 'leased'
@@ -108,12 +117,12 @@ return out
 `;
 
 const LUA_SETTLE = `${LUA_INDEX}
-local prefix, kind, state, outcome, reason, now, exp, backstop = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
+local prefix, kind, state, outcome, reason, now, exp, backstop, retryAt = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8]), ARGV[9]
 local changed = 0
-local n = (#ARGV - 8) / 5
+local n = (#ARGV - 9) / 7
 for k = 0, n - 1 do
-	local b = 9 + k * 5
-	local ev, sc, subj, mx, od = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
+	local b = 10 + k * 7
+	local ev, sc, subj, mx, od, tk, sl = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], ARGV[b + 6]
 	local key = prefix .. 'r:' .. ev .. ':' .. sc .. ':' .. subj
 	if kind == 'release' then
 		if redis.call('HGET', key, 'st') == 'claimed' then
@@ -130,10 +139,10 @@ for k = 0, n - 1 do
 		elseif cur[2] == 'accepted' and outcome == 'invited' then
 			oc = 'accepted'
 		end
-		redis.call('HSET', key, 'st', state, 'oc', oc, 'lu', 0, 'ua', now)
+		redis.call('HSET', key, 'st', state, 'oc', oc, 'lu', retryAt, 'ua', now)
 		if reason ~= '' then redis.call('HSET', key, 'rs', reason) else redis.call('HDEL', key, 'rs') end
 		retain(key, exp, backstop)
-		index(prefix, key, ev, subj, mx, od)
+		index(prefix, key, ev, subj, mx, od, tk, sl)
 		changed = changed + 1
 	end
 end
@@ -148,7 +157,7 @@ local n = (#ARGV - 3) / 3
 for k = 0, n - 1 do
 	local b = 4 + k * 3
 	local key, ev, subj = ARGV[b], ARGV[b + 1], ARGV[b + 2]
-	local row = redis.call('HMGET', key, 'st', 'oc', 'ex', 'm', 'o')
+	local row = redis.call('HMGET', key, 'st', 'oc', 'ex', 'm', 'o', 't')
 	if row[1] then
 		if mode == 'all' or (row[3] and tonumber(row[3]) <= now) then
 			local s = prefix .. 's:' .. ev
@@ -157,11 +166,13 @@ for k = 0, n - 1 do
 			if row[2] == 'accepted' then redis.call('HINCRBY', s, 'accepted', 1) end
 			if row[2] == 'invalid' then redis.call('HINCRBY', s, 'invalid', 1) end
 			if row[2] == 'failed' then redis.call('HINCRBY', s, 'failed', 1) end
+			if row[2] == 'withdrawn' then redis.call('HINCRBY', s, 'withdrawn', 1) end
 			redis.call('DEL', key)
 			redis.call('SREM', prefix .. 'e:' .. ev, key)
 			redis.call('SREM', prefix .. 'ps:' .. subj, key)
 			if row[4] then redis.call('SREM', prefix .. 'pm:' .. row[4], key) end
 			if row[5] then redis.call('SREM', prefix .. 'po:' .. row[5], key) end
+			if row[6] then redis.call('SREM', prefix .. 'pt:' .. row[6], key) end
 			deleted = deleted + 1
 		end
 	else
@@ -172,7 +183,47 @@ end
 return deleted
 `;
 
+/**
+ * A Transition: ARGV = prefix, now, toState, leaseUntil, setOutcome (0/1), toOutcome, setReason
+ * (0/1), toReason, states (comma list), outcomes (comma list, '-' for none, '' = any), then
+ * (event, scope, subject) triples. Returns 1/0 per row.
+ */
+const LUA_TRANSITION = `
+local prefix, now, toState, lease = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local setOutcome, toOutcome, setReason, toReason = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local states, outcomes = {}, nil
+for s in string.gmatch(ARGV[9], '[^,]+') do states[s] = true end
+if ARGV[10] ~= '' then
+	outcomes = {}
+	for o in string.gmatch(ARGV[10], '[^,]+') do outcomes[o] = true end
+end
+local out = {}
+local n = (#ARGV - 10) / 3
+for k = 0, n - 1 do
+	local b = 11 + k * 3
+	local key = prefix .. 'r:' .. ARGV[b] .. ':' .. ARGV[b + 1] .. ':' .. ARGV[b + 2]
+	local row = redis.call('HMGET', key, 'st', 'oc', 'ex')
+	local ok = row[1] and states[row[1]]
+	if ok and row[3] and tonumber(row[3]) <= now then ok = false end
+	if ok and outcomes then ok = outcomes[row[2] or '-'] end
+	if ok then
+		redis.call('HSET', key, 'st', toState, 'lu', lease, 'ua', now)
+		if setOutcome == '1' then
+			if toOutcome ~= '' then redis.call('HSET', key, 'oc', toOutcome) else redis.call('HDEL', key, 'oc') end
+		end
+		if setReason == '1' then
+			if toReason ~= '' then redis.call('HSET', key, 'rs', toReason) else redis.call('HDEL', key, 'rs') end
+		end
+		out[k + 1] = 1
+	else
+		out[k + 1] = 0
+	end
+end
+return out
+`;
+
 type ScriptClient = Redis & {
+	ledgerTransition(...args: Array<string | number>): Promise<number[]>;
 	ledgerClaim(...args: Array<string | number>): Promise<Array<[string, number, string, string]>>;
 	ledgerSettle(...args: Array<string | number>): Promise<number>;
 	ledgerDelete(...args: Array<string | number>): Promise<number>;
@@ -219,6 +270,7 @@ export class RedisBackend implements LedgerBackend {
 		client.defineCommand('ledgerClaim', { numberOfKeys: 0, lua: LUA_CLAIM });
 		client.defineCommand('ledgerSettle', { numberOfKeys: 0, lua: LUA_SETTLE });
 		client.defineCommand('ledgerDelete', { numberOfKeys: 0, lua: LUA_DELETE });
+		client.defineCommand('ledgerTransition', { numberOfKeys: 0, lua: LUA_TRANSITION });
 		try {
 			await client.connect();
 			await client.ping();
@@ -282,6 +334,7 @@ export class RedisBackend implements LedgerBackend {
 			settlement.now,
 			settlement.expiresAt ?? '',
 			BACKSTOP_MS,
+			state === 'retry' ? (settlement.retryAt ?? 0) : 0,
 		];
 		const replies = await this.pipelined(rows, (pipeline, chunk) =>
 			(pipeline as unknown as ScriptClient).ledgerSettle(
@@ -361,7 +414,15 @@ export class RedisBackend implements LedgerBackend {
 			if ((await client.scard(this.key('e:', event))) === 0)
 				await client.srem(this.key('events'), encode(event));
 		});
-		const mappings = options.mappings ? await this.unsetMappings({ event }) : 0;
+		// The event's own mappings and those of its dates (`<event>/<date id>`, event series).
+		const mappingFields = options.mappings
+			? (await this.allMappings())
+					.filter(([, m]) => m.event === event || m.event.startsWith(`${event}/`))
+					.map(([field]) => field)
+			: [];
+		const mappings = mappingFields.length
+			? await this.run((client) => client.hdel(this.key('maps'), ...mappingFields))
+			: 0;
 		return { ledger, cursors, mappings };
 	}
 
@@ -392,6 +453,53 @@ export class RedisBackend implements LedgerBackend {
 		return deleted;
 	}
 
+	async grants(query: GrantQuery, now: number): Promise<GrantRow[]> {
+		// Start from the narrowest index the query names, then check every condition on the row.
+		let indexes: string[];
+		if (query.tickets !== undefined) indexes = query.tickets.map((hash) => this.key('pt:') + hash);
+		else if (query.mxid !== undefined) indexes = [this.key('pm:') + query.mxid];
+		else if (query.event !== undefined) indexes = [this.key('e:', query.event)];
+		else throw new LedgerBackendError('A grants query needs an event, tickets or a Matrix ID', 'INVALID_QUERY');
+		const tickets = query.tickets ? new Set(query.tickets) : undefined;
+		return (await this.rowsOf(indexes))
+			.map((row) => row.record)
+			.filter(
+				(record) =>
+					(query.event === undefined || record.event === query.event) &&
+					(query.scope === undefined || record.scope === query.scope) &&
+					(query.mxid === undefined || record.mxid === query.mxid) &&
+					(tickets === undefined || (record.ticket != null && tickets.has(record.ticket))) &&
+					(record.expires_at === null || Number(record.expires_at) > now),
+			)
+			.map(toGrantRow)
+			.sort((a, b) => a.event.localeCompare(b.event) || a.scope.localeCompare(b.scope) || a.subject.localeCompare(b.subject));
+	}
+
+	async transition(rows: StoredKey[], transition: Transition): Promise<boolean[]> {
+		const from = transitionFrom(transition);
+		const outcomes =
+			from.outcomes === null ? '' : [...from.outcomes, ...(from.nullOutcome ? ['-'] : [])].join(',') || ',';
+		const header = [
+			this.prefix,
+			transition.now,
+			transition.toState,
+			transition.leaseUntil,
+			transition.toOutcome === undefined ? '0' : '1',
+			transition.toOutcome ?? '',
+			transition.toReason === undefined ? '0' : '1',
+			transition.toReason ?? '',
+			from.states.join(','),
+			outcomes,
+		];
+		const replies = await this.pipelined(rows, (pipeline, chunk) =>
+			(pipeline as unknown as ScriptClient).ledgerTransition(
+				...header,
+				...chunk.flatMap((row) => [encode(row.event), encode(row.scope), row.subject]),
+			),
+		);
+		return (replies as number[][]).flat().map((n) => Number(n) === 1);
+	}
+
 	private async personRows(
 		person: PersonHashes,
 	): Promise<Array<{ key: string; record: LedgerRowRecord }>> {
@@ -400,34 +508,55 @@ export class RedisBackend implements LedgerBackend {
 			...person.order.map((hash) => this.key('po:') + hash),
 			...person.subject.map((hash) => this.key('ps:') + hash),
 		];
-		const keys = indexes.length ? await this.run((client) => client.sunion(...indexes)) : [];
-		const rows: Array<{ key: string; record: LedgerRowRecord }> = [];
-		for (const key of keys) {
-			const parsed = this.parseRowKey(key);
-			if (!parsed) continue;
-			const hash = await this.run((client) => client.hgetall(key));
-			if (!hash.st) continue;
-			const record: LedgerRowRecord = {
-				event: parsed.event,
-				scope: parsed.scope,
-				subject: parsed.subject,
-				mxid: hash.m ?? null,
-				ord: hash.o ?? null,
-				state: hash.st,
-				outcome: hash.oc ?? null,
-				reason: hash.rs ?? null,
-				attempts: hash.at ?? 0,
-				created_at: hash.ca ?? 0,
-				updated_at: hash.ua ?? 0,
-				expires_at: hash.ex ?? null,
-			};
-			// Index sets may hold keys re-used by someone else after expiry: check the row itself.
-			const matches =
+		// Index sets may hold keys re-used by someone else after expiry: check the row itself.
+		return (await this.rowsOf(indexes)).filter(
+			({ record }) =>
 				(record.mxid !== null && person.mxid.includes(record.mxid)) ||
 				(record.ord !== null && person.order.includes(record.ord)) ||
-				person.subject.includes(record.subject);
-			if (matches) rows.push({ key, record });
-		}
+				person.subject.includes(record.subject),
+		);
+	}
+
+	/** The rows whose keys are in any of the given index sets, read in one pipeline. */
+	private async rowsOf(indexes: string[]): Promise<Array<{ key: string; record: LedgerRowRecord }>> {
+		const keys = indexes.length ? await this.run((client) => client.sunion(...indexes)) : [];
+		const parsedKeys = keys.flatMap((key) => {
+			const parsed = this.parseRowKey(key);
+			return parsed ? [{ key, parsed }] : [];
+		});
+		if (parsedKeys.length === 0) return [];
+		const hashes = await this.run((client) => {
+			const pipeline = client.pipeline();
+			for (const { key } of parsedKeys) pipeline.hgetall(key);
+			return pipeline.exec();
+		});
+		const rows: Array<{ key: string; record: LedgerRowRecord }> = [];
+		parsedKeys.forEach(({ key, parsed }, i) => {
+			const [error, value] = hashes?.[i] ?? [new Error('missing reply'), null];
+			if (error) throw wrap(error);
+			const hash = value as Record<string, string>;
+			if (!hash.st) return;
+			rows.push({
+				key,
+				record: {
+					event: parsed.event,
+					scope: parsed.scope,
+					subject: parsed.subject,
+					mxid: hash.m ?? null,
+					ord: hash.o ?? null,
+					ticket: hash.t ?? null,
+					sealed: hash.sl ?? null,
+					lease_until: hash.lu ?? 0,
+					state: hash.st,
+					outcome: hash.oc ?? null,
+					reason: hash.rs ?? null,
+					attempts: hash.at ?? 0,
+					created_at: hash.ca ?? 0,
+					updated_at: hash.ua ?? 0,
+					expires_at: hash.ex ?? null,
+				},
+			});
+		});
 		return rows;
 	}
 
@@ -458,7 +587,15 @@ export class RedisBackend implements LedgerBackend {
 	}
 
 	private rowArgs(row: StoredClaim): string[] {
-		return [encode(row.event), encode(row.scope), row.subject, row.mxid ?? '', row.order ?? ''];
+		return [
+			encode(row.event),
+			encode(row.scope),
+			row.subject,
+			row.mxid ?? '',
+			row.order ?? '',
+			row.ticket ?? '',
+			row.sealed ?? '',
+		];
 	}
 
 	private async allMappings(): Promise<Array<[string, RoomMapping]>> {

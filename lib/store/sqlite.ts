@@ -4,9 +4,13 @@ import type { DatabaseSync as DatabaseSyncType, StatementSync } from 'node:sqlit
 
 import {
 	foldGroups,
+	grantWhere,
+	likeEscape,
 	mappingWhere,
 	STATS_SELECT,
+	toGrantRow,
 	toHeldRow,
+	transitionFrom,
 	type GroupRow,
 	type LedgerRowRecord,
 } from './sql';
@@ -18,6 +22,8 @@ import {
 	type ClaimTiming,
 	type EventCounts,
 	type EventStats,
+	type GrantQuery,
+	type GrantRow,
 	type HeldRow,
 	type LedgerBackend,
 	type MappingFilter,
@@ -27,6 +33,8 @@ import {
 	type RoomMapping,
 	type Settlement,
 	type StoredClaim,
+	type StoredKey,
+	type Transition,
 } from './types';
 
 /**
@@ -48,6 +56,8 @@ CREATE TABLE IF NOT EXISTS ledger (
 	subject TEXT NOT NULL,
 	mxid TEXT,
 	ord TEXT,
+	ticket TEXT,
+	sealed TEXT,
 	state TEXT NOT NULL,
 	outcome TEXT,
 	reason TEXT,
@@ -61,6 +71,8 @@ CREATE TABLE IF NOT EXISTS ledger (
 CREATE INDEX IF NOT EXISTS ledger_mxid ON ledger (mxid) WHERE mxid IS NOT NULL;
 CREATE INDEX IF NOT EXISTS ledger_ord ON ledger (ord) WHERE ord IS NOT NULL;
 CREATE INDEX IF NOT EXISTS ledger_subject ON ledger (subject);
+CREATE INDEX IF NOT EXISTS ledger_ticket ON ledger (ticket) WHERE ticket IS NOT NULL;
+CREATE INDEX IF NOT EXISTS ledger_scope_mxid ON ledger (scope, mxid) WHERE mxid IS NOT NULL;
 CREATE INDEX IF NOT EXISTS ledger_expires ON ledger (expires_at) WHERE expires_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS mapping (
 	room TEXT NOT NULL,
@@ -85,14 +97,22 @@ CREATE TABLE IF NOT EXISTS summary (
 	accepted INTEGER NOT NULL DEFAULT 0,
 	invalid INTEGER NOT NULL DEFAULT 0,
 	failed INTEGER NOT NULL DEFAULT 0,
+	withdrawn INTEGER NOT NULL DEFAULT 0,
 	updated_at INTEGER NOT NULL
 );
 `;
 
+/** Columns added after the first release of the schema, created in files made before them. */
+const ADDED_COLUMNS: Array<[table: string, column: string, definition: string]> = [
+	['ledger', 'ticket', 'TEXT'],
+	['ledger', 'sealed', 'TEXT'],
+	['summary', 'withdrawn', 'INTEGER NOT NULL DEFAULT 0'],
+];
+
 const EXPIRED = '(ledger.expires_at IS NOT NULL AND ledger.expires_at <= excluded.updated_at)';
 
-const CLAIM_SQL = `INSERT INTO ledger (event, scope, subject, mxid, ord, state, lease_until, attempts, created_at, updated_at, expires_at)
-VALUES (?, ?, ?, ?, ?, 'claimed', ?, 1, ?, ?, ?)
+const CLAIM_SQL = `INSERT INTO ledger (event, scope, subject, mxid, ord, ticket, sealed, state, lease_until, attempts, created_at, updated_at, expires_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, 'claimed', ?, 1, ?, ?, ?)
 ON CONFLICT (event, scope, subject) DO UPDATE SET
 	state = 'claimed',
 	lease_until = excluded.lease_until,
@@ -100,24 +120,27 @@ ON CONFLICT (event, scope, subject) DO UPDATE SET
 	created_at = CASE WHEN ${EXPIRED} THEN excluded.created_at ELSE ledger.created_at END,
 	mxid = CASE WHEN ${EXPIRED} THEN excluded.mxid ELSE coalesce(excluded.mxid, ledger.mxid) END,
 	ord = CASE WHEN ${EXPIRED} THEN excluded.ord ELSE coalesce(excluded.ord, ledger.ord) END,
+	ticket = CASE WHEN ${EXPIRED} THEN excluded.ticket ELSE coalesce(excluded.ticket, ledger.ticket) END,
+	sealed = CASE WHEN ${EXPIRED} THEN excluded.sealed ELSE coalesce(excluded.sealed, ledger.sealed) END,
 	outcome = NULL,
 	reason = NULL,
 	updated_at = excluded.updated_at,
 	expires_at = excluded.expires_at
-WHERE (ledger.state = 'claimed' AND ledger.lease_until <= excluded.updated_at)
-	OR ledger.state = 'retry'
+WHERE (ledger.state IN ('claimed', 'retry') AND ledger.lease_until <= excluded.updated_at)
 	OR ${EXPIRED}
 RETURNING attempts`;
 
-const SETTLE_SQL = `INSERT INTO ledger (event, scope, subject, mxid, ord, state, outcome, reason, lease_until, attempts, created_at, updated_at, expires_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 1, ?, ?, ?)
+const SETTLE_SQL = `INSERT INTO ledger (event, scope, subject, mxid, ord, ticket, sealed, state, outcome, reason, lease_until, attempts, created_at, updated_at, expires_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
 ON CONFLICT (event, scope, subject) DO UPDATE SET
 	state = excluded.state,
 	outcome = CASE WHEN ledger.outcome = 'accepted' AND excluded.outcome = 'invited' THEN 'accepted' ELSE excluded.outcome END,
 	reason = excluded.reason,
-	lease_until = 0,
+	lease_until = excluded.lease_until,
 	mxid = coalesce(excluded.mxid, ledger.mxid),
 	ord = coalesce(excluded.ord, ledger.ord),
+	ticket = coalesce(excluded.ticket, ledger.ticket),
+	sealed = coalesce(excluded.sealed, ledger.sealed),
 	updated_at = excluded.updated_at,
 	expires_at = excluded.expires_at`;
 
@@ -149,8 +172,16 @@ export class SqliteBackend implements LedgerBackend {
 			);
 			db.exec('PRAGMA journal_mode = WAL');
 			db.exec('PRAGMA synchronous = NORMAL');
+			// Deleted rows are overwritten, not left in free pages: a purge must leave no hashes behind.
+			db.exec('PRAGMA secure_delete = ON');
 			this.db = db;
-			this.transaction(() => db.exec(SCHEMA));
+			this.transaction(() => {
+				db.exec(SCHEMA);
+				for (const [table, column, definition] of ADDED_COLUMNS) {
+					const columns = db.prepare(`SELECT name FROM pragma_table_info('${table}')`).all() as Array<{ name: string }>;
+					if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+				}
+			});
 			this.statements = {
 				claim: db.prepare(CLAIM_SQL),
 				current: db.prepare(
@@ -161,10 +192,10 @@ export class SqliteBackend implements LedgerBackend {
 					"UPDATE ledger SET lease_until = 0, updated_at = ? WHERE event = ? AND scope = ? AND subject = ? AND state = 'claimed'",
 				),
 				summaryAdd:
-					db.prepare(`INSERT INTO summary (event, seen, invited, accepted, invalid, failed, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+					db.prepare(`INSERT INTO summary (event, seen, invited, accepted, invalid, failed, withdrawn, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 					ON CONFLICT (event) DO UPDATE SET seen = seen + excluded.seen, invited = invited + excluded.invited,
 					accepted = accepted + excluded.accepted, invalid = invalid + excluded.invalid, failed = failed + excluded.failed,
-					updated_at = excluded.updated_at`),
+					withdrawn = withdrawn + excluded.withdrawn, updated_at = excluded.updated_at`),
 			};
 		} catch (error) {
 			this.db?.close();
@@ -194,6 +225,8 @@ export class SqliteBackend implements LedgerBackend {
 					row.subject,
 					row.mxid,
 					row.order,
+					row.ticket ?? null,
+					row.sealed ?? null,
 					timing.leaseUntil,
 					timing.now,
 					timing.now,
@@ -240,9 +273,12 @@ export class SqliteBackend implements LedgerBackend {
 					row.subject,
 					row.mxid,
 					row.order,
+					row.ticket ?? null,
+					row.sealed ?? null,
 					state,
 					settlement.outcome,
 					settlement.reason,
+					state === 'retry' ? (settlement.retryAt ?? 0) : 0,
 					settlement.now,
 					settlement.now,
 					settlement.expiresAt,
@@ -292,7 +328,7 @@ export class SqliteBackend implements LedgerBackend {
 			)
 			.get(event, now) as unknown as EventCounts;
 		const summary = db
-			.prepare('SELECT seen, invited, accepted, invalid, failed FROM summary WHERE event = ?')
+			.prepare('SELECT seen, invited, accepted, invalid, failed, withdrawn FROM summary WHERE event = ?')
 			.get(event) as Partial<EventCounts> | undefined;
 		const stats: EventStats = { event, ...EMPTY_COUNTS, held: Number(live.seen) };
 		addCounts(stats, live);
@@ -321,19 +357,23 @@ export class SqliteBackend implements LedgerBackend {
 		now: number,
 	): Promise<PurgeCounts> {
 		const db = this.database();
-		return this.transaction(() => {
+		const counts = this.transaction(() => {
 			const ledger = this.deleteFolding('event = ?', [event], now);
 			const cursors = Number(db.prepare('DELETE FROM cursor WHERE event = ?').run(event).changes);
 			const mappings = options.mappings
-				? Number(db.prepare('DELETE FROM mapping WHERE event = ?').run(event).changes)
+				? Number(db.prepare(`DELETE FROM mapping WHERE event = ? OR event LIKE ? ESCAPE '!'`).run(event, `${likeEscape(event)}/%`).changes)
 				: 0;
 			return { ledger, cursors, mappings };
 		});
+		this.checkpoint();
+		return counts;
 	}
 
 	async forget(person: PersonHashes, now: number): Promise<number> {
 		const where = personWhere(person);
-		return this.transaction(() => this.deleteFolding(where.sql, where.values, now));
+		const deleted = this.transaction(() => this.deleteFolding(where.sql, where.values, now));
+		this.checkpoint();
+		return deleted;
 	}
 
 	async lookup(person: PersonHashes, now: number): Promise<HeldRow[]> {
@@ -347,9 +387,73 @@ export class SqliteBackend implements LedgerBackend {
 	}
 
 	async sweepExpired(now: number): Promise<number> {
-		return this.transaction(() =>
+		const deleted = this.transaction(() =>
 			this.deleteFolding('expires_at IS NOT NULL AND expires_at <= ?', [now], now),
 		);
+		if (deleted > 0) this.checkpoint();
+		return deleted;
+	}
+
+	async grants(query: GrantQuery, now: number): Promise<GrantRow[]> {
+		const where = grantWhere(
+			query,
+			() => '?',
+			(_first, count) => Array.from({ length: count }, () => '?').join(', '),
+		);
+		const rows = this.database()
+			.prepare(
+				`SELECT * FROM ledger WHERE ${where.sql} AND (expires_at IS NULL OR expires_at > ?) ORDER BY event, scope, subject`,
+			)
+			.all(...where.values, now) as unknown as LedgerRowRecord[];
+		return rows.map(toGrantRow);
+	}
+
+	async transition(rows: StoredKey[], transition: Transition): Promise<boolean[]> {
+		const from = transitionFrom(transition);
+		const outcomeClause =
+			from.outcomes === null
+				? ''
+				: ` AND (${[from.outcomes.length ? `outcome IN (${from.outcomes.map(() => '?').join(', ')})` : '', from.nullOutcome ? 'outcome IS NULL' : ''].filter(Boolean).join(' OR ') || '0'})`;
+		const sets = ['state = ?', 'lease_until = ?', 'updated_at = ?'];
+		const setValues: Array<string | number | null> = [transition.toState, transition.leaseUntil, transition.now];
+		if (transition.toOutcome !== undefined) {
+			sets.push('outcome = ?');
+			setValues.push(transition.toOutcome);
+		}
+		if (transition.toReason !== undefined) {
+			sets.push('reason = ?');
+			setValues.push(transition.toReason);
+		}
+		const statement = this.database().prepare(
+			`UPDATE ledger SET ${sets.join(', ')} WHERE event = ? AND scope = ? AND subject = ?
+			AND state IN (${from.states.map(() => '?').join(', ')})${outcomeClause}
+			AND (expires_at IS NULL OR expires_at > ?)`,
+		);
+		return this.transaction(() =>
+			rows.map(
+				(row) =>
+					Number(
+						statement.run(
+							...setValues,
+							row.event,
+							row.scope,
+							row.subject,
+							...from.states,
+							...(from.outcomes ?? []),
+							transition.now,
+						).changes,
+					) === 1,
+			),
+		);
+	}
+
+	/**
+	 * Moves the write-ahead log into the file and truncates it, so deleted rows survive in neither
+	 * (with secure_delete, their pages are zeroed). Skipped silently while another process reads.
+	 */
+	private checkpoint(): void {
+		if (this.options.path === ':memory:') return;
+		this.database().exec('PRAGMA wal_checkpoint(TRUNCATE)');
 	}
 
 	/** Deletes matching ledger rows after adding their counts to the summary; inside a transaction. */
@@ -369,6 +473,7 @@ export class SqliteBackend implements LedgerBackend {
 				counts.accepted,
 				counts.invalid,
 				counts.failed,
+				counts.withdrawn,
 				now,
 			);
 		}

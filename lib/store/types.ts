@@ -6,8 +6,11 @@
 
 export type BackendKind = 'embedded' | 'postgres' | 'redis';
 
-/** invited and accepted count as invited; accepted is recorded when the attendee joined. */
-export type Outcome = 'invited' | 'invalid' | 'failed' | 'accepted';
+/**
+ * invited and accepted count as invited; accepted is recorded when the attendee joined; withdrawn:
+ * a ticket's grant was taken back (the ticket was canceled, or its Matrix ID answer changed).
+ */
+export type Outcome = 'invited' | 'invalid' | 'failed' | 'accepted' | 'withdrawn';
 
 /** claimed: leased to a run; done: settled; retry: failed and may be claimed again. */
 export type RowState = 'claimed' | 'done' | 'retry';
@@ -24,6 +27,13 @@ export interface StoredClaim extends StoredKey {
 	mxid: string | null;
 	/** Keyed hash of the order code, when given. */
 	order: string | null;
+	/** Keyed hash of the ticket position that led to this row (ticket grants only). */
+	ticket?: string | null;
+	/**
+	 * The Matrix ID, encrypted under the ledger secret (ticket grants only): withdrawing a grant
+	 * after the answer changed must name the old ID, which no hash can give back. Deleted with the row.
+	 */
+	sealed?: string | null;
 }
 
 /**
@@ -51,6 +61,8 @@ export type SettleKind = 'complete' | 'fail' | 'release';
 
 export interface Settlement {
 	kind: SettleKind;
+	/** fail + retryable only: the row may be claimed again from this time on (0: at once). */
+	retryAt?: number;
 	/** complete: invited | invalid | accepted; fail: failed; release: null. */
 	outcome: Outcome | null;
 	reason: string | null;
@@ -87,6 +99,8 @@ export interface EventCounts {
 	accepted: number;
 	invalid: number;
 	failed: number;
+	/** Grants taken back (ticket canceled, answer changed). */
+	withdrawn: number;
 }
 
 export interface EventStats extends EventCounts {
@@ -120,6 +134,43 @@ export interface HeldRow {
 	matchedBy: Array<'matrixId' | 'orderCode' | 'subject'>;
 }
 
+/** Which ledger rows a `grants` query returns (all given conditions must hold). */
+export interface GrantQuery {
+	event?: string;
+	/** Rows of any of these ticket hashes. */
+	tickets?: string[];
+	scope?: string;
+	mxid?: string;
+}
+
+/** A ledger row as the ticket planner needs it. */
+export interface GrantRow extends StoredKey {
+	ticket: string | null;
+	mxid: string | null;
+	order: string | null;
+	sealed: string | null;
+	state: RowState;
+	outcome: Outcome | null;
+	reason: string | null;
+	leaseUntil: number;
+	updatedAt: number;
+}
+
+/**
+ * A conditional state change: only rows whose current state (and outcome, when `fromOutcomes` is
+ * given) match move, atomically per row. Fields left undefined keep their value.
+ */
+export interface Transition {
+	fromStates: RowState[];
+	fromOutcomes?: Array<Outcome | null>;
+	toState: RowState;
+	toOutcome?: Outcome | null;
+	toReason?: string | null;
+	/** claimed: the lease; retry: not claimable before. */
+	leaseUntil: number;
+	now: number;
+}
+
 export interface LedgerBackend {
 	readonly kind: BackendKind;
 	/** Creates tables / loads scripts; idempotent, safe to run from several processes at once. */
@@ -143,6 +194,10 @@ export interface LedgerBackend {
 	lookup(person: PersonHashes, now: number): Promise<HeldRow[]>;
 	/** Deletes rows past their retention time (counts move into the summary). */
 	sweepExpired(now: number): Promise<number>;
+	/** Rows matching the query that are not past their retention time. */
+	grants(query: GrantQuery, now: number): Promise<GrantRow[]>;
+	/** Applies the transition to each row; true where the row matched and moved. */
+	transition(rows: StoredKey[], transition: Transition): Promise<boolean[]>;
 }
 
 export const EMPTY_COUNTS: Readonly<EventCounts> = {
@@ -152,6 +207,7 @@ export const EMPTY_COUNTS: Readonly<EventCounts> = {
 	accepted: 0,
 	invalid: 0,
 	failed: 0,
+	withdrawn: 0,
 };
 
 /** How one ledger row contributes to the aggregate counts. */
@@ -162,6 +218,7 @@ export function countRow(counts: EventCounts, state: string, outcome: string | n
 	if (outcome === 'accepted') counts.accepted += 1;
 	if (outcome === 'invalid') counts.invalid += 1;
 	if (outcome === 'failed') counts.failed += 1;
+	if (outcome === 'withdrawn') counts.withdrawn += 1;
 }
 
 export function addCounts(target: EventCounts, source: Partial<EventCounts>): void {

@@ -284,6 +284,7 @@ describe.each(STORES)('ledger contract: %s', (_kind, makeStore) => {
 				accepted: 1,
 				invalid: 1,
 				failed: 1,
+				withdrawn: 0,
 				held: 6,
 			});
 			expect(await ledger.stats('meetups26')).toMatchObject({ seen: 1, pending: 1, held: 1 });
@@ -295,6 +296,7 @@ describe.each(STORES)('ledger contract: %s', (_kind, makeStore) => {
 				accepted: 0,
 				invalid: 0,
 				failed: 0,
+				withdrawn: 0,
 				held: 0,
 			});
 		});
@@ -314,6 +316,7 @@ describe.each(STORES)('ledger contract: %s', (_kind, makeStore) => {
 				accepted: 1,
 				invalid: 1,
 				failed: 1,
+				withdrawn: 0,
 				held: 0,
 			});
 			expect(await ledger.lookup({ matrixId: '@alice:example.org' })).toEqual([

@@ -1,0 +1,398 @@
+import type { Ledger } from './ledger';
+import { LedgerInputError, type GrantRow, type StoredClaim, type StoredKey } from './types';
+
+/**
+ * Tickets decide who is in. The ledger remembers which ticket position led to which invite (a
+ * grant: event × room × `<ticket>:<Matrix ID>`), so that
+ *   - a ticket that grants access invites its Matrix ID into the ticket's rooms, once;
+ *   - a revoked ticket withdraws only what it granted, and only when no other live grant (another
+ *     ticket of the same person, in any event) holds the same Matrix ID in the same room, and never
+ *     a membership that existed before any ticket granted it;
+ *   - a pending ticket (unpaid, awaiting approval, unknown data) changes nothing, ever;
+ *   - a changed answer withdraws the old ID's grant and invites the new ID.
+ * `planTickets` decides and claims; the workflow acts on Matrix; `recordTicketOutcomes` settles.
+ */
+
+export type TicketAccess = 'granted' | 'pending' | 'revoked';
+
+export interface TicketInput {
+	/** Ledger event key, e.g. `<organizer>/<event>`. */
+	event: unknown;
+	/** The pretix position id (a ticket). */
+	ticket: unknown;
+	orderCode?: unknown;
+	access: unknown;
+	/** Why the ticket has (no) access, e.g. `orderCanceled` (lib/pretix/access.ts). */
+	accessReason?: unknown;
+	/** The valid, normalised Matrix ID; empty when the answer is missing or unusable. */
+	userId?: unknown;
+	/** Why there is no usable Matrix ID (an MXID Validate reason code). */
+	invalidReason?: unknown;
+	/** The raw answer, so an invalid one is reported once per ticket and answer. */
+	answer?: unknown;
+	/** Rooms this ticket maps to now. */
+	rooms: unknown;
+}
+
+export type StepAction = 'invite' | 'withdraw' | 'report' | 'skip';
+
+/** One thing to do (or not) for one ticket and room; carries what recording it needs. */
+export interface TicketStep {
+	action: StepAction;
+	/** Why, as a short code: newGrant, reinvite, ticketRevoked, answerChanged, coveredByOtherTicket, … */
+	reason: string;
+	event: string;
+	ticket: string;
+	room: string | null;
+	/** invite: the ticket's Matrix ID; withdraw: the Matrix ID the grant was given to. */
+	userId: string | null;
+	orderCode: string | null;
+	/** withdraw only: also remove the user when they already joined (else only the pending invite). */
+	removeMember?: boolean;
+	/** Why the ticket has or lacks access (from the input). */
+	access: TicketAccess;
+	accessReason: string | null;
+	/** report only: the reason code of the unusable Matrix ID. */
+	invalidReason?: string | null;
+	/** invite only: this ledger's invite made the membership before (a re-check of an existing grant). */
+	ours?: boolean;
+	/** The ledger key of the step (plaintext; hashed again when recording). */
+	scope: string;
+	subject: string;
+}
+
+export interface PlanOptions {
+	leaseSeconds: number;
+	/** Changed or invalid answers: also remove the old ID when it already joined (default: invite only). */
+	removeChangedMember?: boolean;
+	/** Invite again people whose invite is recorded but who left or declined (the invite is re-checked). */
+	reinviteLeft?: boolean;
+	/** Invite again even when the ledger says this ticket was handled or withdrawn (organizer's choice). */
+	force?: boolean;
+	/** Report unusable Matrix IDs of tickets with access once (default true). */
+	reportInvalid?: boolean;
+}
+
+/** Ledger scope of the "unusable Matrix ID reported" rows: one per ticket and answer. */
+export const INVALID_SCOPE = '#invalid';
+const WITHDRAWING = 'withdrawing';
+/**
+ * Reason of a grant whose Matrix ID was already invited or joined when the ticket granted it, with
+ * no grant of ours explaining that: such a membership is never withdrawn by a ticket.
+ */
+const PREEXISTING = 'preexisting';
+/** An unreachable homeserver of an invitee is not tried again for this long. */
+export const UNREACHABLE_BACKOFF_MS = 3600_000;
+
+const INVITE_OK = new Set(['invited', 'alreadyInvited', 'alreadyJoined']);
+const INVITE_RETRY = new Set(['gaveUp', 'serverUnreachable']);
+const WITHDRAW_DONE = new Set(['withdrawn', 'removed', 'notInRoom', 'banned']);
+
+function isLive(row: GrantRow, now: number): boolean {
+	if (row.state === 'done') return row.outcome === 'invited' || row.outcome === 'accepted';
+	// An invite in flight (another run holds the claim) counts: its grant is about to exist.
+	return row.state === 'claimed' && row.reason !== WITHDRAWING && row.leaseUntil > now;
+}
+
+function isGrantRow(row: GrantRow): boolean {
+	return row.scope !== INVALID_SCOPE;
+}
+
+function textOf(value: unknown, what: string, index: number, max = 300): string {
+	if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+	if (typeof value !== 'string' || value.trim() === '') throw new LedgerInputError(`The ${what} is missing`, index);
+	if (value.length > max) throw new LedgerInputError(`The ${what} is longer than ${max} characters`, index);
+	return value.trim();
+}
+
+function optional(value: unknown): string | null {
+	if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+	return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
+}
+
+interface CheckedInput {
+	index: number;
+	event: string;
+	ticket: string;
+	orderCode: string | null;
+	access: TicketAccess;
+	accessReason: string | null;
+	userId: string | null;
+	invalidReason: string | null;
+	answer: string;
+	rooms: string[];
+}
+
+function check(input: TicketInput, index: number): CheckedInput {
+	if (!input || typeof input !== 'object') throw new LedgerInputError('Each item needs a ticket', index);
+	const access = input.access;
+	if (access !== 'granted' && access !== 'pending' && access !== 'revoked') {
+		throw new LedgerInputError('The access must be granted, pending or revoked (the Pretix nodes set it)', index);
+	}
+	const rooms = Array.isArray(input.rooms) ? input.rooms : input.rooms === undefined || input.rooms === null || input.rooms === '' ? [] : [input.rooms];
+	return {
+		index,
+		event: textOf(input.event, 'event', index, 200),
+		ticket: textOf(input.ticket, 'ticket (position id)', index, 100),
+		orderCode: optional(input.orderCode),
+		access,
+		accessReason: optional(input.accessReason),
+		userId: optional(input.userId),
+		invalidReason: optional(input.invalidReason),
+		answer: typeof input.answer === 'string' ? input.answer.slice(0, 1000) : '',
+		rooms: [...new Set(rooms.map((room, n) => textOf(room, `room ${n + 1}`, index)))],
+	};
+}
+
+function keyOf(row: StoredKey): string {
+	return `${row.event}\u0000${row.scope}\u0000${row.subject}`;
+}
+
+/**
+ * Decides, for every input ticket, what to do, and takes the claims that make it safe: invite
+ * steps hold a lease on their grant, withdraw steps on the grant they take back, report steps on
+ * their report row. Returns the steps in input order (several per ticket: one per room).
+ */
+export async function planTickets(ledger: Ledger, inputs: TicketInput[], options: PlanOptions): Promise<TicketStep[][]> {
+	const checked = inputs.map(check);
+	const now = ledger.time();
+	const leaseUntil = now + Math.round(options.leaseSeconds * 1000);
+	const byTicketHash = new Map<string, GrantRow[]>();
+	const ticketHashes = [...new Set(checked.map((c) => ledger.ticketHash(c.ticket)))];
+	if (ticketHashes.length) {
+		for (const row of await ledger.backend.grants({ tickets: ticketHashes }, now)) {
+			if (!row.ticket) continue;
+			byTicketHash.set(row.ticket, [...(byTicketHash.get(row.ticket) ?? []), row]);
+		}
+	}
+	const steps: TicketStep[][] = checked.map(() => []);
+	const base = (c: CheckedInput) => ({
+		event: c.event,
+		ticket: c.ticket,
+		orderCode: c.orderCode,
+		access: c.access,
+		accessReason: c.accessReason,
+	});
+
+	interface Pending {
+		input: CheckedInput;
+		row: StoredClaim;
+		step: TicketStep;
+	}
+	const invites: Pending[] = [];
+	const reports: Pending[] = [];
+	const withdrawals: Array<{ input: CheckedInput; grant: GrantRow; because: string; removeMember: boolean }> = [];
+
+	for (const c of checked) {
+		const grants = (byTicketHash.get(ledger.ticketHash(c.ticket)) ?? []).filter((g) => isGrantRow(g) && g.event === c.event);
+		const live = grants.filter((g) => g.state === 'done' && (g.outcome === 'invited' || g.outcome === 'accepted'));
+		if (c.access === 'pending') {
+			steps[c.index].push({ ...base(c), action: 'skip', reason: 'ticketPending', room: null, userId: null, scope: '', subject: '' });
+			continue;
+		}
+		if (c.access === 'revoked') {
+			for (const grant of live) withdrawals.push({ input: c, grant, because: 'ticketRevoked', removeMember: true });
+			if (live.length === 0) steps[c.index].push({ ...base(c), action: 'skip', reason: 'nothingGranted', room: null, userId: null, scope: '', subject: '' });
+			continue;
+		}
+		if (c.userId) {
+			const own = ledger.matrixIdHash(c.userId);
+			for (const grant of live) {
+				if (grant.mxid !== own) withdrawals.push({ input: c, grant, because: 'answerChanged', removeMember: options.removeChangedMember === true });
+			}
+			if (c.rooms.length === 0) steps[c.index].push({ ...base(c), action: 'skip', reason: 'noRooms', room: null, userId: c.userId, scope: '', subject: '' });
+			for (const room of c.rooms) {
+				const subject = `${c.ticket}:${c.userId}`;
+				const row = ledger.grantRow({ event: c.event, scope: room, subject, ticket: c.ticket, userId: c.userId, orderCode: c.orderCode });
+				// Re-checked grants (reinviteLeft, force) keep knowing the membership was ours.
+				const ours = live.some((g) => g.scope === room && g.subject === row.subject && g.reason !== PREEXISTING);
+				invites.push({ input: c, row, step: { ...base(c), action: 'invite', reason: 'newGrant', room, userId: c.userId, scope: room, subject, ...(ours ? { ours } : {}) } });
+			}
+			continue;
+		}
+		for (const grant of live) withdrawals.push({ input: c, grant, because: 'answerInvalid', removeMember: options.removeChangedMember === true });
+		if (options.reportInvalid === false) {
+			steps[c.index].push({ ...base(c), action: 'skip', reason: 'invalidMatrixId', room: null, userId: null, invalidReason: c.invalidReason, scope: '', subject: '' });
+			continue;
+		}
+		const subject = `${c.ticket}:${c.answer}`;
+		const row = ledger.grantRow({ event: c.event, scope: INVALID_SCOPE, subject, ticket: c.ticket, userId: null, orderCode: c.orderCode });
+		reports.push({ input: c, row, step: { ...base(c), action: 'report', reason: 'invalidMatrixId', room: null, userId: null, invalidReason: c.invalidReason ?? 'invalid', scope: INVALID_SCOPE, subject } });
+	}
+
+	// Invites. With force / reinviteLeft, rows already settled are made claimable again first; the
+	// claim below still lets exactly one run win each of them.
+	if (invites.length && (options.force || options.reinviteLeft)) {
+		const fromOutcomes = options.force ? (['invited', 'accepted', 'withdrawn', 'failed'] as const) : (['invited', 'accepted'] as const);
+		const reopened = await ledger.backend.transition(
+			invites.map((p) => p.row),
+			{ fromStates: ['done', 'retry'], fromOutcomes: [...fromOutcomes], toState: 'retry', toReason: options.force ? 'forced' : 'recheck', leaseUntil: 0, now },
+		);
+		invites.forEach((p, n) => {
+			if (reopened[n]) p.step.reason = options.force ? 'forced' : 'recheck';
+		});
+	}
+	if (invites.length) {
+		const claims = await ledger.backend.claim(dedupe(invites.map((p) => p.row)), { now, leaseUntil, expiresAt: ledger.retentionFrom(now) });
+		const byKey = new Map(dedupe(invites.map((p) => p.row)).map((row, n) => [keyOf(row), claims[n]]));
+		const taken = new Set<string>();
+		for (const p of invites) {
+			const claim = byKey.get(keyOf(p.row))!;
+			const won = (claim.status === 'new' || claim.status === 'reclaimed') && !taken.has(keyOf(p.row));
+			if (won) {
+				taken.add(keyOf(p.row));
+				if (claim.status === 'reclaimed' && p.step.reason === 'newGrant') p.step.reason = 'retry';
+				steps[p.input.index].push(p.step);
+			} else {
+				const reason =
+					claim.status === 'done'
+						? `already:${claim.reason ?? claim.outcome ?? 'done'}`
+						: claim.reason && claim.reason !== WITHDRAWING
+							? `backoff:${claim.reason}`
+							: 'inProgress';
+				steps[p.input.index].push({ ...p.step, action: 'skip', reason });
+			}
+		}
+	}
+
+	if (reports.length) {
+		const unique = dedupe(reports.map((p) => p.row));
+		const claims = await ledger.backend.claim(unique, { now, leaseUntil, expiresAt: ledger.retentionFrom(now) });
+		const byKey = new Map(unique.map((row, n) => [keyOf(row), claims[n]]));
+		const taken = new Set<string>();
+		for (const p of reports) {
+			const claim = byKey.get(keyOf(p.row))!;
+			const won = (claim.status === 'new' || claim.status === 'reclaimed') && !taken.has(keyOf(p.row));
+			if (won) taken.add(keyOf(p.row));
+			steps[p.input.index].push(won ? p.step : { ...p.step, action: 'skip', reason: claim.status === 'done' ? 'alreadyReported' : 'inProgress' });
+		}
+	}
+
+	// Withdrawals: mark the grant first, then look for other grants of the same person in the same
+	// room. Two runs withdrawing two tickets of one person at once both mark before they look, so at
+	// least one of them sees the other's mark and the person does not keep a room no ticket grants.
+	for (const w of withdrawals) {
+		const { input: c, grant } = w;
+		const stepBase = { ...base(c), room: grant.scope, scope: grant.scope, subject: '', removeMember: w.removeMember };
+		const [marked] = await ledger.backend.transition([grant], {
+			fromStates: ['done'],
+			fromOutcomes: ['invited', 'accepted'],
+			toState: 'claimed',
+			toReason: WITHDRAWING,
+			leaseUntil,
+			now,
+		});
+		if (!marked) {
+			steps[c.index].push({ ...stepBase, action: 'skip', reason: 'inProgress', userId: null });
+			continue;
+		}
+		const userId = ledger.unseal(grant.sealed) ?? (c.userId && grant.mxid === ledger.matrixIdHash(c.userId) ? c.userId : null);
+		const subject = userId ? `${c.ticket}:${userId}` : '';
+		const settleAs = async (reason: string) =>
+			ledger.backend.transition([grant], { fromStates: ['claimed'], toState: 'retry', toOutcome: 'withdrawn', toReason: reason, leaseUntil: 0, now });
+		const others = grant.mxid ? (await ledger.backend.grants({ scope: grant.scope, mxid: grant.mxid }, now)).filter((g) => keyOf(g) !== keyOf(grant)) : [];
+		if (others.some((g) => isLive(g, now))) {
+			await settleAs('coveredByOtherTicket');
+			steps[c.index].push({ ...stepBase, action: 'skip', reason: 'coveredByOtherTicket', userId, subject });
+		} else if (grant.reason === PREEXISTING) {
+			// The person was in the room (or invited by someone else) before any ticket: not ours to take.
+			await settleAs(PREEXISTING);
+			steps[c.index].push({ ...stepBase, action: 'skip', reason: 'membershipNotGranted', userId, subject });
+		} else if (!userId) {
+			await settleAs('unnamed');
+			steps[c.index].push({ ...stepBase, action: 'skip', reason: 'matrixIdUnknown', userId: null, subject });
+		} else {
+			steps[c.index].push({ ...stepBase, action: 'withdraw', reason: w.because, userId, subject });
+		}
+	}
+	return steps;
+}
+
+function dedupe(rows: StoredClaim[]): StoredClaim[] {
+	const seen = new Map<string, StoredClaim>();
+	for (const row of rows) if (!seen.has(keyOf(row))) seen.set(keyOf(row), row);
+	return [...seen.values()].sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
+}
+
+export interface RecordInput {
+	step: TicketStep;
+	/** The Matrix result status (Matrix Invite's `matrix.status`), or `sent`/`failed` for reports. */
+	status: unknown;
+}
+
+export interface RecordResult {
+	/** What the ledger now says: invited, failed, retry, withdrawn, stillGranted, reported, unreported. */
+	recorded: string;
+	/** A withdrawal raced with a new grant of the same person and room: that grant will be invited again. */
+	reinviteQueued?: boolean;
+}
+
+/** Settles the claims `planTickets` took, from what happened on Matrix. */
+export async function recordTicketOutcomes(ledger: Ledger, inputs: RecordInput[]): Promise<RecordResult[]> {
+	const now = ledger.time();
+	const results: RecordResult[] = [];
+	for (const [index, { step, status }] of inputs.entries()) {
+		if (!step || typeof step !== 'object' || typeof step.action !== 'string') throw new LedgerInputError('The item has no plan step (the output of Plan)', index);
+		const code = typeof status === 'string' ? status : '';
+		if (step.action === 'skip') {
+			results.push({ recorded: 'skipped' });
+			continue;
+		}
+		const row = ledger.grantRow({
+			event: step.event,
+			scope: step.scope,
+			subject: step.subject,
+			ticket: step.ticket,
+			userId: step.action === 'report' ? null : step.userId,
+			orderCode: step.orderCode,
+		});
+		const settle = (kind: 'complete' | 'fail' | 'release', outcome: 'invited' | 'invalid' | 'failed' | null, reason: string | null, retryable = false, retryAt = 0) =>
+			ledger.backend.settle([row], { kind, outcome, reason, retryable, retryAt, now, expiresAt: ledger.retentionFrom(now) });
+		if (step.action === 'report') {
+			if (code === 'sent') await settle('complete', 'invalid', step.invalidReason ?? 'invalid');
+			else await settle('release', null, null);
+			results.push({ recorded: code === 'sent' ? 'reported' : 'unreported' });
+			continue;
+		}
+		if (step.action === 'invite') {
+			if (INVITE_OK.has(code)) {
+				let reason = code;
+				if (code !== 'invited' && row.mxid && !step.ours) {
+					// "Already there" is our doing only when another live grant of ours explains it (and
+					// that one was ours); otherwise the membership existed before any ticket granted it.
+					const others = (await ledger.backend.grants({ scope: step.scope, mxid: row.mxid }, now)).filter((g) => keyOf(g) !== keyOf(row) && isLive(g, now));
+					if (others.length === 0 || others.some((g) => g.reason === PREEXISTING)) reason = PREEXISTING;
+				}
+				await settle('complete', 'invited', reason);
+				results.push({ recorded: 'invited' });
+			} else if (INVITE_RETRY.has(code)) {
+				await settle('fail', 'failed', code, true, code === 'serverUnreachable' ? now + UNREACHABLE_BACKOFF_MS : 0);
+				results.push({ recorded: 'retry' });
+			} else {
+				await settle('fail', 'failed', /^[A-Za-z0-9_.:-]{1,100}$/.test(code) ? code : 'unknown');
+				results.push({ recorded: 'failed' });
+			}
+			continue;
+		}
+		// withdraw
+		if (WITHDRAW_DONE.has(code)) {
+			await ledger.backend.transition([row], { fromStates: ['claimed'], toState: 'retry', toOutcome: 'withdrawn', toReason: code, leaseUntil: 0, now });
+			// A new grant of the same person and room that was settled while we withdrew was told
+			// "already invited" by our own pending invite: make it claimable so it is invited again.
+			const raced = row.mxid
+				? (await ledger.backend.grants({ scope: step.scope, mxid: row.mxid }, now)).filter(
+						(g) => keyOf(g) !== keyOf(row) && g.state === 'done' && (g.outcome === 'invited' || g.outcome === 'accepted'),
+					)
+				: [];
+			if (raced.length) {
+				await ledger.backend.transition(raced, { fromStates: ['done'], fromOutcomes: ['invited', 'accepted'], toState: 'retry', toReason: 'reinviteAfterWithdraw', leaseUntil: 0, now });
+			}
+			results.push({ recorded: 'withdrawn', reinviteQueued: raced.length > 0 || undefined });
+		} else {
+			// Not withdrawn (no power, server down): the grant stays, so the next run tries again.
+			await ledger.backend.transition([row], { fromStates: ['claimed'], toState: 'done', toReason: /^[A-Za-z0-9_.:-]{1,80}$/.test(code) ? `withdrawFailed:${code}` : 'withdrawFailed', leaseUntil: 0, now });
+			results.push({ recorded: 'stillGranted' });
+		}
+	}
+	return results;
+}
