@@ -7,6 +7,7 @@ export {
 	type LedgerEntryInput,
 	type LedgerOptions,
 	type PersonInput,
+	type RoomQuery,
 } from './ledger';
 export {
 	planTickets,

@@ -46,6 +46,16 @@ export interface ClaimResult {
 	reason: string | null;
 }
 
+export interface RoomQuery {
+	event: unknown;
+	item?: unknown;
+	variation?: unknown;
+	/** The date of an event series the ticket is for (pretix sub-event id). */
+	subevent?: unknown;
+	/** The parent position when the ticket is an add-on. */
+	addonTo?: unknown;
+}
+
 export interface PersonInput {
 	matrixId?: unknown;
 	orderCode?: unknown;
@@ -198,26 +208,40 @@ export class Ledger {
 	}
 
 	/**
-	 * The rooms an attendee belongs in. A mapping without filters matches every attendee of the
-	 * event; a filtered one only when its item/variation equals the attendee's. No match means no
-	 * rooms: never all of the event's rooms.
+	 * The rooms an attendee belongs in. A mapping's event is `<organizer>/<event>` (every date) or
+	 * `<organizer>/<event>/<date id>` (one date of an event series). A mapping without item filter
+	 * matches the event's tickets but not their add-ons (a workshop booked with a ticket is the same
+	 * person); a filtered one matches positions of that item (add-ons included) and variation. No
+	 * match means no rooms: never all of the event's rooms.
 	 */
-	async resolveRooms(input: {
-		event: unknown;
-		item?: unknown;
-		variation?: unknown;
-	}): Promise<string[]> {
-		const event = text(input.event, 'event', 200);
-		const item = filterValue(input.item, 'item');
-		const variation = filterValue(input.variation, 'variation');
-		const mappings = await this.backend.listMappings({ event });
-		const rooms = new Set<string>();
-		for (const mapping of mappings.sort(compareMappings)) {
-			if (mapping.item !== null && mapping.item !== item) continue;
-			if (mapping.variation !== null && mapping.variation !== variation) continue;
-			rooms.add(mapping.room);
-		}
-		return [...rooms];
+	async resolveRooms(input: RoomQuery): Promise<string[]> {
+		return (await this.roomResolver())(input);
+	}
+
+	/** Like resolveRooms for many attendees: each event's mappings are read once. */
+	async roomResolver(): Promise<(input: RoomQuery) => Promise<string[]>> {
+		const cache = new Map<string, Promise<RoomMapping[]>>();
+		const mappingsOf = (event: string) => {
+			let found = cache.get(event);
+			if (!found) cache.set(event, (found = this.backend.listMappings({ event })));
+			return found;
+		};
+		return async (input) => {
+			const event = text(input.event, 'event', 200);
+			const item = filterValue(input.item, 'item');
+			const variation = filterValue(input.variation, 'variation');
+			const subevent = filterValue(input.subevent, 'date (sub-event)');
+			const isAddon = filterValue(input.addonTo, 'add-on parent') !== null;
+			const mappings = [...(await mappingsOf(event)), ...(subevent ? await mappingsOf(`${event}/${subevent}`) : [])];
+			const rooms = new Set<string>();
+			for (const mapping of mappings.sort(compareMappings)) {
+				if (mapping.item === null && isAddon) continue;
+				if (mapping.item !== null && mapping.item !== item) continue;
+				if (mapping.variation !== null && mapping.variation !== variation) continue;
+				rooms.add(mapping.room);
+			}
+			return [...rooms];
+		};
 	}
 
 	async stats(event: unknown): Promise<EventStats> {

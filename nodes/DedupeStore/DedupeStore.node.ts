@@ -10,6 +10,7 @@ import * as entry from './actions/entry';
 import * as event from './actions/event';
 import { router } from './actions/router';
 import * as roomMapping from './actions/roomMapping';
+import * as ticket from './actions/ticket';
 import { dedupeStoreConnectionTest } from './methods/credentialTest';
 
 /**
@@ -31,8 +32,8 @@ export class DedupeStore implements INodeType {
 		},
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
-		// Claim splits items into New and Seen; every other operation has one output.
-		outputs: `={{ $parameter["resource"] === "entry" && $parameter["operation"] === "claim" ? [{ "type": "${NodeConnectionTypes.Main}", "displayName": "New" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Seen" }] : ["${NodeConnectionTypes.Main}"] }}`,
+		// Claim splits items into New and Seen, Plan into its four actions; the rest have one output.
+		outputs: `={{ $parameter["resource"] === "entry" && $parameter["operation"] === "claim" ? [{ "type": "${NodeConnectionTypes.Main}", "displayName": "New" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Seen" }] : $parameter["resource"] === "ticket" && $parameter["operation"] === "plan" ? [{ "type": "${NodeConnectionTypes.Main}", "displayName": "Invite" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Withdraw" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Report" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Unchanged" }] : ["${NodeConnectionTypes.Main}"] }}`,
 		credentials: [
 			{
 				name: 'dedupeStoreApi',
@@ -53,6 +54,11 @@ export class DedupeStore implements INodeType {
 						description: 'Claims and outcomes of attendees, GDPR look-up and erasure',
 					},
 					{
+						name: 'Ticket',
+						value: 'ticket',
+						description: 'What each pretix ticket grants: plan invites and withdrawals, record outcomes',
+					},
+					{
 						name: 'Event',
 						value: 'event',
 						description: 'Statistics, purge, sync cursors',
@@ -65,6 +71,7 @@ export class DedupeStore implements INodeType {
 				],
 				default: 'entry',
 			},
+			...ticket.description,
 			...entry.description,
 			...roomMapping.description,
 			...event.description,

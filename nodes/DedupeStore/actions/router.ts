@@ -6,6 +6,7 @@ import { storeCredential, toNodeError, type Operation } from './common';
 import * as entry from './entry';
 import * as event from './event';
 import * as roomMapping from './roomMapping';
+import * as ticket from './ticket';
 
 const operations: Record<string, Record<string, Operation>> = {
 	entry: {
@@ -15,6 +16,10 @@ const operations: Record<string, Record<string, Operation>> = {
 		release: entry.release.execute,
 		lookup: entry.lookup.execute,
 		forget: entry.forget.execute,
+	},
+	ticket: {
+		plan: ticket.plan.execute,
+		record: ticket.record.execute,
 	},
 	roomMapping: {
 		set: roomMapping.set.execute,
@@ -51,7 +56,9 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 				json: { error: nodeError.message },
 				pairedItem: { item: i },
 			}));
-			return resource === 'entry' && operation === 'claim' ? [[], failed] : [failed];
+			if (resource === 'entry' && operation === 'claim') return [[], failed];
+			if (resource === 'ticket' && operation === 'plan') return [[], [], [], failed];
+			return [failed];
 		}
 		throw nodeError;
 	}

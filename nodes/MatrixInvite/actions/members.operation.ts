@@ -144,6 +144,8 @@ interface Planned {
 	userId: string;
 	rooms: string[];
 	first: number;
+	/** Revoke: leave the person in the room when they already joined (per item, e.g. a changed answer). */
+	keepMember: boolean;
 }
 
 export async function execute(
@@ -162,17 +164,27 @@ export async function execute(
 				throw new NodeOperationError(this.getNode(), 'Name at least one room (room ID or alias)', {
 					itemIndex: i,
 				});
-			return { userId: userIdOf(this.getNodeParameter('userId', i, '')), rooms, first: 0 };
+			const itemOptions = i === 0 ? options : (this.getNodeParameter('options', i, {}) as IDataObject);
+			return {
+				userId: userIdOf(this.getNodeParameter('userId', i, '')),
+				rooms,
+				first: 0,
+				keepMember: itemOptions.keepMembers === true,
+			};
 		} catch (error) {
 			if (!this.continueOnFail()) throw error;
 			return { error: error as Error };
 		}
 	});
 	const tasks: RoomUserTask[] = [];
+	const keep: boolean[] = [];
 	for (const plan of planned) {
 		if ('error' in plan) continue;
 		plan.first = tasks.length;
-		for (const room of plan.rooms) tasks.push({ room, userId: plan.userId });
+		for (const room of plan.rooms) {
+			tasks.push({ room, userId: plan.userId });
+			keep.push(plan.keepMember);
+		}
 	}
 	const engineOptions: EngineOptions = {
 		reason: String(options.reason ?? '').trim() || undefined,
@@ -181,7 +193,6 @@ export async function execute(
 		maxRetries: optionNumber(options, 'maxRetries', 4, 0, 10),
 		pacer: { initialRate: optionNumber(options, 'initialRate', 10, 0.01, 100) },
 		perInvitee: options.respectInviteeLimit === false ? false : undefined,
-		removeMembers: options.keepMembers !== true,
 	};
 	let results: Array<{
 		room: string;
@@ -195,8 +206,20 @@ export async function execute(
 		if (!tasks.length) results = [];
 		else if (operation === 'invite')
 			results = (await inviteUsers(client, tasks, engineOptions)).results;
-		else if (operation === 'revoke')
-			results = (await revokeUsers(client, tasks, engineOptions)).results;
+		else if (operation === 'revoke') {
+			// "Keep Joined Members" may differ per item: one engine run per setting, results back in order.
+			results = new Array(tasks.length);
+			for (const keepMember of [false, true]) {
+				const indexes = tasks.flatMap((_t, n) => (keep[n] === keepMember ? [n] : []));
+				if (!indexes.length) continue;
+				const run = await revokeUsers(
+					client,
+					indexes.map((n) => tasks[n]),
+					{ ...engineOptions, removeMembers: !keepMember },
+				);
+				run.results.forEach((result, k) => (results[indexes[k]] = result));
+			}
+		}
 		else results = await membershipReport(client, tasks, engineOptions);
 	} catch (error) {
 		const nodeError = runError(this, error);

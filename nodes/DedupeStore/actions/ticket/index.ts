@@ -1,0 +1,34 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+import * as plan from './plan.operation';
+import * as record from './record.operation';
+
+export { plan, record };
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: { show: { resource: ['ticket'] } },
+		options: [
+			{
+				name: 'Plan',
+				value: 'plan',
+				action: 'Plan what tickets change',
+				description:
+					'Decide per ticket and room: invite, withdraw what a revoked ticket granted, report an unusable Matrix ID, or nothing',
+			},
+			{
+				name: 'Record',
+				value: 'record',
+				action: 'Record what happened',
+				description: 'Record the Matrix result of planned invites, withdrawals and reports',
+			},
+		],
+		default: 'plan',
+	},
+	...plan.description,
+	...record.description,
+];
