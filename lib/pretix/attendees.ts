@@ -23,6 +23,8 @@ export interface AttendeeOptions {
 	/** Only positions of these products (add-on positions included when they match). */
 	itemIds?: number[];
 	variationIds?: number[];
+	/** Only positions for this date of an event series (pretix sub-event id). */
+	subevent?: number;
 	/** The time validity windows are compared with (ms since epoch); default now. */
 	now?: number;
 }
@@ -102,6 +104,7 @@ export function extractAttendees(order: PretixOrder, context: { organizer: strin
 		if (verdict.access !== 'granted' && !options.includeInactive) continue;
 		if (itemFilter && !itemFilter.has(position.item)) continue;
 		if (variationFilter && (position.variation === null || !variationFilter.has(position.variation))) continue;
+		if (options.subevent !== undefined && position.subevent !== options.subevent) continue;
 		const isAddon = position.addon_to !== null && position.addon_to !== undefined;
 		const parent = isAddon ? byId.get(position.addon_to as number) : undefined;
 		const own = answerFor(position.answers, identifier);
@@ -156,5 +159,6 @@ export function parseAttendeeOptions(raw: Record<string, unknown> | undefined): 
 		includeInactive: options.includeInactive === true,
 		itemIds: parseIdList(options.itemIds, 'Item IDs'),
 		variationIds: parseIdList(options.variationIds, 'Variation IDs'),
+		subevent: parseIdList(options.subevent, 'Date ID')?.[0],
 	};
 }

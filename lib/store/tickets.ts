@@ -396,3 +396,71 @@ export async function recordTicketOutcomes(ledger: Ledger, inputs: RecordInput[]
 	}
 	return results;
 }
+
+export interface RunEntry {
+	step: TicketStep | undefined;
+	/** What Record said (RecordResult.recorded), when the step went through Record. */
+	recorded?: unknown;
+	/** The ticket's number inside its order (for the organizers' list). */
+	positionNumber?: unknown;
+}
+
+export interface TicketRunSummary {
+	/** Distinct tickets the run looked at. */
+	tickets: number;
+	invited: number;
+	/** Invited before (by an earlier run, a webhook or a batch). */
+	alreadyInvited: number;
+	withdrawn: number;
+	/** A revoked ticket whose person keeps the room through another ticket or an earlier membership. */
+	kept: number;
+	/** Unpaid, awaiting approval, not yet valid: nothing happens until they are. */
+	pending: number;
+	/** Tickets with an unusable Matrix ID (reported now or earlier). */
+	invalid: number;
+	/** Steps another run is doing, or waiting for a retry (e.g. an unreachable homeserver). */
+	inProgress: number;
+	/** Tickets of products no room is mapped to. */
+	noRooms: number;
+	failed: number;
+	/** For the organizers' room only: which tickets have an unusable Matrix ID, by order code. */
+	invalidTickets: Array<{ orderCode: string | null; position: number | null; reason: string | null }>;
+	failedTickets: Array<{ orderCode: string | null; position: number | null; reason: string }>;
+}
+
+/** Counts what a run of Plan → Matrix → Record did, for a reply; lists only order codes, never IDs. */
+export function summarizeTicketRun(entries: RunEntry[]): TicketRunSummary {
+	const summary: TicketRunSummary = { tickets: 0, invited: 0, alreadyInvited: 0, withdrawn: 0, kept: 0, pending: 0, invalid: 0, inProgress: 0, noRooms: 0, failed: 0, invalidTickets: [], failedTickets: [] };
+	const tickets = new Set<string>();
+	const invalid = new Set<string>();
+	for (const { step, recorded, positionNumber } of entries) {
+		if (!step || typeof step !== 'object' || typeof step.action !== 'string') continue;
+		const ticketKey = `${step.event}\u0000${step.ticket}`;
+		tickets.add(ticketKey);
+		const position = Number.isInteger(Number(positionNumber)) && positionNumber !== null && positionNumber !== '' ? Number(positionNumber) : null;
+		const fail = (reason: string) => {
+			summary.failed++;
+			summary.failedTickets.push({ orderCode: step.orderCode, position, reason });
+		};
+		if (step.action === 'invite') {
+			if (recorded === 'invited') summary.invited++;
+			else if (recorded === 'retry' || recorded === 'failed') fail(`invite:${recorded}`);
+		} else if (step.action === 'withdraw') {
+			if (recorded === 'withdrawn') summary.withdrawn++;
+			else if (recorded === 'stillGranted') fail('withdraw:notDone');
+		} else if (step.action === 'report' || step.reason === 'alreadyReported' || step.reason === 'invalidMatrixId') {
+			if (!invalid.has(ticketKey)) {
+				invalid.add(ticketKey);
+				summary.invalid++;
+				summary.invalidTickets.push({ orderCode: step.orderCode, position, reason: step.invalidReason ?? null });
+			}
+			if (step.action === 'report' && recorded === 'unreported') fail('report:notSent');
+		} else if (step.reason.startsWith('already:')) summary.alreadyInvited++;
+		else if (step.reason === 'coveredByOtherTicket' || step.reason === 'membershipNotGranted') summary.kept++;
+		else if (step.reason === 'ticketPending') summary.pending++;
+		else if (step.reason === 'inProgress' || step.reason.startsWith('backoff:')) summary.inProgress++;
+		else if (step.reason === 'noRooms') summary.noRooms++;
+	}
+	summary.tickets = tickets.size;
+	return summary;
+}

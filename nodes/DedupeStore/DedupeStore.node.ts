@@ -31,7 +31,9 @@ export class DedupeStore implements INodeType {
 			name: 'Dedupe Store',
 		},
 		usableAsTool: true,
-		inputs: [NodeConnectionTypes.Main],
+		// Ticket → Record takes the four branches of Plan on inputs of their own, so it runs once, after
+		// all of them (n8n's v1 order waits for every input, or for every other branch to finish).
+		inputs: `={{ $parameter["resource"] === "ticket" && $parameter["operation"] === "record" ? [{ "type": "${NodeConnectionTypes.Main}", "displayName": "Invite" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Withdraw" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Report" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Unchanged" }] : ["${NodeConnectionTypes.Main}"] }}`,
 		// Claim splits items into New and Seen, Plan into its four actions; the rest have one output.
 		outputs: `={{ $parameter["resource"] === "entry" && $parameter["operation"] === "claim" ? [{ "type": "${NodeConnectionTypes.Main}", "displayName": "New" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Seen" }] : $parameter["resource"] === "ticket" && $parameter["operation"] === "plan" ? [{ "type": "${NodeConnectionTypes.Main}", "displayName": "Invite" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Withdraw" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Report" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Unchanged" }] : ["${NodeConnectionTypes.Main}"] }}`,
 		credentials: [

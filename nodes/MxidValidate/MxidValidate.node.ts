@@ -31,8 +31,9 @@ export class MxidValidate implements INodeType {
 		},
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
-		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
-		outputNames: ['Valid', 'Invalid'],
+		// Invalid IDs leave on their own output unless "Invalid IDs" says the same output (e.g. in front
+		// of Dedupe Store → Ticket → Plan, which needs every ticket, valid or not).
+		outputs: `={{ $parameter["invalidOutput"] === "same" ? ["${NodeConnectionTypes.Main}"] : [{ "type": "${NodeConnectionTypes.Main}", "displayName": "Valid" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Invalid" }] }}`,
 		credentials: [
 			{
 				name: 'matrixBotApi',
@@ -49,6 +50,16 @@ export class MxidValidate implements INodeType {
 				required: true,
 				description:
 					'Field of the item holding the Matrix ID as typed (a dot path such as answers.matrix works too)',
+			},
+			{
+				displayName: 'Invalid IDs',
+				name: 'invalidOutput',
+				type: 'options',
+				options: [
+					{ name: 'Separate Output', value: 'separate', description: 'Valid IDs on output 1, invalid ones on output 2' },
+					{ name: 'Same Output', value: 'same', description: 'Every item on one output; the result field says whether it is valid' },
+				],
+				default: 'separate',
 			},
 			{
 				displayName: 'Check the User Exists',
@@ -171,6 +182,9 @@ export class MxidValidate implements INodeType {
 			if (isValid && writeBack) writeField(json, field, result.userId);
 			(isValid ? valid : invalid).push({ json, pairedItem: { item: i } });
 		});
+		if (this.getNodeParameter('invalidOutput', 0, 'separate') === 'same') {
+			return [[...valid, ...invalid].sort((a, b) => pairedOf(a) - pairedOf(b))];
+		}
 		return [valid, invalid];
 	}
 }
@@ -235,4 +249,9 @@ function writeField(json: IDataObject, field: string, value: unknown): void {
 		current = current[part] as IDataObject;
 	}
 	current[parts[parts.length - 1]] = value as IDataObject[string];
+}
+
+function pairedOf(item: INodeExecutionData): number {
+	const paired = item.pairedItem;
+	return typeof paired === 'object' && paired !== null && !Array.isArray(paired) ? paired.item : 0;
 }

@@ -20,6 +20,7 @@ const operations: Record<string, Record<string, Operation>> = {
 	ticket: {
 		plan: ticket.plan.execute,
 		record: ticket.record.execute,
+		summarize: ticket.summarize.execute,
 	},
 	roomMapping: {
 		set: roomMapping.set.execute,

@@ -35,6 +35,24 @@ export const description: INodeProperties[] = [
 		displayOptions: show,
 	},
 	{
+		displayName: 'One Message for All Items',
+		name: 'combine',
+		type: 'boolean',
+		default: false,
+		description:
+			"Whether to post one message whose lines are the items' texts (under a heading) instead of one message per item; every item gets the result. Long lists are split into several messages.",
+		displayOptions: show,
+	},
+	{
+		displayName: 'Heading',
+		name: 'heading',
+		type: 'string',
+		default: '',
+		placeholder: '={{ $input.all().length }} tickets need attention:',
+		description: 'First line of the combined message (evaluated for the first item)',
+		displayOptions: { show: { operation: ['message'], combine: [true] } },
+	},
+	{
 		displayName: 'Options',
 		name: 'messageOptions',
 		type: 'collection',
@@ -89,11 +107,68 @@ export const description: INodeProperties[] = [
 	},
 ];
 
+/** Room, heading and text per item go into messages of at most this many bytes of text. */
+const COMBINED_TEXT_BYTES = 30_000;
+
+/**
+ * "One Message for All Items": the items' texts become the lines of one notice (several when
+ * long) to the first item's room; each item gets the result of the message its line went into.
+ */
+async function executeCombined(this: IExecuteFunctions, client: MatrixClient, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
+	const options = this.getNodeParameter('messageOptions', 0, {}) as IDataObject;
+	const room = String(this.getNodeParameter('room', 0, '') ?? '').trim();
+	if (!room) throw new NodeOperationError(this.getNode(), 'Name the room to post to', { itemIndex: 0 });
+	const heading = String(this.getNodeParameter('heading', 0, '') ?? '').trim();
+	const lines = items.map((_item, i) => String(this.getNodeParameter('text', i, '') ?? '').replace(/\s+/g, ' ').trim());
+	// Lines are grouped into chunks that fit one message each.
+	const chunks: number[][] = [[]];
+	let size = Buffer.byteLength(heading, 'utf8');
+	lines.forEach((line, i) => {
+		const bytes = Buffer.byteLength(line, 'utf8') + 1;
+		if (chunks[chunks.length - 1].length && size + bytes > COMBINED_TEXT_BYTES) {
+			chunks.push([]);
+			size = Buffer.byteLength(heading, 'utf8');
+		}
+		chunks[chunks.length - 1].push(i);
+		size += bytes;
+	});
+	const resultField = String(options.resultField ?? '').trim() || 'matrix';
+	const results: IDataObject[] = new Array(items.length);
+	const roomCache = new Map<string, { roomId?: string; problem?: RoomProblem }>();
+	for (const [n, chunk] of chunks.entries()) {
+		if (!chunk.length) continue;
+		const part = chunks.length > 1 ? ` (${n + 1}/${chunks.length})` : '';
+		const text = [heading ? heading + part : part.trim(), ...chunk.map((i) => lines[i])].filter(Boolean).join('\n');
+		const key = String(options.idempotencyKey ?? '').trim();
+		const txnId = key ? txnIdFor('key', key, n) : txnIdFor(this.getExecutionId() ?? 'manual', this.getNode().name, 'combined', n);
+		const sent = await sendNotice(
+			client,
+			{ room, text, msgtype: options.msgtype === 'm.text' ? 'm.text' : 'm.notice', replyTo: String(options.replyTo ?? '').trim() || undefined },
+			{ txnId, budgetMs: optionNumber(options, 'budgetSeconds', 120, 1, 3600) * 1000, roomCache },
+		);
+		const result: IDataObject =
+			sent.status === 'sent'
+				? { operation: 'message', status: 'sent', roomId: sent.roomId, eventId: sent.eventId, txnId: sent.txnId }
+				: { operation: 'message', status: sent.status, reason: sent.reason, roomId: sent.roomId ?? null, txnId: sent.txnId };
+		for (const i of chunk) results[i] = result;
+	}
+	return items.map((item, i) => ({ json: { ...item.json, [resultField]: results[i] }, pairedItem: { item: i } }));
+}
+
 export async function execute(
 	this: IExecuteFunctions,
 	client: MatrixClient,
 ): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();
+	if (items.length && this.getNodeParameter('combine', 0, false) === true) {
+		try {
+			return await executeCombined.call(this, client, items);
+		} catch (error) {
+			const nodeError = runError(this, error);
+			if (!this.continueOnFail()) throw nodeError;
+			return items.map((item, i) => ({ json: { ...item.json, error: nodeError.message }, pairedItem: { item: i } }));
+		}
+	}
 	const out: INodeExecutionData[] = [];
 	const roomCache = new Map<string, { roomId?: string; problem?: RoomProblem }>();
 	for (let i = 0; i < items.length; i++) {

@@ -164,6 +164,14 @@ export function attendeeOptionsCollection(show: Record<string, Array<string | bo
 		default: {},
 		options: [
 			{
+				displayName: 'Date ID (Event Series)',
+				name: 'subevent',
+				type: 'string',
+				default: '',
+				placeholder: '123',
+				description: 'Only tickets for this date of an event series (the number after the event in its shop URL)',
+			},
+			{
 				displayName: 'Include Attendee E-Mail',
 				name: 'includeEmail',
 				type: 'boolean',
@@ -178,11 +186,12 @@ export function attendeeOptionsCollection(show: Record<string, Array<string | bo
 				description: 'Whether to output the attendee name (personal data; off by default)',
 			},
 			{
-				displayName: 'Include Inactive Attendees',
+				displayName: 'Include Tickets Without Access',
 				name: 'includeInactive',
 				type: 'boolean',
 				default: false,
-				description: 'Whether to also output attendees of canceled or expired orders and canceled tickets, marked with active false and an inactiveReason, so their invites can be revoked',
+				description:
+					'Whether to also output tickets that grant no access now (access "pending": unpaid, awaiting approval, not valid yet; "revoked": canceled, expired, blocked, denied), so Plan can withdraw what they granted. Every ticket carries access and accessReason.',
 			},
 			{
 				displayName: 'Item IDs',
@@ -214,7 +223,8 @@ export function attendeeOptionsCollection(show: Record<string, Array<string | bo
 					},
 				],
 				default: ['p'],
-				description: 'Orders in these states count. Canceled and test-mode orders never do.',
+				description:
+					'Orders in these states grant access. Pending: unpaid orders too (e.g. invoice payment). Orders awaiting approval, canceled, expired and test-mode orders never do; "valid if pending" orders always do.',
 			},
 			{
 				displayName: 'Variation IDs',

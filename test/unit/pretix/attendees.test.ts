@@ -17,6 +17,8 @@ const PAID: Array<[string, number, string | null]> = [
 	['E3PZV', 5006, '@frank:example.org'],
 	['E3PZV', 5007, '@grace:example.net'],
 	['E3PZV', 5008, '@heidi:chat.example.org'],
+	// The workshop add-on of 5006: an attendee of its own (a room may be mapped to item 203).
+	['E3PZV', 5009, '@frank:example.org'],
 	['F7KMA', 5010, 'ivan:example.org'],
 	['G8WXY', 5011, '@judy'],
 	['H3TUV', 5012, '@ken smith:example.org'],
@@ -29,7 +31,7 @@ const PAID: Array<[string, number, string | null]> = [
 ];
 
 describe('extractAttendees over the fixture orders', () => {
-	test('default: one item per active position of paid orders; canceled, pending, expired, add-on excluded', () => {
+	test('default: one item per position that grants access (paid, add-ons too); canceled, pending, expired excluded', () => {
 		const got = all();
 		expect(got.map((a) => [a.orderCode, a.positionId, a.matrixId])).toEqual(PAID);
 		// the raw answer is passed through unvalidated (MXID Validate normalises it)
@@ -51,6 +53,8 @@ describe('extractAttendees over the fixture orders', () => {
 			addonTo: null,
 			matrixId: '@alice:example.org',
 			lastModified: '2026-05-04T09:14:02.118204Z',
+			access: 'granted',
+			accessReason: 'paid',
 		});
 		for (const attendee of all()) {
 			expect(attendee).not.toHaveProperty('attendeeName');
@@ -68,12 +72,13 @@ describe('extractAttendees over the fixture orders', () => {
 		expect(got.find((a) => a.positionId === 5001)!.attendeeEmail).toBe('alice@example.org');
 	});
 
-	test('pending optional; canceled never, even when asked for', () => {
+	test('pending orders grant access only when selected; canceled and expired never, even when asked for', () => {
 		const got = all({ statuses: ['p', 'n', 'c'] });
 		expect(got.map((a) => a.orderCode)).toContain('B7NQX');
+		expect(got.find((a) => a.orderCode === 'B7NQX')).toMatchObject({ access: 'granted', accessReason: 'pendingAccepted' });
 		expect(got.map((a) => a.orderCode)).not.toContain('C8RTW');
-		expect(all({ statuses: ['e'] }).map((a) => a.orderCode)).toEqual(['Q9LTR']);
-		expect(all({ statuses: [] })).toEqual([]);
+		expect(all({ statuses: ['e'] }).map((a) => a.orderCode)).not.toContain('Q9LTR');
+		expect(all().map((a) => a.orderCode)).not.toContain('B7NQX');
 	});
 
 	test('item filter selects add-on positions, which inherit the parent attendee answer and name', () => {
@@ -86,15 +91,22 @@ describe('extractAttendees over the fixture orders', () => {
 
 	test('question identifier is configurable and matched case-insensitively', () => {
 		expect(all({ questionIdentifier: 'MATRIX' }).map((a) => a.matrixId)).toEqual(PAID.map((p) => p[2]));
+		// The add-on has no answer of its own; it takes its parent's (5006 answered "L" for tshirt).
 		const tshirt = all({ questionIdentifier: 'tshirt' });
 		expect(tshirt.find((a) => a.positionId === 5004)!.matrixId).toBe('L');
 		expect(answerFor([{ question: 1, answer: 'x', question_identifier: 'Matrix' }], 'matrix')).toBe('x');
 		expect(answerFor('garbage', 'matrix')).toBeNull();
 	});
 
-	test('test-mode orders are excluded', () => {
+	test('test-mode orders grant nothing and, included, are pending (never revoked)', () => {
 		const test = { ...orders[0], code: 'A0BCD', testmode: true };
 		expect(extractAttendees(test, { organizer: 'exampleorg' }).attendees).toEqual([]);
+		expect(extractAttendees(test, { organizer: 'exampleorg' }, { includeInactive: true }).attendees.map((a) => [a.access, a.accessReason])).toEqual([['pending', 'testMode']]);
+	});
+
+	test('a date filter keeps only the positions of that date of a series', () => {
+		const series = { ...orders[0], positions: [{ ...orders[0].positions[0], id: 1, subevent: 11 }, { ...orders[0].positions[0], id: 2, subevent: 12 }] };
+		expect(extractAttendees(series, { organizer: 'exampleorg', event: 'meetups26' }, { subevent: 12 }).attendees.map((a) => [a.positionId, a.subeventId])).toEqual([[2, 12]]);
 	});
 
 	test('garbage never throws: counted as malformed', () => {

@@ -2,8 +2,9 @@ import type { INodeProperties } from 'n8n-workflow';
 
 import * as plan from './plan.operation';
 import * as record from './record.operation';
+import * as summarize from './summarize.operation';
 
-export { plan, record };
+export { plan, record, summarize };
 
 export const description: INodeProperties[] = [
 	{
@@ -26,9 +27,16 @@ export const description: INodeProperties[] = [
 				action: 'Record what happened',
 				description: 'Record the Matrix result of planned invites, withdrawals and reports',
 			},
+			{
+				name: 'Summarize',
+				value: 'summarize',
+				action: 'Summarize a run',
+				description: 'Count what a run did, for a reply; order codes only for the organizers',
+			},
 		],
 		default: 'plan',
 	},
 	...plan.description,
 	...record.description,
+	...summarize.description,
 ];
