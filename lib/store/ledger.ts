@@ -275,13 +275,20 @@ export class Ledger {
 	}
 
 	/** GDPR erasure: every row recorded for this Matrix ID or order code (or with it as subject). */
-	async forget(person: PersonInput): Promise<number> {
-		return this.backend.forget(this.personHashes(person), this.now());
+	async forget(person: PersonInput, scope: { events?: unknown[] } = {}): Promise<number> {
+		return this.backend.forget(this.scoped(this.personHashes(person), scope), this.now());
 	}
 
 	/** GDPR access: what is held for this Matrix ID or order code. */
-	async lookup(person: PersonInput): Promise<HeldRow[]> {
-		return this.backend.lookup(this.personHashes(person), this.now());
+	async lookup(person: PersonInput, scope: { events?: unknown[] } = {}): Promise<HeldRow[]> {
+		return this.backend.lookup(this.scoped(this.personHashes(person), scope), this.now());
+	}
+
+	/** A person query limited to some events (a room moderator's); undefined events: all. */
+	private scoped(hashes: PersonHashes, scope: { events?: unknown[] }): PersonHashes {
+		if (scope.events === undefined) return hashes;
+		if (!Array.isArray(scope.events)) throw new LedgerInputError('The events to look in must be a list');
+		return { ...hashes, events: scope.events.map((event) => text(event, 'event', 200)) };
 	}
 
 	async sweepExpired(): Promise<number> {

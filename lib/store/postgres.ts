@@ -430,7 +430,7 @@ ALTER TABLE ${summary} ADD COLUMN IF NOT EXISTS withdrawn bigint NOT NULL DEFAUL
 
 	async lookup(person: PersonHashes, now: number): Promise<HeldRow[]> {
 		const result = await this.query<LedgerRowRecord>(
-			`SELECT * FROM ${this.t.ledger} WHERE (${PERSON_WHERE}) AND (expires_at IS NULL OR expires_at > $4) ORDER BY event, scope`,
+			`SELECT * FROM ${this.t.ledger} WHERE (${PERSON_WHERE}) AND (expires_at IS NULL OR expires_at > $5) ORDER BY event, scope`,
 			[...personValues(person), now],
 		);
 		return result.rows.map((row) => toHeldRow(row, person));
@@ -569,10 +569,12 @@ ALTER TABLE ${summary} ADD COLUMN IF NOT EXISTS withdrawn bigint NOT NULL DEFAUL
 	}
 }
 
-const PERSON_WHERE = 'mxid = ANY($1::text[]) OR ord = ANY($2::text[]) OR subject = ANY($3::text[])';
+/** $4 is the event scope (NULL: every event). */
+const PERSON_WHERE =
+	'(mxid = ANY($1::text[]) OR ord = ANY($2::text[]) OR subject = ANY($3::text[])) AND ($4::text[] IS NULL OR event = ANY($4::text[]))';
 
 function personValues(person: PersonHashes): unknown[] {
-	return [person.mxid, person.order, person.subject];
+	return [person.mxid, person.order, person.subject, person.events ?? null];
 }
 
 /** Only codes, never the server's message: PostgreSQL errors may quote the offending values. */

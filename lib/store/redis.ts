@@ -511,9 +511,10 @@ export class RedisBackend implements LedgerBackend {
 		// Index sets may hold keys re-used by someone else after expiry: check the row itself.
 		return (await this.rowsOf(indexes)).filter(
 			({ record }) =>
-				(record.mxid !== null && person.mxid.includes(record.mxid)) ||
-				(record.ord !== null && person.order.includes(record.ord)) ||
-				person.subject.includes(record.subject),
+				(person.events === undefined || person.events.includes(record.event)) &&
+				((record.mxid !== null && person.mxid.includes(record.mxid)) ||
+					(record.ord !== null && person.order.includes(record.ord)) ||
+					person.subject.includes(record.subject)),
 		);
 	}
 

@@ -524,7 +524,12 @@ function personWhere(person: PersonHashes): { sql: string; values: string[] } {
 	add('mxid', person.mxid);
 	add('ord', person.order);
 	add('subject', person.subject);
-	return { sql: clauses.length ? clauses.join(' OR ') : '0', values };
+	let sql = clauses.length ? `(${clauses.join(' OR ')})` : '0';
+	if (person.events) {
+		sql += person.events.length ? ` AND event IN (${person.events.map(() => '?').join(', ')})` : ' AND 0';
+		values.push(...person.events);
+	}
+	return { sql, values };
 }
 
 function wrap(error: unknown, stage: 'open' | 'lock' | 'write'): LedgerBackendError {

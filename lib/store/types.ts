@@ -119,6 +119,8 @@ export interface PersonHashes {
 	mxid: string[];
 	order: string[];
 	subject: string[];
+	/** Only rows of these events (a room moderator's scope); undefined: every event. */
+	events?: string[];
 }
 
 export interface HeldRow {

@@ -375,6 +375,35 @@ describe.each(STORES)('ledger contract: %s', (_kind, makeStore) => {
 			expect(await ledger.forget({ matrixId: '@alice:example.org' })).toBe(0);
 		});
 
+		test('lookup and forget scoped to some events touch nothing of the others (a moderator\'s scope)', async () => {
+			await seed();
+			expect((await ledger.lookup({ matrixId: '@alice:example.org' }, { events: ['meetups26'] })).map((r) => r.event)).toEqual(['meetups26']);
+			expect(await ledger.lookup({ matrixId: '@alice:example.org' }, { events: [] })).toEqual([]);
+			expect(await ledger.forget({ matrixId: '@alice:example.org' }, { events: ['meetups26'] })).toBe(1);
+			// Her summit26 row and everyone else are still held.
+			expect((await ledger.lookup({ matrixId: '@alice:example.org' })).map((r) => r.event)).toEqual(['summit26']);
+			expect(await ledger.stats('summit26')).toMatchObject({ held: 6 });
+			await expect(ledger.forget({ matrixId: '@alice:example.org' }, { events: 'summit26' as unknown as unknown[] })).rejects.toThrow(LedgerInputError);
+		});
+
+		test('dates of a series: mappings of one date apply to its tickets only; the event purge removes them too', async () => {
+			await ledger.setMapping({ event: 'org/series', room: '!all-dates:example.org' });
+			await ledger.setMapping({ event: 'org/series/11', room: '!june:example.org' });
+			await ledger.setMapping({ event: 'org/other/11', room: '!other:example.org' });
+			expect(await ledger.resolveRooms({ event: 'org/series', subevent: 11 })).toEqual(['!all-dates:example.org', '!june:example.org']);
+			expect(await ledger.resolveRooms({ event: 'org/series', subevent: 12 })).toEqual(['!all-dates:example.org']);
+			expect(await ledger.resolveRooms({ event: 'org/series' })).toEqual(['!all-dates:example.org']);
+			expect(await ledger.purgeEvent('org/series', { mappings: true })).toMatchObject({ mappings: 2 });
+			expect(await ledger.listMappings()).toEqual([{ event: 'org/other/11', room: '!other:example.org', item: null, variation: null }]);
+		});
+
+		test('add-ons: an unfiltered mapping leaves them out, a mapping of their item takes them', async () => {
+			await ledger.setMapping({ event: 'summit26', room: '!all:example.org' });
+			await ledger.setMapping({ event: 'summit26', room: '!workshop:example.org', item: '203' });
+			expect(await ledger.resolveRooms({ event: 'summit26', item: 203, addonTo: 5006 })).toEqual(['!workshop:example.org']);
+			expect(await ledger.resolveRooms({ event: 'summit26', item: 201 })).toEqual(['!all:example.org']);
+		});
+
 		test('forget finds a person whose Matrix ID was the subject itself', async () => {
 			await ledger.claim([entry('@carol:example.org')]);
 			expect(await ledger.forget({ matrixId: '@Carol:example.org' })).toBe(1);
