@@ -2,7 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n
 
 import type { Ledger } from '../../../../lib/store';
 import { perItem } from '../common';
-import { personProperties, readPerson } from './person';
+import { personProperties, readPerson, readPersonScope } from './person';
 
 export const description: INodeProperties[] = personProperties('forget');
 
@@ -13,7 +13,7 @@ export async function execute(
 	items: INodeExecutionData[],
 ): Promise<INodeExecutionData[][]> {
 	return perItem(this, items, async (i) => {
-		const deleted = await ledger.forget(readPerson(this, i));
+		const deleted = await ledger.forget(readPerson(this, i), readPersonScope(this, i));
 		return [{ json: { deleted }, pairedItem: { item: i } }];
 	});
 }

@@ -7,7 +7,7 @@ import type {
 
 import type { Ledger } from '../../../../lib/store';
 import { perItem } from '../common';
-import { personProperties, readPerson } from './person';
+import { personProperties, readPerson, readPersonScope } from './person';
 
 export const description: INodeProperties[] = personProperties('lookup');
 
@@ -18,7 +18,7 @@ export async function execute(
 	items: INodeExecutionData[],
 ): Promise<INodeExecutionData[][]> {
 	return perItem(this, items, async (i) => {
-		const rows = await ledger.lookup(readPerson(this, i));
+		const rows = await ledger.lookup(readPerson(this, i), readPersonScope(this, i));
 		const entries = rows.map((row) => ({
 			...row,
 			createdAt: new Date(row.createdAt).toISOString(),

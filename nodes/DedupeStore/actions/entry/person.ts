@@ -23,7 +23,26 @@ export function personProperties(operation: string): INodeProperties[] {
 			description: 'Find entries recorded for this pretix order code',
 			displayOptions: show('entry', [operation]),
 		},
+		{
+			displayName: 'Only These Events',
+			name: 'personEvents',
+			type: 'string',
+			default: '',
+			placeholder: 'exampleorg/summit26',
+			description:
+				"Limit to these ledger events (organizer/event, separated by commas, or an expression's list), e.g. the events mapped to the room of a moderator's request. Empty: every event.",
+			displayOptions: show('entry', [operation]),
+		},
 	];
+}
+
+/** The event scope of a person query: undefined (every event) or a list, possibly empty. */
+export function readPersonScope(context: IExecuteFunctions, itemIndex: number): { events?: unknown[] } {
+	const raw = context.getNodeParameter('personEvents', itemIndex, '') as unknown;
+	if (Array.isArray(raw)) return { events: raw };
+	const text = String(raw ?? '').trim();
+	if (text === '') return {};
+	return { events: text.split(/[\s,]+/).filter(Boolean) };
 }
 
 export function readPerson(context: IExecuteFunctions, itemIndex: number): PersonInput {
