@@ -6,7 +6,7 @@ import type { CredentialImport } from '../test/harness/n8n';
 import type { DemoServices } from './demo';
 
 /** Credentials the templates refer to, with placeholder values (or the demo services' values). */
-export function templateCredentials(services?: DemoServices): CredentialImport[] {
+export function templateCredentials(services?: DemoServices, n8nApi?: { apiKey: string; baseUrl: string }): CredentialImport[] {
 	return [
 		{
 			id: 'pretixApiCredential',
@@ -29,6 +29,13 @@ export function templateCredentials(services?: DemoServices): CredentialImport[]
 			name: 'Invite ledger',
 			type: 'dedupeStoreApi',
 			data: { backend: 'embedded', hmacSecret: services ? 'demo-ledger-secret' : 'replace-with-a-long-random-secret' },
+		},
+		{
+			// n8n's own API, for the purge and !forget to delete stored executions (Settings → n8n API).
+			id: 'n8nApiCredential',
+			name: 'n8n API',
+			type: 'n8nApi',
+			data: { apiKey: n8nApi?.apiKey ?? 'replace-with-an-n8n-api-key', baseUrl: n8nApi?.baseUrl ?? 'http://localhost:5678/api/v1' },
 		},
 	];
 }

@@ -89,7 +89,8 @@ describe.each(templates)('template %s', (_file, template) => {
 		for (const node of template.nodes) {
 			for (const [type, ref] of Object.entries(node.credentials ?? {})) {
 				expect(available).toContainEqual(expect.objectContaining({ id: ref.id, name: ref.name, type }));
-				const allowed = (ours.get(node.type)?.credentials ?? []).map((c) => c.name);
+				if (!ours.has(node.type)) continue;
+				const allowed = ours.get(node.type)!.credentials!.map((c) => c.name);
 				expect(allowed).toContain(type);
 			}
 		}
