@@ -349,11 +349,14 @@ export class FakePretix {
 		for (const position of copy.positions as Json[]) ids.set(position.id, this.nextPositionId++);
 		for (const position of copy.positions as Json[]) {
 			position.id = ids.get(position.id);
-			position.order = code;
 			if (position.addon_to !== null && position.addon_to !== undefined) position.addon_to = ids.get(position.addon_to) ?? position.addon_to;
 			position.checkins = [];
+			position.secret = randomToken(32);
+			position.downloads = [];
 		}
+		if (typeof changes.code === 'string' && used.has(changes.code)) throw new Error(`fake pretix: order code ${changes.code} exists`);
 		Object.assign(copy, { code, secret: randomToken(16), datetime: now, last_modified: now }, changes);
+		for (const position of copy.positions as Json[]) position.order = copy.code;
 		copy.url = `${this.url}/${organizer}/${event}/order/${copy.code}/${copy.secret}/`;
 		return this.addOrder(copy, organizer, event);
 	}
