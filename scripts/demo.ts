@@ -29,7 +29,9 @@ export interface DemoServices {
 }
 
 export async function startDemoServices(options: { pretixPort?: number; homeserverPort?: number; rateLimits?: boolean } = {}): Promise<DemoServices> {
-	const pretix = await startFakePretix({ port: options.pretixPort, webhooks: { timeFactor: 60 } });
+	// 'localhost': the demo's n8n runs on http://localhost:5678, whose OAuth callback a production
+	// pretix (https only) would refuse; the test-only policy registers it on the fake OAuth client.
+	const pretix = await startFakePretix({ port: options.pretixPort, webhooks: { timeFactor: 60 }, allowHttpRedirectUris: 'localhost' });
 	const homeserver = await startFakeHomeserver({ port: options.homeserverPort, serverName: 'example.org', ...(options.rateLimits === false ? { rateLimits: false } : {}) });
 	const bot = homeserver.createUser('eventbot', { password: 'demo-bot-password' });
 	const organizer = homeserver.createUser('organizer', { password: 'demo-organizer-password' });

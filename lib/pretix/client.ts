@@ -1,7 +1,8 @@
 import { backoffMs, retryAfterMs, sleepMs } from '../http/retry';
 import { TransportError, type HttpMethod, type HttpResponse, type HttpTransport, type QueryValue } from '../http/types';
+import { isoToMicros } from './cursor';
 import { errorForStatus, PretixApiError, type RequestScope } from './errors';
-import type { PretixEvent, PretixOrder, PretixOrganizer, PretixPage, PretixQuestion, PretixWebhook } from './types';
+import type { PretixEvent, PretixOrder, PretixOrganizer, PretixPage, PretixQuestion, PretixSubEvent, PretixWebhook } from './types';
 
 export interface PretixClientOptions {
 	transport: HttpTransport;
@@ -58,20 +59,27 @@ function isJsonObject(body: unknown): body is Record<string, unknown> {
 	return !!body && typeof body === 'object' && !Array.isArray(body);
 }
 
+/**
+ * What an order listing asks pretix for. Only filters an order can never leave while it is being
+ * listed are offered for the wire (`testmode` never changes, `last_modified` only grows); a
+ * status or item filter would let an order drop out between two pages and shift the rest, so
+ * callers filter those locally. `subevent` can change (a position moved to another date), which the
+ * keyset paging of `orderPages` tolerates.
+ */
 export interface OrderListParams {
-	/** One status is filtered by pretix; several are filtered by the caller. */
-	status?: string;
 	modifiedSince?: string;
 	testmode?: boolean;
+	/** Only orders with a position in this date of an event series (canceled positions included). */
+	subevent?: number;
+	/** Default true: pretix leaves canceled positions out of its answer unless asked. */
 	includeCanceledPositions?: boolean;
-	item?: number;
 	pageSize?: number;
 }
 
 export interface OrderPage extends PretixPage<PretixOrder> {
-	/** X-Page-Generated of this page (the server time taken before the query). */
+	/** X-Page-Generated of this request (the server time taken before its query). */
 	generated?: string;
-	/** 0-based page index within this listing. */
+	/** 0-based index of the request within this listing. */
 	index: number;
 }
 
@@ -193,31 +201,105 @@ export class PretixClient {
 		return this.listAll<PretixQuestion>(`/organizers/${enc(org)}/events/${enc(ev)}/questions/`, { identifier }, { organizer: org, event: ev, action: 'list questions' });
 	}
 
-	/** Order pages of one event (or of the whole organizer when `event` is undefined). */
+	/**
+	 * Every order of one event (or of the whole organizer when `event` is undefined), page by page,
+	 * without losing one to concurrent changes.
+	 *
+	 * pretix pages with LIMIT/OFFSET over a query it runs again for every page (DRF page-number
+	 * pagination), so an order that leaves the filtered set between two requests shifts everything
+	 * after it one place forward and one order is never seen. Instead of following `next` links this
+	 * pages by key: ordered by `datetime` (pretix adds `-pk`; `datetime` never changes), each request
+	 * asks again from the last `datetime` received (`created_since`, inclusive). An order that drops
+	 * out (or joins) cannot move the ones after the key. The boundary order comes back once and is not
+	 * yielded twice; an order that changed since it was yielded (newer `last_modified`) is yielded
+	 * again. Two fallbacks follow `next` instead: a full page sharing one microsecond (the key cannot
+	 * move), and a server that ignores `created_since` (an old pretix).
+	 */
 	orderPages(organizer: string, event: string | undefined, params: OrderListParams = {}): AsyncGenerator<OrderPage> {
 		const org = assertSlug(organizer, 'organizer');
 		const ev = event === undefined ? undefined : assertSlug(event, 'event');
+		if (params.subevent !== undefined && (!Number.isSafeInteger(params.subevent) || params.subevent <= 0)) {
+			throw new PretixApiError('invalid_input', 'The sub-event (date) must be a positive number, as in the date\'s shop URL.');
+		}
 		const path = ev ? `/organizers/${enc(org)}/events/${enc(ev)}/orders/` : `/organizers/${enc(org)}/orders/`;
-		return this.pages<PretixOrder>(
+		return this.keysetOrderPages(
 			path,
 			{
-				include_canceled_positions: params.includeCanceledPositions === undefined ? undefined : String(params.includeCanceledPositions),
+				include_canceled_positions: String(params.includeCanceledPositions ?? true),
 				testmode: params.testmode === undefined ? undefined : String(params.testmode),
-				status: params.status,
-				item: params.item,
+				subevent: params.subevent,
 				modified_since: params.modifiedSince,
+				ordering: 'datetime',
 				page_size: params.pageSize ?? 50,
 			},
 			{ organizer: org, event: ev, action: 'list orders' },
-		) as AsyncGenerator<OrderPage>;
+		);
 	}
 
-	async order(organizer: string, event: string, code: string, includeCanceledPositions = false): Promise<PretixOrder> {
+	private async *keysetOrderPages(path: string, qs: Record<string, QueryValue | undefined>, scope: RequestScope): AsyncGenerator<OrderPage> {
+		let createdSince: string | undefined;
+		let keyUs: number | undefined;
+		/** Set while paging by `next` links instead of by key. */
+		let link: string | undefined;
+		let ignoresKey = false;
+		const yielded = new Map<string, string | undefined>();
+		const links = new Set<string>();
+		const failure = scope.action ? `Could not ${scope.action}` : 'pretix request failed';
+		for (let index = 0; index < MAX_PAGES; index++) {
+			const byKey = link === undefined;
+			const response: HttpResponse<PretixPage<PretixOrder>> = byKey
+				? await this.request<PretixPage<PretixOrder>>('GET', path, scope, { qs: { ...qs, created_since: createdSince } })
+				: await this.request<PretixPage<PretixOrder>>('GET', link as string, scope);
+			const body = response.body;
+			if (!Array.isArray(body.results)) throw new PretixApiError('bad_response', `${failure}: the answer is not a pretix list.`);
+			// An order before the key means the server ignored created_since: page by links from here.
+			if (byKey && keyUs !== undefined && body.results.some((order) => (isoToMicros(order?.datetime) ?? keyUs!) < keyUs!)) ignoresKey = true;
+			const fresh = body.results.filter((order) => {
+				const id = order && typeof order.code === 'string' ? order.code : JSON.stringify(order);
+				const version = typeof order?.last_modified === 'string' ? order.last_modified : undefined;
+				if (yielded.has(id) && yielded.get(id) === version) return false;
+				yielded.set(id, version);
+				return true;
+			});
+			yield { ...body, results: fresh, generated: response.headers['x-page-generated'], index };
+			const next: unknown = body.next;
+			if (typeof next !== 'string' || next.length === 0) return;
+			const last = isoToMicros(body.results[body.results.length - 1]?.datetime);
+			if (!ignoresKey && last !== undefined && (keyUs === undefined || last > keyUs)) {
+				createdSince = body.results[body.results.length - 1].datetime;
+				keyUs = last;
+				link = undefined;
+				continue;
+			}
+			const resolved = this.resolve(next);
+			if (links.has(resolved)) throw new PretixApiError('bad_response', 'pretix returned a pagination loop.');
+			links.add(resolved);
+			link = resolved;
+		}
+	}
+
+	/** One order. Canceled positions are included unless `includeCanceledPositions` is false. */
+	async order(organizer: string, event: string, code: string, includeCanceledPositions = true): Promise<PretixOrder> {
 		const org = assertSlug(organizer, 'organizer');
 		const ev = assertSlug(event, 'event');
 		const orderCode = assertOrderCode(code);
-		const qs = includeCanceledPositions ? { include_canceled_positions: 'true' } : {};
+		const qs = { include_canceled_positions: String(includeCanceledPositions) };
 		return (await this.request<PretixOrder>('GET', `/organizers/${enc(org)}/events/${enc(ev)}/orders/${enc(orderCode)}/`, { organizer: org, event: ev, action: 'read the order' }, { qs })).body;
+	}
+
+	/** The dates of an event series (empty for a single event), ordered by `date_from`. */
+	subEvents(organizer: string, event: string): Promise<PretixSubEvent[]> {
+		const org = assertSlug(organizer, 'organizer');
+		const ev = assertSlug(event, 'event');
+		return this.listAll<PretixSubEvent>(`/organizers/${enc(org)}/events/${enc(ev)}/subevents/`, {}, { organizer: org, event: ev, action: 'list the dates of the event series' });
+	}
+
+	/** One date of an event series (404 → not_found). */
+	async subEvent(organizer: string, event: string, id: number): Promise<PretixSubEvent> {
+		const org = assertSlug(organizer, 'organizer');
+		const ev = assertSlug(event, 'event');
+		if (!Number.isSafeInteger(id) || id <= 0) throw new PretixApiError('invalid_input', 'The sub-event (date) must be a positive number, as in the date\'s shop URL.');
+		return (await this.request<PretixSubEvent>('GET', `/organizers/${enc(org)}/events/${enc(ev)}/subevents/${id}/`, { organizer: org, event: ev, action: 'read the date of the event series' })).body;
 	}
 
 	async me(): Promise<Record<string, unknown>> {

@@ -25,6 +25,26 @@ export function cursorKey(instanceUrl: string, organizer: string, event: string)
 	return `${host}/${organizer}/${event}`;
 }
 
+/**
+ * Microseconds since the epoch from a pretix datetime (ISO 8601 with up to six fraction digits and
+ * `Z` or an offset). pretix keeps microseconds; Date.parse would cut them to milliseconds, and two
+ * orders placed within the same millisecond must still compare correctly.
+ */
+export function isoToMicros(iso: unknown): number | undefined {
+	if (typeof iso !== 'string') return undefined;
+	const m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(iso.trim());
+	if (!m) return undefined;
+	const [, date, hh, mm, ss = '00', fraction = '', zone = 'Z'] = m;
+	let offset = 'Z';
+	if (zone.toUpperCase() !== 'Z') {
+		const digits = zone.replace(':', '');
+		offset = `${digits.slice(0, 3)}:${digits.slice(3, 5) || '00'}`;
+	}
+	const ms = Date.parse(`${date}T${hh}:${mm}:${ss}${offset}`);
+	if (Number.isNaN(ms)) return undefined;
+	return ms * 1000 + Number(fraction.padEnd(6, '0'));
+}
+
 function toMs(iso: string | undefined): number | undefined {
 	if (typeof iso !== 'string') return undefined;
 	const ms = Date.parse(iso);

@@ -2,10 +2,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errorFixture, FIXTURE_INSTANCE, readFixture, rebase } from './fixtures';
 import { generateOrders, type GenerateOrdersOptions, type GeneratedOrders } from './generator';
+import { redirectUriAllowed, type HttpRedirectPolicy } from './oauth';
+import { filterOrders, ORDER_ORDERING, parseBool, QueryError, renderOrder } from './orders';
+import { pageLink, pageRequest, resolveOrdering, slicePage, sortItems, type OrderingSpec } from './paging';
 import {
 	actionMatches,
 	FakeClock,
-	isoToUs,
 	randomToken,
 	seededRandom,
 	WEBHOOK_ACTION_TYPES,
@@ -18,6 +20,7 @@ import {
 	type TeamPermissions,
 	type TeamToken,
 } from './state';
+import { filterSubEvents, subEventResource, SUBEVENT_ORDERING } from './subevents';
 import { WebhookSender, type WebhookDelivery, type WebhookSenderOptions } from './webhook-sender';
 
 /** Team token of `exampleorg` with access to all events and every permission. */
@@ -34,12 +37,16 @@ export const FAKE_TEAM_TOKEN_INACTIVE = 'fk7team0inactive0q9w8e7r6t5y4u3i2o1p0a9
 export const FAKE_OAUTH_CLIENT: OAuthClient = {
 	clientId: 'fakeClientId0n8nPretixMatrix',
 	clientSecret: 'fakeClientSecret0d8s7a6f5g4h3j2k1l0',
-	redirectUris: ['https://bridge.example.org/oauth/callback', 'http://localhost:5678/rest/oauth2-credential/callback'],
+	redirectUris: ['https://bridge.example.org/oauth/callback'],
 };
+/**
+ * The callback of an n8n on the test machine. A production pretix cannot register it (http); the
+ * fake adds it to FAKE_OAUTH_CLIENT only with `allowHttpRedirectUris: 'localhost'` (or `true`).
+ */
+export const FAKE_OAUTH_LOCAL_REDIRECT_URI = 'http://localhost:5678/rest/oauth2-credential/callback';
 
 const ALL_PERMISSIONS: TeamPermissions = { canViewOrders: true, canChangeOrders: true, canChangeOrganizerSettings: true };
 const OAUTH_SCOPES = ['profile', 'read', 'write'];
-const MAX_PAGE_SIZE = 50;
 const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface RandomFaults {
@@ -80,6 +87,18 @@ export interface RequestLogEntry {
 	fault?: string;
 }
 
+/** What a list response contained, for `betweenPages` hooks. */
+export interface ServedPage {
+	path: string;
+	query: URLSearchParams;
+	/** DRF page number of this response. */
+	page: number;
+	/** `count` of the response (the whole filtered set at that moment). */
+	count: number;
+	/** The rendered results of this page. */
+	results: Json[];
+}
+
 export interface FakePretixOptions {
 	port?: number;
 	/** Load the fixtures (organizers, events, questions, 15 orders). Default true. */
@@ -92,8 +111,12 @@ export interface FakePretixOptions {
 	oauthUserOrganizers?: string[];
 	/** What the user does on the consent screen. Default: approve, all their organizers. */
 	consent?: { approve: boolean; organizers?: string[] };
-	/** http redirect URIs are only allowed by pretix in DEBUG mode; the fake allows them unless false. */
-	allowHttpRedirectUris?: boolean;
+	/**
+	 * pretix allows http redirect URIs only in DEBUG mode (ALLOWED_REDIRECT_URI_SCHEMES). Default
+	 * false: https only, like production. `'localhost'` (test-only) also allows http to loopback
+	 * hosts and registers FAKE_OAUTH_LOCAL_REDIRECT_URI; `true` is a DEBUG pretix (any http).
+	 */
+	allowHttpRedirectUris?: HttpRedirectPolicy;
 	accessTokenLifetimeS?: number;
 	faults?: RandomFaults;
 	/** pretix.eu-like limit per organizer and minute; off by default (self-hosted has none). */
@@ -123,35 +146,6 @@ function errorBody(name: string, dir?: string): Json {
 	return errorFixture(name, dir);
 }
 
-/** Python's urllib quote_plus: only alphanumerics and `_.-~` stay, space becomes `+`. */
-function quotePlus(value: string): string {
-	return encodeURIComponent(value)
-		.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-		.replace(/%20/g, '+');
-}
-
-/** The DRF page link: the request URL with `page` replaced (or removed), query sorted by key. */
-function pageLink(base: string, pathname: string, query: URLSearchParams, page: number | null): string {
-	const grouped = new Map<string, string[]>();
-	for (const [key, value] of query) {
-		if (!grouped.has(key)) grouped.set(key, []);
-		grouped.get(key)!.push(value);
-	}
-	if (page === null) grouped.delete('page');
-	else grouped.set('page', [String(page)]);
-	const keys = [...grouped.keys()].sort();
-	const parts: string[] = [];
-	for (const key of keys) for (const value of grouped.get(key)!) parts.push(`${quotePlus(key)}=${quotePlus(value)}`);
-	return `${base}${pathname}${parts.length ? `?${parts.join('&')}` : ''}`;
-}
-
-function parseBool(value: string | null): boolean | undefined {
-	if (value === null) return undefined;
-	if (['true', 'True', '1'].includes(value)) return true;
-	if (['false', 'False', '0'].includes(value)) return false;
-	return undefined;
-}
-
 function eventKey(organizer: string, event: string): string {
 	return `${organizer}/${event}`;
 }
@@ -164,6 +158,8 @@ export class FakePretix {
 	readonly events = new Map<string, Map<string, Json>>();
 	readonly questions = new Map<string, Json[]>();
 	readonly orders = new Map<string, Json[]>();
+	/** organizer/event → the dates of an event series (SubEventSerializer objects). */
+	readonly subevents = new Map<string, Json[]>();
 	readonly webhooks = new Map<string, FakeWebhook[]>();
 	readonly teamTokens = new Map<string, TeamToken>();
 	readonly oauthClients = new Map<string, OAuthClient>();
@@ -182,6 +178,13 @@ export class FakePretix {
 	private nextNotificationId = 50_000_000;
 	private rateWindows = new Map<string, number[]>();
 	private server?: http.Server;
+	/** Database primary keys of orders (never rendered): pretix's orderings end with `-pk`. */
+	private readonly pks = new WeakMap<Json, number>();
+	private nextPk = 1;
+	private nextSubEventId = 100;
+	private nextFeeId = 800000;
+	private nextPositionId = 950000;
+	private pageHooks: Array<{ after: number; seen: number; match?: string | RegExp; fn: (served: ServedPage) => void | Promise<void> }> = [];
 
 	constructor(readonly options: FakePretixOptions = {}) {
 		this.sender = new WebhookSender(options.webhooks);
@@ -211,7 +214,13 @@ export class FakePretix {
 		});
 		this.questions.set(eventKey('exampleorg', 'summit26'), load<Json>('questions.json').results as Json[]);
 		const orders = [...(load<Json>('orders-page-1.json').results as Json[]), ...(load<Json>('orders-page-2.json').results as Json[])];
+		for (const order of orders) this.pkOf(order);
 		this.orders.set(eventKey('exampleorg', 'summit26'), orders);
+		// Not in the fixtures: three dates of the series `meetups26` (date_to null on the last one,
+		// as a series date may leave it open). No orders reference them unless a test adds some.
+		this.addSubEvent('exampleorg', 'meetups26', { id: 41, name: { en: 'Meetup January' }, date_from: '2026-01-15T17:00:00Z', date_to: '2026-01-15T20:00:00Z' });
+		this.addSubEvent('exampleorg', 'meetups26', { id: 42, name: { en: 'Meetup March' }, date_from: '2026-03-19T17:00:00Z', date_to: '2026-03-19T20:00:00Z' });
+		this.addSubEvent('exampleorg', 'meetups26', { id: 43, name: { en: 'Meetup June' }, date_from: '2026-06-18T17:00:00Z', date_to: null });
 		const hooks = readFixture<Json>('webhooks/webhook-resource-list.json', dir).results as FakeWebhook[];
 		// The fixture webhook targets bridge.example.org, which is unreachable here: keep it, disabled.
 		this.webhooks.set('exampleorg', hooks.map((hook) => ({ ...hook, enabled: false })));
@@ -235,7 +244,14 @@ export class FakePretix {
 			{ token: FAKE_TEAM_TOKEN_INACTIVE, organizer: 'exampleorg', active: false },
 		];
 		for (const token of tokens) this.addTeamToken(token);
-		for (const client of this.options.oauthClients ?? [FAKE_OAUTH_CLIENT]) this.oauthClients.set(client.clientId, structuredClone(client));
+		const policy = this.options.allowHttpRedirectUris ?? false;
+		const defaults = structuredClone(FAKE_OAUTH_CLIENT);
+		if (redirectUriAllowed(FAKE_OAUTH_LOCAL_REDIRECT_URI, policy)) defaults.redirectUris.push(FAKE_OAUTH_LOCAL_REDIRECT_URI);
+		for (const client of this.options.oauthClients ?? [defaults]) {
+			// The application form validates every redirect URI against ALLOWED_REDIRECT_URI_SCHEMES.
+			for (const uri of client.redirectUris) this.assertRedirectUri(uri);
+			this.oauthClients.set(client.clientId, structuredClone(client));
+		}
 	}
 
 	addTeamToken(token: Partial<TeamToken> & { token: string; organizer: string }): TeamToken {
@@ -264,6 +280,37 @@ export class FakePretix {
 		return full;
 	}
 
+	/**
+	 * Adds a date to an event series (the event gets `has_subevents: true`). Fields not given take
+	 * pretix's defaults (active, public, no date_to); returns the stored SubEventSerializer object.
+	 */
+	addSubEvent(organizer: string, event: string, input: Json & { date_from: string; id?: number }): Json {
+		const parent = this.events.get(organizer)?.get(event);
+		if (!parent) throw new Error(`fake pretix: no event ${organizer}/${event}`);
+		parent.has_subevents = true;
+		const id = input.id ?? this.nextSubEventId++;
+		if (id >= this.nextSubEventId) this.nextSubEventId = id + 1;
+		const key = eventKey(organizer, event);
+		if (!this.subevents.has(key)) this.subevents.set(key, []);
+		const list = this.subevents.get(key)!;
+		if (list.some((s) => s.id === id)) throw new Error(`fake pretix: sub-event ${id} exists`);
+		const full = subEventResource(event, { ...input, id }, this.clock.nowIso());
+		list.push(full);
+		return full;
+	}
+
+	subEventsOf(organizer: string, event: string): Json[] {
+		return this.subevents.get(eventKey(organizer, event)) ?? [];
+	}
+
+	/** Changes a sub-event like the API's PATCH: fields, then `last_modified` = now. */
+	updateSubEvent(organizer: string, event: string, id: number, changes: Json): Json {
+		const found = this.subEventsOf(organizer, event).find((s) => s.id === id);
+		if (!found) throw new Error(`fake pretix: no sub-event ${id} in ${organizer}/${event}`);
+		Object.assign(found, changes, { id, event, last_modified: this.clock.nowIso() });
+		return found;
+	}
+
 	ordersOf(organizer = 'exampleorg', event = 'summit26'): Json[] {
 		const key = eventKey(organizer, event);
 		if (!this.orders.has(key)) this.orders.set(key, []);
@@ -277,8 +324,41 @@ export class FakePretix {
 	/** Adds an order (its `last_modified` is kept unless `touch`). */
 	addOrder(order: Json, organizer = 'exampleorg', event = 'summit26', touch = false): Json {
 		if (touch) order.last_modified = this.clock.nowIso();
+		this.pkOf(order);
 		this.ordersOf(organizer, event).push(order);
 		return order;
+	}
+
+	/**
+	 * A new order shaped like an existing one (default: the ABC3K fixture), placed now: a fresh code
+	 * and secret, new position ids (add-on links follow), `datetime` = `last_modified` = now, then
+	 * `changes` applied. For building fixture-like orders in a test (e.g. before `cancelWithFee`).
+	 */
+	copyOrder(changes: Json = {}, from = 'ABC3K', organizer = 'exampleorg', event = 'summit26'): Json {
+		const source = this.findOrder(from, organizer, event);
+		if (!source) throw new Error(`fake pretix: no order ${from} in ${organizer}/${event}`);
+		const copy = structuredClone(source);
+		const used = new Set([...this.orders.values()].flat().map((o) => String(o.code)));
+		const random = seededRandom(this.nextPk * 7919);
+		let code: string;
+		do {
+			code = Array.from({ length: 5 }, () => 'ABCDEFGHJKLMNPQRSTUVWXYZ3789'[Math.floor(random() * 28)]).join('');
+		} while (used.has(code));
+		const now = this.clock.nowIso();
+		const ids = new Map<number, number>();
+		for (const position of copy.positions as Json[]) ids.set(position.id, this.nextPositionId++);
+		for (const position of copy.positions as Json[]) {
+			position.id = ids.get(position.id);
+			if (position.addon_to !== null && position.addon_to !== undefined) position.addon_to = ids.get(position.addon_to) ?? position.addon_to;
+			position.checkins = [];
+			position.secret = randomToken(32);
+			position.downloads = [];
+		}
+		if (typeof changes.code === 'string' && used.has(changes.code)) throw new Error(`fake pretix: order code ${changes.code} exists`);
+		Object.assign(copy, { code, secret: randomToken(16), datetime: now, last_modified: now }, changes);
+		for (const position of copy.positions as Json[]) position.order = copy.code;
+		copy.url = `${this.url}/${organizer}/${event}/order/${copy.code}/${copy.secret}/`;
+		return this.addOrder(copy, organizer, event);
 	}
 
 	/** Generates N orders into an event; returns them with the expected attendee classification. */
@@ -287,7 +367,8 @@ export class FakePretix {
 		const event = options.event ?? 'summit26';
 		const existing = [...this.orders.values()].flat().map((order) => String(order.code));
 		const template = this.findOrder('ABC3K');
-		const generated = generateOrders({ ...options, organizer, event, baseUrl: this.url, template, avoidCodes: existing });
+		const generated = generateOrders({ now: this.clock.nowIso(), ...options, organizer, event, baseUrl: this.url, template, avoidCodes: existing });
+		for (const order of generated.orders) this.pkOf(order);
 		this.ordersOf(organizer, event).push(...generated.orders);
 		return generated;
 	}
@@ -318,10 +399,170 @@ export class FakePretix {
 		);
 	}
 
+	/** Deletes a test-mode order (Order.gracefully_delete: "Only test mode orders can be deleted."). */
 	deleteOrder(code: string, organizer = 'exampleorg', event = 'summit26'): void {
 		const list = this.ordersOf(organizer, event);
 		const index = list.findIndex((order) => order.code === code);
-		if (index >= 0) list.splice(index, 1);
+		if (index < 0) return;
+		if (list[index].testmode !== true) throw new Error('fake pretix: only test mode orders can be deleted');
+		list.splice(index, 1);
+	}
+
+	// ---------------------------------------------------------------- order state helpers
+	// Each copies one pretix service (src/pretix/base/services/orders.py) and bumps last_modified.
+
+	private position(order: Json, positionId: number): Json {
+		const position = (order.positions as Json[]).find((p) => p.id === positionId);
+		if (!position) throw new Error(`fake pretix: no position ${positionId} in order ${String(order.code)}`);
+		return position;
+	}
+
+	/** `_cancel_order` without a fee: status `c`, cancellation_date now; positions keep `canceled: false`. */
+	cancelOrder(code: string, organizer = 'exampleorg', event = 'summit26'): Json {
+		return this.updateOrder(
+			code,
+			(order) => {
+				order.status = 'c';
+				order.cancellation_date = this.clock.nowIso();
+			},
+			organizer,
+			event,
+		);
+	}
+
+	/**
+	 * `_cancel_order` with a cancellation fee: every position canceled, every fee canceled, one new
+	 * `cancellation` fee, total = the fee, cancellation_date now, and status `p` — or `n` when the
+	 * payments do not cover the fee (here: the order was not paid).
+	 */
+	cancelWithFee(code: string, fee = '10.00', organizer = 'exampleorg', event = 'summit26'): Json {
+		return this.updateOrder(
+			code,
+			(order) => {
+				const paid = order.status === 'p';
+				for (const position of order.positions as Json[]) position.canceled = true;
+				const fees: Json[] = ((order.fees as Json[] | undefined) ?? []).map((f) => ({ ...f, canceled: true }));
+				fees.push({ id: this.nextFeeId++, fee_type: 'cancellation', value: fee, description: '', internal_type: '', tax_rate: '0.00', tax_value: '0.00', tax_rule: null, tax_code: null, canceled: false });
+				order.fees = fees;
+				order.total = fee;
+				order.status = paid ? 'p' : 'n';
+				order.cancellation_date = this.clock.nowIso();
+			},
+			organizer,
+			event,
+		);
+	}
+
+	/** OrderChangeManager.cancel (`order.changed.cancel`): the position and its add-ons get `canceled: true`. */
+	cancelPosition(code: string, positionId: number, organizer = 'exampleorg', event = 'summit26'): Json {
+		return this.updateOrder(
+			code,
+			(order) => {
+				const target = this.position(order, positionId);
+				for (const position of order.positions as Json[]) if (position === target || position.addon_to === target.id) position.canceled = true;
+			},
+			organizer,
+			event,
+		);
+	}
+
+	/** An order placed with approval required: status `n`, `require_approval: true` (no downloads). */
+	requireApproval(code: string, organizer = 'exampleorg', event = 'summit26'): Json {
+		return this.updateOrder(
+			code,
+			(order) => {
+				order.status = 'n';
+				order.require_approval = true;
+				order.payment_date = null;
+			},
+			organizer,
+			event,
+		);
+	}
+
+	/** `approve_order`: `require_approval` false; a free order (total 0.00) becomes paid at once. */
+	approveOrder(code: string, organizer = 'exampleorg', event = 'summit26'): Json {
+		return this.updateOrder(
+			code,
+			(order) => {
+				if (order.require_approval !== true || order.status !== 'n') throw new Error('fake pretix: this order is not pending approval');
+				order.require_approval = false;
+				if (Number(order.total) === 0) order.status = 'p';
+			},
+			organizer,
+			event,
+		);
+	}
+
+	/** `deny_order`: status `c`, and `require_approval` stays true (that is how a denial looks). */
+	denyOrder(code: string, organizer = 'exampleorg', event = 'summit26'): Json {
+		return this.updateOrder(
+			code,
+			(order) => {
+				if (order.require_approval !== true || order.status !== 'n') throw new Error('fake pretix: this order is not pending approval');
+				order.status = 'c';
+			},
+			organizer,
+			event,
+		);
+	}
+
+	/** PATCH `valid_if_pending` (the order API's writable field). */
+	setValidIfPending(code: string, value = true, organizer = 'exampleorg', event = 'summit26'): Json {
+		return this.updateOrder(code, (order) => void (order.valid_if_pending = value), organizer, event);
+	}
+
+	/** `order.changed.add_block` / `remove_block`: `blocked` is a list of reasons, or null when empty. */
+	setBlocked(code: string, positionId: number, reasons: string[] | null, organizer = 'exampleorg', event = 'summit26'): Json {
+		return this.updateOrder(code, (order) => void (this.position(order, positionId).blocked = reasons && reasons.length ? [...reasons] : null), organizer, event);
+	}
+
+	/** `order.changed.valid_from` / `valid_until`: the ticket's validity window (ISO or null). */
+	setValidity(code: string, positionId: number, window: { validFrom?: string | null; validUntil?: string | null }, organizer = 'exampleorg', event = 'summit26'): Json {
+		return this.updateOrder(
+			code,
+			(order) => {
+				const position = this.position(order, positionId);
+				if (window.validFrom !== undefined) position.valid_from = window.validFrom;
+				if (window.validUntil !== undefined) position.valid_until = window.validUntil;
+			},
+			organizer,
+			event,
+		);
+	}
+
+	/** `order.changed.subevent`: moves a position (and its add-ons) to another date of the series. */
+	setSubEvent(code: string, positionId: number, subevent: number | null, organizer = 'exampleorg', event = 'summit26'): Json {
+		return this.updateOrder(
+			code,
+			(order) => {
+				const target = this.position(order, positionId);
+				for (const position of order.positions as Json[]) if (position === target || position.addon_to === target.id) position.subevent = subevent;
+			},
+			organizer,
+			event,
+		);
+	}
+
+	// ---------------------------------------------------------------- paging hooks
+
+	/**
+	 * Runs `fn` once, right after the `after`-th list response (default 1) that matches `match`
+	 * (default: any orders list) has been computed and before it is sent — i.e. between two page
+	 * requests of a client. pretix re-runs the query for every page, so a change made here shifts the
+	 * following pages exactly like a concurrent change on a real pretix does.
+	 */
+	betweenPages(fn: (served: ServedPage) => void | Promise<void>, options: { after?: number; match?: string | RegExp } = {}): void {
+		this.pageHooks.push({ after: options.after ?? 1, seen: 0, match: options.match, fn });
+	}
+
+	private pkOf(order: Json): number {
+		let pk = this.pks.get(order);
+		if (pk === undefined) {
+			pk = this.nextPk++;
+			this.pks.set(order, pk);
+		}
+		return pk;
 	}
 
 	// ---------------------------------------------------------------- OAuth helpers
@@ -362,10 +603,18 @@ export class FakePretix {
 		if (found) found.expiresAtUs = this.clock.nowUs() - 1;
 	}
 
+	/** Adds a redirect URI to an OAuth application; refused like pretix does unless its scheme is allowed. */
 	registerRedirectUri(uri: string, clientId = FAKE_OAUTH_CLIENT.clientId): void {
 		const client = this.oauthClients.get(clientId);
 		if (!client) throw new Error(`fake pretix: no OAuth client ${clientId}`);
+		this.assertRedirectUri(uri);
 		if (!client.redirectUris.includes(uri)) client.redirectUris.push(uri);
+	}
+
+	private assertRedirectUri(uri: string): void {
+		if (!redirectUriAllowed(uri, this.options.allowHttpRedirectUris ?? false)) {
+			throw new Error(`fake pretix: redirect URI scheme not allowed (pretix allows only https outside DEBUG): ${uri}`);
+		}
 	}
 
 	// ---------------------------------------------------------------- faults and log
@@ -478,6 +727,7 @@ export class FakePretix {
 			}
 			const result = this.route(req, url, body);
 			entry.status = result.status;
+			if (result.served) await this.runPageHooks(result.served);
 			this.write(res, result.status, result.body, result.headers);
 		} catch (error) {
 			if (error instanceof HttpError) {
@@ -560,7 +810,16 @@ export class FakePretix {
 
 	// ---------------------------------------------------------------- routing
 
-	private route(req: http.IncomingMessage, url: URL, rawBody: Buffer): { status: number; body?: unknown; headers?: Record<string, string> } {
+	private async runPageHooks(served: ServedPage): Promise<void> {
+		for (const hook of [...this.pageHooks]) {
+			const matches = hook.match === undefined ? /\/orders\/$/.test(served.path) : typeof hook.match === 'string' ? `${served.path}?${served.query}`.includes(hook.match) : hook.match.test(`${served.path}?${served.query}`);
+			if (!matches || ++hook.seen < hook.after) continue;
+			this.pageHooks.splice(this.pageHooks.indexOf(hook), 1);
+			await hook.fn(served);
+		}
+	}
+
+	private route(req: http.IncomingMessage, url: URL, rawBody: Buffer): { status: number; body?: unknown; headers?: Record<string, string>; served?: ServedPage } {
 		const method = req.method ?? 'GET';
 		const path = url.pathname;
 		const dir = this.options.fixturesDir;
@@ -578,7 +837,7 @@ export class FakePretix {
 		}
 		if (path === '/api/v1/version') return { status: 200, body: { pretix: '2025.10.0', pretix_numeric: 20251000 } };
 
-		const m = /^\/api\/v1\/organizers(?:\/([^/]+)(?:\/(events|orders|webhooks)(?:\/([^/]+)(?:\/(questions|orders)(?:\/([^/]+))?)?)?)?)?(\/?)$/.exec(path);
+		const m = /^\/api\/v1\/organizers(?:\/([^/]+)(?:\/(events|orders|subevents|webhooks)(?:\/([^/]+)(?:\/(questions|orders|subevents)(?:\/([^/]+))?)?)?)?)?(\/?)$/.exec(path);
 		if (!m) return { status: 404, body: '<h1>Not Found</h1><p>The requested resource was not found on this server.</p>' };
 		if (!m[6]) {
 			// Django's APPEND_SLASH: GET redirects, other methods fail.
@@ -608,8 +867,21 @@ export class FakePretix {
 			allow(method, ['GET']);
 			if (!this.permission(principal, 'canViewOrders')) throw this.forbidden();
 			const all: Json[] = [];
-			for (const slug of this.events.get(org)?.keys() ?? []) if (this.canSeeEvent(principal, org, slug)) all.push(...this.ordersOf(org, slug));
-			return this.orderList(url, all);
+			const dates: Json[] = [];
+			for (const slug of this.events.get(org)?.keys() ?? []) {
+				if (!this.canSeeEvent(principal, org, slug)) continue;
+				all.push(...this.ordersOf(org, slug));
+				dates.push(...this.subEventsOf(org, slug));
+			}
+			return this.orderList(url, all, dates);
+		}
+		if (section === 'subevents') {
+			// SubEventViewSet without an event: the dates of every event the credential may see.
+			if (idOrEvent !== undefined) return { status: 404, body: '<h1>Not Found</h1>' };
+			allow(method, ['GET']);
+			const dates: Json[] = [];
+			for (const slug of this.events.get(org)?.keys() ?? []) if (this.canSeeEvent(principal, org, slug)) dates.push(...this.subEventsOf(org, slug));
+			return this.subEventList(url, org, dates);
 		}
 		// section === 'events'
 		if (idOrEvent === undefined) {
@@ -630,6 +902,14 @@ export class FakePretix {
 			allow(method, ['GET']);
 			return { status: 200, body: event };
 		}
+		if (sub === 'subevents') {
+			allow(method, ['GET']);
+			const dates = this.subEventsOf(org, idOrEvent);
+			if (code === undefined) return this.subEventList(url, org, dates);
+			const found = /^\d+$/.test(code) ? dates.find((s) => s.id === Number(code)) : undefined;
+			if (!found) throw new HttpError(404, errorBody('404-not-found', dir));
+			return { status: 200, body: structuredClone(found) };
+		}
 		if (sub === 'questions') {
 			if (code !== undefined) {
 				const question = (this.questions.get(eventKey(org, idOrEvent)) ?? []).find((q) => String(q.id) === code);
@@ -646,10 +926,10 @@ export class FakePretix {
 		allow(method, ['GET']);
 		if (!this.permission(principal, 'canViewOrders')) throw this.forbidden();
 		const orders = this.ordersOf(org, idOrEvent);
-		if (code === undefined) return this.orderList(url, orders);
+		if (code === undefined) return this.orderList(url, orders, this.subEventsOf(org, idOrEvent));
 		const order = orders.find((o) => o.code === code);
 		if (!order) throw new HttpError(404, errorBody('404-not-found', dir));
-		return { status: 200, body: renderOrder(order, url.searchParams.get('include_canceled_positions')?.toLowerCase() === 'true') };
+		return { status: 200, body: renderOrder(order, url.searchParams) };
 	}
 
 	private forbidden(): HttpError {
@@ -712,18 +992,15 @@ export class FakePretix {
 		this.rateWindows.set(organizer, window);
 	}
 
-	private paginate(url: URL, items: Json[], headers: Record<string, string> = {}): { status: number; body: unknown; headers: Record<string, string> } {
-		const requested = Number.parseInt(url.searchParams.get('page_size') ?? '', 10);
-		// DRF: a non-positive or non-numeric page_size falls back to the default; above the cap is capped.
-		const pageSize = Number.isFinite(requested) && requested > 0 && /^\d+$/.test(url.searchParams.get('page_size') ?? '') ? Math.min(requested, MAX_PAGE_SIZE) : MAX_PAGE_SIZE;
-		const pageParam = url.searchParams.get('page') ?? '1';
-		const pages = Math.max(1, Math.ceil(items.length / pageSize));
-		const page = pageParam === 'last' ? pages : /^\d+$/.test(pageParam) ? Number(pageParam) : NaN;
-		if (!Number.isInteger(page) || page < 1 || page > pages) throw new HttpError(404, errorBody('404-invalid-page', this.options.fixturesDir), headers);
-		const results = items.slice((page - 1) * pageSize, page * pageSize);
+	private paginate(url: URL, items: Json[], headers: Record<string, string> = {}, render: (item: Json) => Json = (item) => item): { status: number; body: unknown; headers: Record<string, string>; served?: ServedPage } {
+		const slice = slicePage(items, pageRequest(url.searchParams));
+		if (!slice) throw new HttpError(404, errorBody('404-invalid-page', this.options.fixturesDir), headers);
+		const { page, pages } = slice;
+		const results = slice.results.map(render);
 		return {
 			status: 200,
 			headers,
+			served: { path: url.pathname, query: new URLSearchParams(url.searchParams), page, count: items.length, results },
 			body: {
 				count: items.length,
 				next: page < pages ? pageLink(this.url, url.pathname, url.searchParams, page + 1) : null,
@@ -733,52 +1010,40 @@ export class FakePretix {
 		};
 	}
 
-	private orderList(url: URL, source: Json[]): { status: number; body: unknown; headers: Record<string, string> } {
-		// Taken before the query runs, like OrderViewSet.list.
+	private sorted(items: Json[], q: URLSearchParams, spec: OrderingSpec, pk: (item: Json) => number): Json[] {
+		return sortItems(items, resolveOrdering(q, spec), spec, pk);
+	}
+
+	/**
+	 * OrderViewSetMixin.list: X-Page-Generated is taken before the query; then OrderFilter, the
+	 * TotalOrderingFilter ordering (default `datetime`, always ending in `-pk`) and one page of it.
+	 */
+	private orderList(url: URL, source: Json[], subevents: Json[]): { status: number; body: unknown; headers: Record<string, string>; served?: ServedPage } {
 		const generated = this.clock.nowIso();
 		const q = url.searchParams;
-		let list = [...source];
-		const modifiedSince = q.get('modified_since');
-		if (modifiedSince !== null) {
-			const since = isoToUs(modifiedSince);
-			if (since === undefined) throw new HttpError(400, { modified_since: ['Enter a valid date/time.'] });
-			list = list.filter((order) => (isoToUs(order.last_modified) ?? 0) >= since);
+		let list: Json[];
+		try {
+			list = filterOrders(source, q, subevents as Array<{ id: number; date_from: string; date_to: string | null }>);
+		} catch (error) {
+			if (error instanceof QueryError) throw new HttpError(400, error.body);
+			throw error;
 		}
-		const createdSince = q.get('created_since');
-		if (createdSince !== null) {
-			const since = isoToUs(createdSince);
-			if (since === undefined) throw new HttpError(400, { created_since: ['Enter a valid date/time.'] });
-			list = list.filter((order) => (isoToUs(order.datetime) ?? 0) >= since);
+		list = this.sorted(list, q, ORDER_ORDERING, (order) => this.pkOf(order));
+		return this.paginate(url, list, { 'X-Page-Generated': generated }, (order) => renderOrder(order, q));
+	}
+
+	/** SubEventViewSet.list: SubEventFilter, ordering `date_from` (plain DRF: no pk tiebreak), X-Page-Generated. */
+	private subEventList(url: URL, organizer: string, source: Json[]): { status: number; body: unknown; headers: Record<string, string>; served?: ServedPage } {
+		const generated = this.clock.nowIso();
+		let list: Json[];
+		try {
+			list = filterSubEvents(source, url.searchParams, this.clock.nowUs(), (slug) => this.events.get(organizer)?.get(slug)?.live === true);
+		} catch (error) {
+			if (error instanceof QueryError) throw new HttpError(400, error.body);
+			throw error;
 		}
-		const status = q.get('status');
-		if (status !== null) list = list.filter((order) => String(order.status).toLowerCase() === status.toLowerCase());
-		for (const field of ['code', 'email'] as const) {
-			const value = q.get(field);
-			if (value !== null) list = list.filter((order) => String(order[field] ?? '').toLowerCase() === value.toLowerCase());
-		}
-		for (const field of ['testmode', 'require_approval'] as const) {
-			const value = parseBool(q.get(field));
-			if (value !== undefined) list = list.filter((order) => Boolean(order[field]) === value);
-		}
-		for (const field of ['item', 'variation'] as const) {
-			const value = q.get(field);
-			if (value !== null) list = list.filter((order) => (order.positions as Json[]).some((p) => String(p[field]) === value));
-		}
-		const ordering = q.get('ordering') ?? 'datetime';
-		const descending = ordering.startsWith('-');
-		const field = ordering.replace(/^-/, '');
-		const sortField = ['datetime', 'code', 'status', 'last_modified', 'cancellation_date'].includes(field) ? field : 'datetime';
-		list.sort((a, b) => {
-			const x = String(a[sortField] ?? '');
-			const y = String(b[sortField] ?? '');
-			const base = sortField.includes('date') || sortField === 'last_modified' ? (isoToUs(x) ?? 0) - (isoToUs(y) ?? 0) : x.localeCompare(y);
-			return descending ? -base : base;
-		});
-		const includeCanceled = q.get('include_canceled_positions')?.toLowerCase() === 'true';
-		const result = this.paginate(url, list, { 'X-Page-Generated': generated });
-		const body = result.body as Json;
-		body.results = (body.results as Json[]).map((order) => renderOrder(order, includeCanceled));
-		return result;
+		list = this.sorted(list, url.searchParams, SUBEVENT_ORDERING, (s) => Number(s.id));
+		return this.paginate(url, list, { 'X-Page-Generated': generated }, (s) => structuredClone(s));
 	}
 
 	// ---------------------------------------------------------------- webhooks API
@@ -860,7 +1125,8 @@ export class FakePretix {
 		const redirectUri = q.get('redirect_uri') ?? undefined;
 		const target = redirectUri ?? client.redirectUris[0];
 		if (redirectUri !== undefined && !client.redirectUris.includes(redirectUri)) return { status: 400, body: '<h1>Error: invalid_request</h1><p>Mismatching redirect URI.</p>' };
-		if (target.startsWith('http:') && this.options.allowHttpRedirectUris === false) return { status: 400, body: '<h1>Error: invalid_request</h1><p>Redirect URI scheme is not allowed.</p>' };
+		// DOT's HttpResponseUriRedirect refuses a scheme outside ALLOWED_REDIRECT_URI_SCHEMES (Django: 400).
+		if (!redirectUriAllowed(target, this.options.allowHttpRedirectUris ?? false)) return { status: 400, body: '<h1>Bad Request (400)</h1>' };
 		const state = q.get('state');
 		const redirect = (params: Record<string, string>) => {
 			const location = new URL(target);
@@ -868,7 +1134,13 @@ export class FakePretix {
 			if (state !== null) location.searchParams.set('state', state);
 			return { status: 302, headers: { Location: location.toString() } };
 		};
-		if (q.get('response_type') !== 'code') return redirect({ error: 'unsupported_response_type' });
+		// oauthlib: a missing response_type is invalid_request (src/tests/api/test_oauth.py
+		// test_authorize_missing_response_type); pretix applications only allow the authorization-code
+		// grant, so `token` is unauthorized_client (test_authorize_disallow_response_token).
+		const responseType = q.get('response_type');
+		if (responseType === null) return redirect({ error: 'invalid_request', error_description: 'Missing response_type parameter.' });
+		if (responseType === 'token') return redirect({ error: 'unauthorized_client' });
+		if (responseType !== 'code') return redirect({ error: 'unsupported_response_type' });
 		const scope = (q.get('scope') ?? 'read').split(/[\s+]+/).filter(Boolean);
 		if (scope.length === 0 || scope.some((s) => !OAUTH_SCOPES.includes(s))) return redirect({ error: 'invalid_scope' });
 		if (!this.consent.approve) return redirect({ error: 'access_denied' });
@@ -967,12 +1239,6 @@ export class FakePretix {
 	}
 }
 
-function renderOrder(order: Json, includeCanceledPositions: boolean): Json {
-	const copy = structuredClone(order);
-	if (!includeCanceledPositions) copy.positions = (copy.positions as Json[]).filter((p) => !p.canceled);
-	return copy;
-}
-
 function allow(method: string, allowed: string[]): void {
 	if (!allowed.includes(method)) throw new HttpError(405, { detail: `Method "${method}" not allowed.` }, { Allow: allowed.join(', ') });
 }
@@ -1024,8 +1290,13 @@ export interface StartedFakePretix {
 export async function startFakePretix(options: FakePretixOptions = {}): Promise<StartedFakePretix & FakePretix> {
 	const pretix = new FakePretix(options);
 	await pretix.listen(options.port ?? 0);
-	pretix.seedCredentials();
-	if (options.seed !== false) pretix.seedFromFixtures();
-	if (options.generate) pretix.generateOrders(options.generate);
+	try {
+		pretix.seedCredentials();
+		if (options.seed !== false) pretix.seedFromFixtures();
+		if (options.generate) pretix.generateOrders(options.generate);
+	} catch (error) {
+		await pretix.stop();
+		throw error;
+	}
 	return Object.assign(pretix, { apiUrl: `${pretix.url}/api/v1`, pretix });
 }
