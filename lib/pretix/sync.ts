@@ -1,6 +1,6 @@
 import { extractAttendees, type Attendee, type AttendeeOptions } from './attendees';
 import type { PretixClient } from './client';
-import { modifiedSince, nextCursor, seenUnchanged, DEFAULT_SAFETY_MARGIN_MS, type OrderCursor } from './cursor';
+import { modifiedSince, nextCursor, DEFAULT_SAFETY_MARGIN_MS, type OrderCursor } from './cursor';
 import type { PretixOrder } from './types';
 
 export interface FetchAttendeesOptions extends AttendeeOptions {
@@ -20,8 +20,6 @@ export interface FetchAttendeesResult {
 	orders: number;
 	/** Unusable order/position objects (counted, skipped). */
 	malformed: number;
-	/** Orders skipped because the previous incremental run already emitted them unchanged. */
-	unchanged: number;
 	/** The cursor to store for the next incremental run (undefined when not incremental or cut short). */
 	cursor?: OrderCursor;
 }
@@ -47,7 +45,7 @@ export async function fetchAttendees(client: PretixClient, options: FetchAttende
 	const startedAt = new Date();
 	const margin = options.incremental?.marginMs ?? DEFAULT_SAFETY_MARGIN_MS;
 	const cursor = options.incremental?.cursor;
-	const result: FetchAttendeesResult = { attendees: [], orders: 0, malformed: 0, unchanged: 0 };
+	const result: FetchAttendeesResult = { attendees: [], orders: 0, malformed: 0 };
 	const context = { organizer: options.organizer, event: options.event };
 	let generated: string | undefined;
 	const byCode = new Map<string, SeenOrder>();
@@ -68,14 +66,8 @@ export async function fetchAttendees(client: PretixClient, options: FetchAttende
 			const previous = code === undefined ? undefined : byCode.get(code);
 			if (previous && previous.lastModified === lastModified) continue;
 			if (!previous) result.orders++;
-			let seen: SeenOrder;
-			if (options.incremental && code !== undefined && seenUnchanged(cursor, code, lastModified)) {
-				if (!previous) result.unchanged++;
-				seen = { lastModified, attendees: [], malformed: 0 };
-			} else {
-				const extracted = extractAttendees(order as PretixOrder, context, options);
-				seen = { lastModified, attendees: extracted.attendees, malformed: extracted.malformed };
-			}
+			const extracted = extractAttendees(order as PretixOrder, context, options);
+			const seen: SeenOrder = { lastModified, attendees: extracted.attendees, malformed: extracted.malformed };
 			attendeeCount += seen.attendees.length - (previous?.attendees.length ?? 0);
 			if (code === undefined) unnamed.push(seen);
 			else byCode.set(code, seen);
@@ -90,10 +82,7 @@ export async function fetchAttendees(client: PretixClient, options: FetchAttende
 		result.malformed += seen.malformed;
 	}
 	if (cut) result.attendees = result.attendees.slice(0, options.limit);
-	if (options.incremental && !cut) {
-		const orders = [...byCode.entries()].map(([code, seen]) => ({ code, last_modified: seen.lastModified }));
-		result.cursor = nextCursor(generated, startedAt, orders, margin);
-	}
+	if (options.incremental && !cut) result.cursor = nextCursor(generated, startedAt);
 	return result;
 }
 

@@ -148,6 +148,7 @@ describe('claim', () => {
 				accepted: 0,
 				invalid: 0,
 				failed: 0,
+				withdrawn: 0,
 				held: 3,
 			},
 		]);
@@ -366,6 +367,7 @@ describe('event operations and GDPR', () => {
 				accepted: 0,
 				invalid: 0,
 				failed: 0,
+				withdrawn: 0,
 				held: 0,
 			},
 		]);

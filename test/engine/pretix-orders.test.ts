@@ -19,7 +19,8 @@ function ordersNode(parameters: IDataObject, auth: 'pretixApi' | 'pretixOAuth2Ap
 /** Static data comes back as n8n's observable proxy; persist it as n8n does, as plain JSON. */
 const plain = (data: IDataObject): IDataObject => JSON.parse(JSON.stringify(data));
 
-const PAID_POSITIONS = [5001, 5004, 5006, 5007, 5008, 5010, 5011, 5012, 5013, 5014, 5015, 5016, 5017, 5018];
+// Tickets with access: the paid positions and the workshop add-on 5009 (a room may be mapped to its product).
+const PAID_POSITIONS = [5001, 5004, 5006, 5007, 5008, 5009, 5010, 5011, 5012, 5013, 5014, 5015, 5016, 5017, 5018];
 
 describe('Pretix Orders: attendees', () => {
 	test('attendee getMany by event URL: one item per active position, no personal data by default', async () => {
@@ -27,7 +28,7 @@ describe('Pretix Orders: attendees', () => {
 		expect(r.status).toBe('success');
 		const out = r.output('Orders');
 		expect(out.map((a) => a.positionId)).toEqual(PAID_POSITIONS);
-		expect(out[0]).toEqual({ organizer: 'exampleorg', event: 'summit26', orderCode: 'ABC3K', orderStatus: 'p', positionId: 5001, positionNumber: 1, itemId: 201, variationId: null, subeventId: null, addonTo: null, matrixId: '@alice:example.org', lastModified: '2026-05-04T09:14:02.118204Z' });
+		expect(out[0]).toEqual({ organizer: 'exampleorg', event: 'summit26', orderCode: 'ABC3K', orderStatus: 'p', positionId: 5001, positionNumber: 1, itemId: 201, variationId: null, subeventId: null, addonTo: null, matrixId: '@alice:example.org', lastModified: '2026-05-04T09:14:02.118204Z', access: 'granted', accessReason: 'paid' });
 		expect(out.find((a) => a.positionId === 5016)!.matrixId).toBeNull();
 		expect(r.items('Orders').every((item) => (item.pairedItem as { item: number }).item === 0)).toBe(true);
 		expect(fake.requests.every((req) => req.auth === 'token')).toBe(true);
@@ -64,7 +65,7 @@ describe('Pretix Orders: attendees', () => {
 	test('incremental: cursor per event in static data; a re-run with nothing new costs one request', async () => {
 		const workflow = ordersNode({ resource: 'attendee', operation: 'getMany', eventBy: 'url', eventUrl: `${fake.url}/exampleorg/summit26/`, incremental: true });
 		const first = await runWorkflow({ workflow, credentials: teamCredentials() });
-		expect(first.output('Orders')).toHaveLength(14);
+		expect(first.output('Orders')).toHaveLength(15);
 		fake.resetRequests();
 		const second = await runWorkflow({ workflow, credentials: teamCredentials(), staticData: plain(first.staticData) });
 		expect(second.status).toBe('success');
@@ -81,7 +82,7 @@ describe('Pretix Orders: attendees', () => {
 		fake.injectFaults({ status: 409, retryAfter: 1 });
 		const r = await runWorkflow({ workflow: ordersNode({ resource: 'attendee', operation: 'getMany', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26' }), credentials: teamCredentials() });
 		expect(r.status).toBe('success');
-		expect(r.output('Orders')).toHaveLength(14);
+		expect(r.output('Orders')).toHaveLength(15);
 		expect(fake.requests.map((q) => q.status)).toEqual([429, 429, 409, 200]);
 	}, 15000);
 });
@@ -98,7 +99,7 @@ describe('Pretix Orders: other resources', () => {
 
 	test('order get: attendees of one order; canceled order → no items; unknown code → error without the code', async () => {
 		const r = await runWorkflow({ workflow: ordersNode({ resource: 'order', operation: 'get', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26', code: 'e3pzv' }), credentials: teamCredentials() });
-		expect(r.output('Orders').map((a) => a.positionId)).toEqual([5006, 5007, 5008]);
+		expect(r.output('Orders').map((a) => a.positionId)).toEqual([5006, 5007, 5008, 5009]);
 		const canceled = await runWorkflow({ workflow: ordersNode({ resource: 'order', operation: 'get', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26', code: 'C8RTW' }), credentials: teamCredentials() });
 		expect(canceled.status).toBe('success');
 		expect(canceled.output('Orders')).toEqual([]);
@@ -134,7 +135,7 @@ describe('Pretix Orders: errors', () => {
 		const out = c.items('Orders');
 		expect(out[0].json.error).toMatch(/not a valid URL|Expected an event shop URL/);
 		expect(out[0].pairedItem).toEqual({ item: 0 });
-		expect(out.slice(1)).toHaveLength(14);
+		expect(out.slice(1)).toHaveLength(15);
 		expect(out.slice(1).every((i) => (i.pairedItem as { item: number }).item === 1)).toBe(true);
 	});
 
@@ -169,7 +170,7 @@ describe('Pretix Orders: OAuth2', () => {
 		const token = fake.issueOAuthToken();
 		const r = await runWorkflow({ workflow: ordersNode({ resource: 'attendee', operation: 'getMany', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26' }, 'pretixOAuth2Api'), credentials: oauthCredentials(token) });
 		expect(r.status).toBe('success');
-		expect(r.output('Orders')).toHaveLength(14);
+		expect(r.output('Orders')).toHaveLength(15);
 		expect(fake.requests.every((q) => q.auth === 'bearer')).toBe(true);
 		expect(r.credentialUpdates).toEqual([]);
 	});
@@ -179,7 +180,7 @@ describe('Pretix Orders: OAuth2', () => {
 		fake.expireAccessToken(token.access_token);
 		const r = await runWorkflow({ workflow: ordersNode({ resource: 'attendee', operation: 'getMany', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26' }, 'pretixOAuth2Api'), credentials: oauthCredentials(token) });
 		expect(r.status).toBe('success');
-		expect(r.output('Orders')).toHaveLength(14);
+		expect(r.output('Orders')).toHaveLength(15);
 		const refresh = fake.requests.find((q) => q.path === '/api/v1/oauth/token')!;
 		expect(refresh.auth).toBe('basic');
 		expect(r.credentialUpdates).toHaveLength(1);
@@ -275,7 +276,7 @@ describe('Pretix Orders: organizer and event as resource locators', () => {
 		const legacy = await runWorkflow({ workflow: ordersNode({ resource: 'order', operation: 'get', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26', code: 'ABC3K' }), credentials: teamCredentials() });
 		expect(legacy.output('Orders').map((a) => a.positionId)).toEqual([5001]);
 		const expression = await runWorkflow({ workflow: ordersNode({ resource: 'order', operation: 'get', eventBy: 'slugs', organizer: rl('id', '={{ $json.org }}'), event: rl('id', '={{ $json.ev }}'), code: '={{ $json.code }}' }), credentials: teamCredentials(), input: [{ org: 'exampleorg', ev: 'summit26', code: 'E3PZV' }] });
-		expect(expression.output('Orders').map((a) => a.positionId)).toEqual([5006, 5007, 5008]);
+		expect(expression.output('Orders').map((a) => a.positionId)).toEqual([5006, 5007, 5008, 5009]);
 	});
 
 	test('bad locator values are configuration errors naming the expected shape', async () => {

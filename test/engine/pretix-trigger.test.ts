@@ -34,7 +34,7 @@ describe('every fixture notification', () => {
 		'order-paid': [5001],
 		'order-canceled': [], // C8RTW canceled
 		'order-changed-cancel-position': [5004],
-		'order-changed-item': [5006, 5007, 5008],
+		'order-changed-item': [5006, 5007, 5008, 5009], // the workshop add-on is a ticket of its own,
 		'order-modified': [5013],
 		'order-approved': [],
 		'order-denied': 'ignored',

@@ -1,6 +1,6 @@
 import { FAKE_TEAM_TOKEN, startFakePretix, type FakePretix, type StartedFakePretix } from '../../fakes/pretix';
 import { fetchTransport } from '../../../lib/http/fetch-transport';
-import { fetchAttendees, fetchOrderAttendees, modifiedSince, nextCursor, seenUnchanged, isValidCursor, PretixClient, MAX_RECENT } from '../../../lib/pretix';
+import { fetchAttendees, fetchOrderAttendees, modifiedSince, nextCursor, isValidCursor, PretixClient } from '../../../lib/pretix';
 
 let fake: StartedFakePretix & FakePretix;
 beforeEach(async () => {
@@ -13,35 +13,30 @@ const client = () => new PretixClient({ transport: fetchTransport(() => `Token $
 
 describe('cursor', () => {
 	test('modified_since = generated minus the margin', () => {
-		expect(modifiedSince({ generated: '2026-06-10T08:00:00.512377Z', recent: {} }, 5 * 60_000)).toBe('2026-06-10T07:55:00.512Z');
+		expect(modifiedSince({ generated: '2026-06-10T08:00:00.512377Z' }, 5 * 60_000)).toBe('2026-06-10T07:55:00.512Z');
 		expect(modifiedSince(undefined)).toBeUndefined();
-		expect(modifiedSince({ generated: 'garbage', recent: {} })).toBeUndefined();
+		expect(modifiedSince({ generated: 'garbage' })).toBeUndefined();
 	});
 
-	test('next cursor keeps only orders inside the margin window, bounded', () => {
-		const c = nextCursor('2026-06-10T08:00:00Z', new Date(), [
-			{ code: 'OLD', last_modified: '2026-06-01T00:00:00Z' },
-			{ code: 'NEW', last_modified: '2026-06-10T07:59:00Z' },
-		]);
-		expect(c).toEqual({ generated: '2026-06-10T08:00:00Z', recent: { NEW: '2026-06-10T07:59:00Z' } });
-		expect(seenUnchanged(c, 'NEW', '2026-06-10T07:59:00Z')).toBe(true);
-		expect(seenUnchanged(c, 'NEW', '2026-06-10T08:01:00Z')).toBe(false);
-		const many = Array.from({ length: MAX_RECENT + 50 }, (_, i) => ({ code: `C${i}`, last_modified: '2026-06-10T07:59:00Z' }));
-		expect(Object.keys(nextCursor('2026-06-10T08:00:00Z', new Date(), many).recent)).toHaveLength(MAX_RECENT);
+	test('the cursor is a timestamp only: no order code is kept in node static data', () => {
+		const c = nextCursor('2026-06-10T08:00:00.512377Z', new Date());
+		expect(c).toEqual({ generated: '2026-06-10T08:00:00.512377Z' });
 	});
 
 	test('missing X-Page-Generated falls back to the run start', () => {
 		const start = new Date('2026-06-10T08:00:00Z');
-		expect(nextCursor(undefined, start, []).generated).toBe('2026-06-10T08:00:00.000Z');
-		expect(isValidCursor({ generated: 'x', recent: {} })).toBe(false);
-		expect(isValidCursor({ generated: '2026-06-10T08:00:00Z', recent: {} })).toBe(true);
+		expect(nextCursor(undefined, start).generated).toBe('2026-06-10T08:00:00.000Z');
+		expect(isValidCursor({ generated: 'x' })).toBe(false);
+		expect(isValidCursor({ generated: '2026-06-10T08:00:00Z' })).toBe(true);
+		// A cursor of an earlier version (with a map of order codes) is still read for its timestamp.
+		expect(isValidCursor({ generated: '2026-06-10T08:00:00Z', recent: { ABC3K: 'x' } })).toBe(true);
 	});
 });
 
 describe('fetchAttendees', () => {
-	test('full fetch: the 14 active paid attendees; no status or item filter on the wire, canceled positions asked for', async () => {
+	test('full fetch: the 15 tickets with access (14 paid + the workshop add-on); no status or item filter on the wire, canceled positions asked for', async () => {
 		const r = await fetchAttendees(client(), { organizer: 'exampleorg', event: 'summit26' });
-		expect(r.attendees).toHaveLength(14);
+		expect(r.attendees).toHaveLength(15);
 		expect(r.orders).toBe(15);
 		expect(r.cursor).toBeUndefined();
 		expect(fake.requests[0].query).toEqual({ testmode: ['false'], include_canceled_positions: ['true'], ordering: ['datetime'], page_size: ['50'] });
@@ -68,7 +63,7 @@ describe('fetchAttendees', () => {
 	test('incremental: first run full + cursor, re-run with nothing new = 1 request and 0 attendees, a change shows up once', async () => {
 		const c = client();
 		const first = await fetchAttendees(c, { organizer: 'exampleorg', event: 'summit26', incremental: {} });
-		expect(first.attendees).toHaveLength(14);
+		expect(first.attendees).toHaveLength(15);
 		// microseconds: it is pretix's X-Page-Generated, not the local clock
 		expect(first.cursor!.generated).toMatch(/\.\d{6}Z$/);
 		fake.resetRequests();
@@ -79,11 +74,15 @@ describe('fetchAttendees', () => {
 		fake.setAnswer('M8BCX', 5016, '@olivia:example.org');
 		const changed = await fetchAttendees(c, { organizer: 'exampleorg', event: 'summit26', incremental: { cursor: again.cursor } });
 		expect(changed.attendees.map((a) => [a.orderCode, a.matrixId])).toEqual([['M8BCX', '@olivia:example.org']]);
-		// inside the safety margin the same order comes back from pretix but is not emitted twice
+		// Inside the safety margin the same order comes back from pretix and is emitted again (the
+		// ledger plans each ticket once); past the margin it is not.
 		const third = await fetchAttendees(c, { organizer: 'exampleorg', event: 'summit26', incremental: { cursor: changed.cursor } });
 		expect(third.orders).toBe(1);
-		expect(third.unchanged).toBe(1);
-		expect(third.attendees).toEqual([]);
+		expect(third.attendees.map((a) => a.orderCode)).toEqual(['M8BCX']);
+		fake.clock.advance(10 * 60_000);
+		const fourth = await fetchAttendees(c, { organizer: 'exampleorg', event: 'summit26', incremental: { cursor: third.cursor } });
+		const later = await fetchAttendees(c, { organizer: 'exampleorg', event: 'summit26', incremental: { cursor: fourth.cursor } });
+		expect(later.attendees).toEqual([]);
 	});
 
 	test('incremental with a zero margin uses X-Page-Generated exactly (inclusive)', async () => {
@@ -99,9 +98,10 @@ describe('fetchAttendees', () => {
 	test('5,000 generated orders with a mix: counts match the generator', async () => {
 		const gen = fake.generateOrders({ count: 5000, seed: 3, mix: { valid: 8, malformed: 1, missing: 1 }, statuses: { p: 9, n: 1 } });
 		const r = await fetchAttendees(client(), { organizer: 'exampleorg', event: 'summit26' });
-		const expected = gen.attendees.filter((a) => a.active).length + 14;
+		const expected = gen.attendees.filter((a) => a.active).length + 15;
 		expect(r.attendees).toHaveLength(expected);
 		expect(r.attendees.filter((a) => a.matrixId === null).length).toBe(gen.attendees.filter((a) => a.active && a.kind === 'missing').length + 1);
+		expect(r.attendees.every((a) => a.access === 'granted')).toBe(true);
 	}, 30000);
 
 	test('limit stops early and does not advance the cursor', async () => {
@@ -112,11 +112,11 @@ describe('fetchAttendees', () => {
 
 	test('one order, read with its canceled positions', async () => {
 		const r = await fetchOrderAttendees(client(), 'exampleorg', 'summit26', 'E3PZV');
-		expect(r.attendees.map((a) => a.positionId)).toEqual([5006, 5007, 5008]);
+		expect(r.attendees.map((a) => a.positionId)).toEqual([5006, 5007, 5008, 5009]);
 		const d9 = await fetchOrderAttendees(client(), 'exampleorg', 'summit26', 'D9HLM', { includeInactive: true });
-		expect(d9.attendees.map((a) => [a.positionId, a.active])).toEqual([
-			[5004, true],
-			[5005, false],
+		expect(d9.attendees.map((a) => [a.positionId, a.access])).toEqual([
+			[5004, 'granted'],
+			[5005, 'revoked'],
 		]);
 		expect(fake.requests.every((q) => q.query.include_canceled_positions?.[0] === 'true')).toBe(true);
 		const canceled = await fetchOrderAttendees(client(), 'exampleorg', 'summit26', 'C8RTW');
@@ -133,7 +133,7 @@ describe('fetchAttendees', () => {
 		});
 		const r = await fetchAttendees(client(), { organizer: 'exampleorg', event: 'summit26' });
 		expect(r.orders).toBe(75);
-		expect(r.attendees).toHaveLength(74);
+		expect(r.attendees).toHaveLength(75);
 		expect(r.attendees.filter((a) => a.orderCode === changed).map((a) => a.matrixId)).toEqual(['@changed:example.org']);
 	});
 });
@@ -190,7 +190,7 @@ describe('the paging race of issue 11 (case 5): nothing is skipped in list or in
 		const lost = changed.filter((code) => !seen.includes(code) && fake.findOrder(code)!.status === 'p');
 		expect(lost).toHaveLength(1);
 		// Its last_modified is older than the next run's modified_since: it never comes back.
-		const next = modifiedSince(nextCursor(generated, new Date(), []))!;
+		const next = modifiedSince(nextCursor(generated, new Date()))!;
 		expect(Date.parse(fake.findOrder(lost[0])!.last_modified) < Date.parse(next)).toBe(true);
 	});
 
@@ -210,6 +210,7 @@ describe('the paging race of issue 11 (case 5): nothing is skipped in list or in
 		expect(second.orders).toBe(80);
 		expect(second.attendees.filter((a) => a.orderCode !== canceled).every((a) => a.matrixId === `@changed-${a.orderCode.toLowerCase()}:example.org`)).toBe(true);
 		const third = await fetchAttendees(c, { ...ref, incremental: { cursor: second.cursor }, includeInactive: true });
-		expect(third.attendees.map((a) => [a.orderCode, a.orderStatus, a.active])).toEqual([[canceled, 'c', false]]);
+		// Orders inside the margin come again; the canceled one is among them, revoked.
+		expect(third.attendees.filter((a) => a.orderCode === canceled).map((a) => [a.orderStatus, a.access])).toEqual([['c', 'revoked']]);
 	});
 });

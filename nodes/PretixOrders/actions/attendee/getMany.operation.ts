@@ -40,7 +40,7 @@ export const description: INodeProperties[] = [
 		displayOptions: { show: { ...show, incremental: [true] } },
 		typeOptions: { minValue: 0, maxValue: 1440 },
 		default: 5,
-		description: 'How far before the last run\'s pretix timestamp to look again, for orders committed while it ran. Orders seen unchanged are not returned twice.',
+		description: 'How far before the last run\'s pretix timestamp to look again, for orders committed while it ran. Orders inside it come again; the ledger makes that harmless.',
 	},
 	attendeeOptionsProperty('attendee', ['getMany']),
 ];
@@ -61,7 +61,8 @@ export async function execute(this: IExecuteFunctions, client: PretixClient, ite
 	const marginMs = Math.max(0, Number(this.getNodeParameter('safetyMarginMinutes', itemIndex, 5))) * 60_000;
 	const staticData = this.getWorkflowStaticData('node');
 	const cursors = (staticData.pretixCursors && typeof staticData.pretixCursors === 'object' ? staticData.pretixCursors : {}) as IDataObject;
-	const key = `${cursorKey(client.instanceUrl, ref.organizer, ref.event)}|${options.questionIdentifier}|${(options.statuses ?? []).join('')}|${(options.itemIds ?? []).join(',')}|${(options.variationIds ?? []).join(',')}`;
+	const subevent = ref.subevent ?? options.subevent;
+	const key = `${cursorKey(client.instanceUrl, ref.organizer, ref.event)}|${subevent ?? ''}|${options.questionIdentifier}|${(options.statuses ?? []).join('')}|${(options.itemIds ?? []).join(',')}|${(options.variationIds ?? []).join(',')}`;
 	const stored = cursors[key];
 	const cursor = isValidCursor(stored) ? (stored as unknown as OrderCursor) : undefined;
 	const result = await fetchAttendees(client, { ...options, ...ref, limit, incremental: { cursor, marginMs } });
