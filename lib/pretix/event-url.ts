@@ -108,7 +108,11 @@ export async function resolveEventUrl(client: PretixClient, input: string): Prom
 			const publicUrl = canonical(event.public_url ?? '');
 			if (publicUrl && target.startsWith(publicUrl) && (!best || publicUrl.length > best.length)) best = { slug: event.slug, length: publicUrl.length };
 		}
-		if (best) return { organizer: organizer.slug, event: best.slug };
+		if (best) {
+			// A date of a series adds its id after the event's shop URL, as on the main domain.
+			const next = target.slice(best.length).split('/').filter(Boolean)[0];
+			return next && /^\d+$/.test(next) ? { organizer: organizer.slug, event: best.slug, subevent: Number(next) } : { organizer: organizer.slug, event: best.slug };
+		}
 		const orgUrl = canonical(organizer.public_url ?? '');
 		if (orgUrl && target === orgUrl) throw invalid('The URL points to an organizer page, not to one of its events.');
 		// Only scan beyond the matching organizers when none matched by host.

@@ -4,6 +4,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import * as attendee from './actions/attendee';
 import { authenticationProperty } from './actions/common';
 import * as event from './actions/event';
+import * as oauthToken from './actions/oauthToken';
 import * as order from './actions/order';
 import * as organizer from './actions/organizer';
 import { router } from './actions/router';
@@ -54,6 +55,10 @@ export class PretixOrders implements INodeType {
 						value: 'event',
 					},
 					{
+						name: 'OAuth Token',
+						value: 'oauthToken',
+					},
+					{
 						name: 'Order',
 						value: 'order',
 					},
@@ -66,6 +71,7 @@ export class PretixOrders implements INodeType {
 			},
 			...attendee.description,
 			...event.description,
+			...oauthToken.description,
 			...order.description,
 			...organizer.description,
 		],

@@ -190,6 +190,39 @@ describe('Pretix Orders: OAuth2', () => {
 		expect(fake.accessTokens.has(updated.access_token as string)).toBe(true);
 	});
 
+	test('OAuth Token → Revoke: pretix revokes both tokens (client Basic auth), the next call is refused; the team token mode explains itself', async () => {
+		const token = fake.issueOAuthToken();
+		const r = await runWorkflow({ workflow: ordersNode({ resource: 'oauthToken', operation: 'revoke' }, 'pretixOAuth2Api'), credentials: oauthCredentials(token), input: [{}, {}] });
+		expect(r.status).toBe('success');
+		expect(r.output('Orders')).toEqual([{ revoked: ['access_token', 'refresh_token'] }]);
+		const revokes = fake.requests.filter((q) => q.path === '/api/v1/oauth/revoke_token');
+		expect(revokes.map((q) => [q.method, q.auth, q.status])).toEqual([
+			['POST', 'basic', 200],
+			['POST', 'basic', 200],
+		]);
+		expect(fake.accessTokens.has(token.access_token)).toBe(false);
+		expect(fake.refreshTokens.get(token.refresh_token)?.revoked ?? true).toBe(true);
+		const after = await runWorkflow({ workflow: ordersNode({ resource: 'organizer', operation: 'getMany' }, 'pretixOAuth2Api'), credentials: oauthCredentials(token) });
+		expect(after.status).toBe('error');
+		const team = await runWorkflow({ workflow: ordersNode({ resource: 'oauthToken', operation: 'revoke' }), credentials: teamCredentials() });
+		expect(team.status).toBe('error');
+		expect(team.error!.message).toMatch(/Only an OAuth2 connection can be revoked/);
+		expect(JSON.stringify(r.run.data.resultData.runData)).not.toContain(token.refresh_token);
+	});
+
+	test('Event → Get: when an event, a series and one of its dates end (for the purge)', async () => {
+		const plain = await runWorkflow({ workflow: ordersNode({ resource: 'event', operation: 'get', eventBy: 'slugs', organizer: 'exampleorg', event: 'summit26' }), credentials: teamCredentials() });
+		const summit = plain.output('Orders')[0];
+		expect(summit.endsAt).toBe(summit.date_to ?? summit.date_from);
+		const series = await runWorkflow({ workflow: ordersNode({ resource: 'event', operation: 'get', eventBy: 'slugs', organizer: 'exampleorg', event: 'meetups26' }), credentials: teamCredentials() });
+		const dates = fake.subEventsOf('exampleorg', 'meetups26').map((d) => d.date_to ?? d.date_from);
+		const last = dates.reduce((a, b) => (Date.parse(a) > Date.parse(b) ? a : b));
+		expect(series.output('Orders')[0]).toMatchObject({ has_subevents: true, date_to: null, endsAt: last });
+		const first = fake.subEventsOf('exampleorg', 'meetups26')[0];
+		const date = await runWorkflow({ workflow: ordersNode({ resource: 'event', operation: 'get', eventBy: 'url', eventUrl: `${fake.url}/exampleorg/meetups26/${first.id}/` }), credentials: teamCredentials() });
+		expect(date.output('Orders')[0]).toMatchObject({ subevent: first.id, endsAt: first.date_to ?? first.date_from });
+	});
+
 	test('revoked refresh token → actionable reconnect error', async () => {
 		const token = fake.issueOAuthToken();
 		fake.refreshTokens.get(token.refresh_token)!.revoked = true;

@@ -5,6 +5,7 @@ import { pretixClientFor, type PretixClient } from '../../../lib/pretix';
 import * as attendee from './attendee';
 import { toNodeError } from './common';
 import * as event from './event';
+import * as oauthToken from './oauthToken';
 import * as order from './order';
 import * as organizer from './organizer';
 
@@ -13,6 +14,7 @@ type Operation = (this: IExecuteFunctions, client: PretixClient, itemIndex: numb
 const operations: Record<string, Record<string, Operation>> = {
 	attendee: { getMany: attendee.getMany.execute },
 	event: { get: event.get.execute, getMany: event.getMany.execute },
+	oauthToken: { revoke: oauthToken.revoke.execute },
 	order: { get: order.get.execute },
 	organizer: { getMany: organizer.getMany.execute },
 };
@@ -30,8 +32,8 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		throw toNodeError(this, error, 0);
 	}
 	const out: INodeExecutionData[] = [];
-	// Organizer listing does not depend on the input: run it once.
-	const perItem = !(resource === 'organizer');
+	// Organizer listing and token revocation do not depend on the input: run them once.
+	const perItem = !(resource === 'organizer' || resource === 'oauthToken');
 	const count = perItem ? items.length : Math.min(1, items.length);
 	for (let i = 0; i < count; i++) {
 		try {

@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import type { PretixClient } from '../../../../lib/pretix';
+import { eventEndsAt, type PretixClient } from '../../../../lib/pretix';
 import { eventSelection, readEventRef } from '../common';
 
 export const description: INodeProperties[] = [...eventSelection('event', ['get'])];
@@ -10,5 +10,7 @@ export async function execute(this: IExecuteFunctions, client: PretixClient, ite
 	const event = await client.event(ref.organizer, ref.event);
 	const json: IDataObject = { organizer: ref.organizer, ...(event as IDataObject) };
 	if (ref.subevent !== undefined) json.subevent = ref.subevent;
+	// When the event (a series: its last date; a date of a series: that date) is over, for the purge.
+	json.endsAt = await eventEndsAt(client, ref.organizer, event, ref.subevent);
 	return [{ json, pairedItem: { item: itemIndex } }];
 }
