@@ -15,6 +15,13 @@ export function templateCredentials(services?: DemoServices, n8nApi?: { apiKey: 
 			data: { url: services?.pretixUrl ?? 'https://pretix.eu', apiToken: services?.pretixToken ?? 'replace-with-your-team-token' },
 		},
 		{
+			// Only the purge's optional "Revoke pretix token" step uses it; connect it to revoke at the end.
+			id: 'pretixOAuth2Credential',
+			name: 'pretix OAuth2',
+			type: 'pretixOAuth2Api',
+			data: { url: services?.pretixUrl ?? 'https://pretix.eu', accessLevel: 'read', clientId: '', clientSecret: '' },
+		},
+		{
 			id: 'matrixBotCredential',
 			name: 'Matrix bot',
 			type: 'matrixBotApi',

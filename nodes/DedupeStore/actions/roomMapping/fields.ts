@@ -51,6 +51,22 @@ export function filterProperties(operations: string[], forResolve: boolean): INo
 				description: "The attendee's pretix variation ID, if any",
 				displayOptions: show('roomMapping', operations),
 			},
+			{
+				displayName: 'Date ID',
+				name: 'subevent',
+				type: 'string',
+				default: '={{ $json.subeventId }}',
+				description: "The date of an event series the ticket is for (pretix sub-event ID), if any",
+				displayOptions: show('roomMapping', operations),
+			},
+			{
+				displayName: 'Add-On Of',
+				name: 'addonTo',
+				type: 'string',
+				default: '={{ $json.addonTo }}',
+				description: 'The parent position when the ticket is an add-on (unfiltered mappings leave add-ons out)',
+				displayOptions: show('roomMapping', operations),
+			},
 		];
 	}
 	return [

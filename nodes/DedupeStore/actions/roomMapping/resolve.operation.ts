@@ -31,11 +31,14 @@ export async function execute(
 	ledger: Ledger,
 	items: INodeExecutionData[],
 ): Promise<INodeExecutionData[][]> {
+	const resolve = await ledger.roomResolver();
 	return perItem(this, items, async (i) => {
-		const rooms = await ledger.resolveRooms({
+		const rooms = await resolve({
 			event: this.getNodeParameter('event', i),
 			item: this.getNodeParameter('item', i, ''),
 			variation: this.getNodeParameter('variation', i, ''),
+			subevent: this.getNodeParameter('subevent', i, ''),
+			addonTo: this.getNodeParameter('addonTo', i, ''),
 		});
 		if (this.getNodeParameter('output', i, 'list') === 'split') {
 			return rooms.map((room) => ({ json: { ...items[i].json, room }, pairedItem: { item: i } }));
