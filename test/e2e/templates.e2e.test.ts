@@ -4,18 +4,17 @@
  * webhooks delivered to the production URL, the purge run. Asserts invites counted at the
  * homeserver (exactly once), replies, ledger contents, and that n8n's logs carry no personal data.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { Ledger, SqliteBackend } from '../../lib/store';
 import { startDemoServices, type DemoServices } from '../../scripts/demo';
 import { templateCredentials } from '../../scripts/template-credentials';
 import { readFixture } from '../fakes/pretix';
-import { delay, N8nInstance, REPO_ROOT, runData, type WorkflowImport } from '../harness/n8n';
+import { delay, N8nInstance, runData } from '../harness/n8n';
+import { connectN8nApi, loadTemplates, WEBHOOK_SECRET, webhookPath } from './support';
 
 const EVENT_KEY = 'exampleorg/summit26';
 const LEDGER_SECRET = 'demo-ledger-secret';
-const WEBHOOK_SECRET = 'e2e-webhook-secret-7f3a9c';
 
 /** Valid Matrix IDs of the paid fixture orders, normalised (see test/fixtures/pretix/README.md). */
 const VALID_INVITEES = ['@alice:example.org', '@dave:example.org', '@frank:example.org', '@grace:example.net', '@heidi:chat.example.org', '@ivan:example.org', '@laura:example.org', '@mallory:example.org', '@niaj:example.org', '@peggy:example.org'];
@@ -23,17 +22,6 @@ const VALID_INVITEES = ['@alice:example.org', '@dave:example.org', '@frank:examp
 const INVALID_ORDERS = ['G8WXY', 'H3TUV', 'M8BCX'];
 /** Everything personal in the fixtures, which n8n's own log must never show. */
 const PERSONAL_DATA = [...VALID_INVITEES, '@judy', 'ken smith', 'ABC3K', 'D9HLM', 'E3PZV', 'F7KMA', 'G8WXY', 'H3TUV', 'J9QRS', 'K7MNP', 'L3DFG', 'M8BCX', 'N7VWZ', 'P3HJK', '@Laura:Example.ORG', 'WNEW1', 'WBAD2', '@newbie:example.org'];
-
-function loadTemplates(services: DemoServices): WorkflowImport[] {
-	const dir = path.join(REPO_ROOT, 'workflows');
-	return readdirSync(dir)
-		.filter((file) => file.endsWith('.json'))
-		.map((file) => {
-			// The placeholders an organizer fills in: the organizers' room and the webhook secret.
-			const text = readFileSync(path.join(dir, file), 'utf8').replaceAll('!organizers-room:example.org', services.organizersRoom).replaceAll('replace-with-a-long-random-secret', WEBHOOK_SECRET);
-			return JSON.parse(text) as WorkflowImport;
-		});
-}
 
 describe('templates in real n8n', () => {
 	let services: DemoServices;
@@ -81,7 +69,9 @@ describe('templates in real n8n', () => {
 	beforeAll(async () => {
 		services = await startDemoServices();
 		const templates = loadTemplates(services);
+		expect(WEBHOOK_SECRET.length).toBeGreaterThanOrEqual(22);
 		n8n = await N8nInstance.start({ label: 'templates', credentials: templateCredentials(services), workflows: templates, publish: templates.filter((w) => w.id !== 'pretixMatrixPurge').map((w) => w.id) });
+		await connectN8nApi(n8n);
 		const backend = new SqliteBackend({ path: path.join(n8n.userFolder, '.n8n/pretix-matrix-ledger.sqlite') });
 		await backend.init();
 		ledger = new Ledger(backend, { secret: LEDGER_SECRET });
@@ -122,19 +112,25 @@ describe('templates in real n8n', () => {
 		expect(await ledger.listMappings({ event: EVENT_KEY })).toEqual([expect.objectContaining({ event: EVENT_KEY, room: services.attendeesRoom })]);
 	});
 
-	test('!batchinvite invites every valid attendee exactly once and lists invalid IDs by order code', async () => {
+	test('!batchinvite invites every valid attendee exactly once; counts here, invalid IDs by order code to the organizers only', async () => {
+		const organizersBefore = botMessages(services.organizersRoom).length;
 		const replies = await command(services.attendeesRoom, '!batchinvite', 1, 120_000);
 		expect(replies).toHaveLength(1);
 		expect(inviteCounts(services.attendeesRoom, VALID_INVITEES)).toEqual(VALID_INVITEES.map(() => 1));
 		for (const user of VALID_INVITEES) expect(services.homeserver.membership(services.attendeesRoom, user)).toBe('invite');
-		for (const code of INVALID_ORDERS) expect(replies[0]).toContain(code);
-		for (const id of VALID_INVITEES) expect(replies[0]).not.toContain(id);
+		// The attendees' room gets counts only: no order code, no Matrix ID.
+		for (const code of PERSONAL_DATA) expect(replies[0]).not.toContain(code);
 		expect(replies[0]).toMatch(/\b3 without a usable Matrix ID/);
+		const toOrganizers = botMessages(services.organizersRoom).slice(organizersBefore);
+		expect(toOrganizers).toHaveLength(1);
+		for (const code of INVALID_ORDERS) expect(toOrganizers[0]).toContain(code);
+		for (const id of VALID_INVITEES) expect(toOrganizers[0]).not.toContain(id);
 
-		// Again: nothing new to do, nobody invited twice.
+		// Again: nothing new to do, nobody invited twice, no second report.
 		const again = await command(services.attendeesRoom, '!batchinvite', 1, 120_000);
 		expect(again[0]).toMatch(/\b0 invited/);
 		expect(inviteCounts(services.attendeesRoom, VALID_INVITEES)).toEqual(VALID_INVITEES.map(() => 1));
+		expect(botMessages(services.organizersRoom).slice(organizersBefore)).toHaveLength(1);
 	});
 
 	test('a pretix webhook invites a new attendee once, retries and duplicates change nothing, a cancellation revokes', async () => {
@@ -252,10 +248,4 @@ function fixtureOrder(code: string, positionId: number, answer: string): Record<
 	order.code = code;
 	order.positions = [{ ...order.positions[0], id: positionId, order: code, answers: [{ question: 101, question_identifier: 'matrix', answer, options: [], option_identifiers: [] }] }];
 	return order;
-}
-
-function webhookPath(templates: WorkflowImport[]): string {
-	const workflow = templates.find((w) => w.id === 'pretixMatrixWebhookInvite')!;
-	const trigger = (workflow.nodes as Array<{ type: string; webhookId: string }>).find((n) => n.type.endsWith('.pretixTrigger'))!;
-	return `${trigger.webhookId}/pretix/${WEBHOOK_SECRET}`;
 }
