@@ -7,6 +7,7 @@ import type {
 import { NodeOperationError } from 'n8n-workflow';
 
 import type { MatrixClient } from '../../../lib/matrix/client';
+import { levelOf } from '../../../lib/matrix/rooms';
 import {
 	inviteUsers,
 	membershipReport,
@@ -229,6 +230,14 @@ export async function execute(
 			pairedItem: { item: i },
 		}));
 	}
+	// Membership also tells each person's power level in each room (who may act for a room).
+	const powerLevels = new Map<string, (userId: string) => number>();
+	if (operation === 'membership') {
+		for (const roomId of new Set(results.flatMap((r) => (r.roomId ? [r.roomId] : [])))) {
+			const levels = await client.powerLevels(roomId);
+			if (levels.ok) powerLevels.set(roomId, (userId) => levelOf(levels.value, userId));
+		}
+	}
 	return items.map((item, i) => {
 		const plan = planned[i];
 		if ('error' in plan)
@@ -244,6 +253,9 @@ export async function execute(
 			if (r.attempts !== undefined) entry.attempts = r.attempts;
 			return entry;
 		});
+		if (operation === 'membership') {
+			for (const entry of mine) entry.powerLevel = typeof entry.roomId === 'string' ? (powerLevels.get(entry.roomId)?.(plan.userId) ?? null) : null;
+		}
 		const result: IDataObject = {
 			operation,
 			userId: plan.userId,
