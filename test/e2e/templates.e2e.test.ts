@@ -9,12 +9,12 @@ import path from 'node:path';
 
 import { Ledger, SqliteBackend } from '../../lib/store';
 import { startDemoServices, type DemoServices } from '../../scripts/demo';
-import { templateCredentials } from '../../scripts/template-credentials';
+import { DEMO_LEDGER_SECRET, templateCredentials } from '../../scripts/template-credentials';
 import { readFixture } from '../fakes/pretix';
 import { delay, N8nInstance, REPO_ROOT, runData, type WorkflowImport } from '../harness/n8n';
 
 const EVENT_KEY = 'exampleorg/summit26';
-const LEDGER_SECRET = 'demo-ledger-secret';
+const LEDGER_SECRET = DEMO_LEDGER_SECRET;
 const WEBHOOK_SECRET = 'e2e-webhook-secret-7f3a9c';
 
 /** Valid Matrix IDs of the paid fixture orders, normalised (see test/fixtures/pretix/README.md). */
