@@ -113,7 +113,3 @@ function hasSequence(lower: string): boolean {
 	}
 	return false;
 }
-
-/** How to make a good secret, for field descriptions and error messages. */
-export const SECRET_GENERATION_HINT =
-	"generate one with `openssl rand -base64 32 | tr -d '/+='` or `node -e \"console.log(require('crypto').randomBytes(24).toString('base64url'))\"`";

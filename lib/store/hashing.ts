@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 
 import { normalizeMxid } from '../mxid';
-import { SECRET_GENERATION_HINT, secretWeakness, type SecretWeakness } from '../secrets';
+import { secretWeakness, type SecretWeakness } from '../secrets';
 import { LedgerInputError } from './types';
 
 /**
@@ -20,6 +20,9 @@ export type HashPurpose = 'subject' | 'mxid' | 'order';
 const CONTEXT = 'n8n-nodes-pretix-matrix/ledger/v1/';
 const PURPOSES: readonly HashPurpose[] = ['subject', 'mxid', 'order'];
 
+const LEDGER_SECRET_HINT =
+	"generate one with `openssl rand -base64 32` or `node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\"`";
+
 /** At least this many characters: order codes are short (5 of 28 signs), only the key protects them. */
 export const MIN_LEDGER_SECRET_LENGTH = 32;
 
@@ -34,7 +37,7 @@ const WEAKNESS_MESSAGES: Record<SecretWeakness, string> = {
 /** Why a ledger secret is not good enough, or undefined when it is. Never contains the secret. */
 export function ledgerSecretProblem(secret: unknown): string | undefined {
 	const weakness = secretWeakness(secret, { minLength: MIN_LEDGER_SECRET_LENGTH });
-	return weakness ? `${WEAKNESS_MESSAGES[weakness]}: ${SECRET_GENERATION_HINT}` : undefined;
+	return weakness ? `${WEAKNESS_MESSAGES[weakness]}: ${LEDGER_SECRET_HINT}` : undefined;
 }
 
 type Keys = Record<HashPurpose, Buffer>;

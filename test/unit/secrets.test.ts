@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 
 import { secretWeakness, type SecretPolicy } from '../../lib/secrets';
 
-const PATH_SECRET: SecretPolicy = { minLength: 22, counted: /[A-Za-z0-9]/ };
+const PATH_SECRET: SecretPolicy = { minLength: 22, counted: /[A-Za-z0-9_-]/ };
 const LEDGER_SECRET: SecretPolicy = { minLength: 32 };
 
 describe('secretWeakness', () => {
@@ -38,20 +38,21 @@ describe('secretWeakness', () => {
 		expect(secretWeakness('edQj9FvQqmG8e6qu5SpS-76rPBM7D9pH', LEDGER_SECRET)).toBeUndefined();
 		expect(secretWeakness('HObBmxvIdBplpGGW7UnWAR', PATH_SECRET)).toBeUndefined();
 		expect(secretWeakness('HObBmxvIdBplpGGW7UnWAR', LEDGER_SECRET)).toBe('tooShort');
-		// "-" and "_" do not count as letters or digits for the path rule.
-		expect(secretWeakness('HObBmx-vIdBplpGGW7UnWA', PATH_SECRET)).toBe('tooShort');
+		// Only the counted characters count: a space is not a URL-safe character.
+		expect(secretWeakness('HObBmx vIdBplpGGW7UnWA', PATH_SECRET)).toBe('tooShort');
 	});
 
 	test('what the recommended commands generate passes (2,000 samples each)', () => {
 		for (let i = 0; i < 2000; i++) {
-			// node -e "console.log(require('crypto').randomBytes(24).toString('base64url'))"
-			const nodeSecret = randomBytes(24).toString('base64url');
-			expect(secretWeakness(nodeSecret, PATH_SECRET)).toBeUndefined();
-			expect(secretWeakness(nodeSecret, LEDGER_SECRET)).toBeUndefined();
-			// openssl rand -base64 32 | tr -d '/+='
-			const opensslSecret = randomBytes(32).toString('base64').replace(/[/+=]/g, '');
-			expect(secretWeakness(opensslSecret, PATH_SECRET)).toBeUndefined();
-			expect(secretWeakness(opensslSecret, LEDGER_SECRET)).toBeUndefined();
+			// node -e "console.log(require('crypto').randomBytes(18).toString('base64url'))" (path)
+			expect(secretWeakness(randomBytes(18).toString('base64url'), PATH_SECRET)).toBeUndefined();
+			// openssl rand -base64 24 | tr -d '/+=' (path)
+			const shortOpenssl = randomBytes(24).toString('base64').replace(/[/+=]/g, '');
+			expect(secretWeakness(shortOpenssl, PATH_SECRET)).toBeUndefined();
+			// … randomBytes(32).toString('base64url') (ledger)
+			expect(secretWeakness(randomBytes(32).toString('base64url'), LEDGER_SECRET)).toBeUndefined();
+			// openssl rand -base64 32 (ledger)
+			expect(secretWeakness(randomBytes(32).toString('base64'), LEDGER_SECRET)).toBeUndefined();
 			// openssl rand -hex 32
 			expect(secretWeakness(randomBytes(32).toString('hex'), LEDGER_SECRET)).toBeUndefined();
 		}
