@@ -1,6 +1,6 @@
 import type * as Sdk from 'matrix-js-sdk';
 import { backoffMs, sleepMs } from '../http/retry';
-import { fetchTransport } from '../http/fetch-transport';
+import { fetchTransport, sameOriginFetch } from '../http/fetch-transport';
 import { MatrixClient, type PowerLevels } from './client';
 import { DEFAULT_COMMANDS, helpText, parseCommand } from './commands';
 import { isRoomAlias, isRoomId } from './ids';
@@ -238,7 +238,8 @@ export class CommandListener {
 	private createSdkClient(): Sdk.MatrixClient {
 		const sdk = loadSdk();
 		const abort = this.controller.signal;
-		const baseFetch = this.options.fetchFn ?? fetch;
+		// The SDK sends the token itself: redirects to another origin are not followed (lib/http/redirect.ts).
+		const baseFetch = sameOriginFetch(this.options.fetchFn ?? fetch);
 		const fetchFn: typeof fetch = (input, init) =>
 			baseFetch(input, {
 				...init,
