@@ -20,7 +20,10 @@ import {
  * benchmarks, the e2e harness, the chat-command listener). `authorization` is added to every
  * request when given. Redirects are followed only within the origin (see redirect.ts).
  */
-export function fetchTransport(authorization?: () => string | undefined): HttpTransport {
+export function fetchTransport(
+	authorization?: () => string | undefined,
+	options: { signal?: AbortSignal } = {},
+): HttpTransport {
 	return async <T>(request: HttpRequest): Promise<HttpResponse<T>> => {
 		const url = new URL(request.url);
 		for (const [key, value] of Object.entries(request.qs ?? {})) {
@@ -39,7 +42,9 @@ export function fetchTransport(authorization?: () => string | undefined): HttpTr
 			body = JSON.stringify(request.body);
 			headers['Content-Type'] = 'application/json';
 		}
-		const signal = AbortSignal.timeout(request.timeoutMs ?? 30_000);
+		// The owner's signal (a listener closing) ends requests in flight too, not only the timeout.
+		const timeout = AbortSignal.timeout(request.timeoutMs ?? 30_000);
+		const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
 		let target = url.toString();
 		let method: HttpMethod = request.method;
 		for (let hop = 0; ; hop++) {

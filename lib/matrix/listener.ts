@@ -153,7 +153,7 @@ export class CommandListener {
 		const token = options.accessToken;
 		this.rest = new MatrixClient(
 			options.homeserverUrl,
-			fetchTransport(() => `Bearer ${token}`),
+			fetchTransport(() => `Bearer ${token}`, { signal: this.controller.signal }),
 		);
 	}
 
