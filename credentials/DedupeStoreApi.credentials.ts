@@ -179,7 +179,16 @@ export class DedupeStoreApi implements ICredentialType {
 			default: '',
 			required: true,
 			description:
-				'Secret (at least 8 characters; use a long random one) that keys the hashes of attendees, Matrix IDs and order codes. Changing it makes the ledger forget everyone.',
+				"Random secret of at least 32 characters that keys the hashes of attendees, Matrix IDs and order codes; generate one with <code>openssl rand -base64 32</code> or <code>node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\"</code>. Placeholders and regular strings are refused. To change it, put the old one into Previous Secret.",
+		},
+		{
+			displayName: 'Previous Secret (for Rotation)',
+			name: 'hmacPreviousSecret',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			description:
+				'While changing the HMAC Secret: the secret used until now. Entries hashed with it are still found (nobody is invited twice, look-up and erasure find everyone). Remove it once every event recorded under it has been purged.',
 		},
 		{
 			displayName: 'Retention (Days)',

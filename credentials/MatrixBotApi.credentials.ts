@@ -115,6 +115,8 @@ export class MatrixBotApi implements ICredentialType {
 				initial_device_display_name: 'n8n pretix-matrix bot',
 			},
 			json: true,
+			// The body carries the password: a redirect is an error, never followed (elsewhere or not).
+			disableFollowRedirect: true,
 		})) as { access_token?: unknown };
 		if (typeof response?.access_token !== 'string' || !response.access_token) {
 			throw new Error('The homeserver accepted the login but returned no access token');
@@ -136,6 +138,8 @@ export class MatrixBotApi implements ICredentialType {
 		request: {
 			baseURL: '={{ String($credentials.homeserverUrl || "").trim().replace(/\\/+$/, "") }}',
 			url: '/_matrix/client/v3/account/whoami',
+			// n8n's default would take the token along to another origin.
+			sendCredentialsOnCrossOriginRedirect: false,
 		},
 		rules: [
 			{

@@ -51,6 +51,8 @@ export class PretixApi implements ICredentialType {
 		request: {
 			baseURL: '={{ String($credentials.url || "https://pretix.eu").trim().replace(/\\/+$/, "").replace(/\\/api(\\/v1)?$/, "") }}',
 			url: '/api/v1/organizers/',
+			// n8n's default would take the token along to another origin.
+			sendCredentialsOnCrossOriginRedirect: false,
 		},
 	};
 }

@@ -91,6 +91,8 @@ export class PretixOAuth2Api implements ICredentialType {
 		request: {
 			baseURL: '={{ String($credentials.url || "https://pretix.eu").trim().replace(/\\/+$/, "").replace(/\\/api(\\/v1)?$/, "") }}',
 			url: '/api/v1/me',
+			// n8n's default would take the token along to another origin.
+			sendCredentialsOnCrossOriginRedirect: false,
 		},
 	};
 }

@@ -2,17 +2,42 @@
  * The credentials the workflows/ templates refer to (by id), with placeholder values for a real
  * set-up, or the demo services' values (`npm start -- --demo`, the templates' e2e suite).
  */
+import { randomBytes } from 'node:crypto';
+
 import type { CredentialImport } from '../test/harness/n8n';
 import type { DemoServices } from './demo';
 
+/**
+ * The ledger secret the test suites use against the fake services (they read the ledger back with
+ * it). `npm start` never uses it: it generates a secret per data folder (scripts/start.ts).
+ */
+export const DEMO_LEDGER_SECRET = 'vY_9Ugimp-qZ7NQwtioGCpWgVCpmsShm';
+
+export interface TemplateSecrets {
+	/** The ledger's HMAC secret (default: DEMO_LEDGER_SECRET with the demo services, else a random one). */
+	ledgerSecret?: string;
+	/** n8n's own API (key and base URL), for deleting stored executions; a placeholder when absent. */
+	n8nApi?: { apiKey: string; baseUrl: string };
+}
+
 /** Credentials the templates refer to, with placeholder values (or the demo services' values). */
-export function templateCredentials(services?: DemoServices, n8nApi?: { apiKey: string; baseUrl: string }): CredentialImport[] {
+export function templateCredentials(
+	services?: DemoServices,
+	secrets: TemplateSecrets = {},
+): CredentialImport[] {
+	// No placeholder ships: without the demo services and without a given secret, a fresh random one.
+	const ledgerSecret =
+		secrets.ledgerSecret ?? (services ? DEMO_LEDGER_SECRET : randomBytes(32).toString('base64url'));
+	const n8nApi = secrets.n8nApi;
 	return [
 		{
 			id: 'pretixApiCredential',
 			name: 'pretix team token',
 			type: 'pretixApi',
-			data: { url: services?.pretixUrl ?? 'https://pretix.eu', apiToken: services?.pretixToken ?? 'replace-with-your-team-token' },
+			data: {
+				url: services?.pretixUrl ?? 'https://pretix.eu',
+				apiToken: services?.pretixToken ?? 'replace-with-your-team-token',
+			},
 		},
 		{
 			// Only the purge's optional "Revoke pretix token" step uses it; connect it to revoke at the end.
@@ -35,7 +60,7 @@ export function templateCredentials(services?: DemoServices, n8nApi?: { apiKey: 
 			id: 'dedupeStoreCredential',
 			name: 'Invite ledger',
 			type: 'dedupeStoreApi',
-			data: { backend: 'embedded', hmacSecret: services ? 'demo-ledger-secret' : 'replace-with-a-long-random-secret' },
+			data: { backend: 'embedded', hmacSecret: ledgerSecret },
 		},
 		{
 			// n8n's own API, for the purge and !forget to delete stored executions (Settings → n8n API).
@@ -46,4 +71,3 @@ export function templateCredentials(services?: DemoServices, n8nApi?: { apiKey: 
 		},
 	];
 }
-

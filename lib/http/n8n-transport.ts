@@ -1,5 +1,27 @@
-import type { IExecuteFunctions, IHookFunctions, IHttpRequestOptions, ILoadOptionsFunctions, ITriggerFunctions, IWebhookFunctions } from 'n8n-workflow';
-import { lowerCaseHeaders, TransportError, type HttpRequest, type HttpResponse, type HttpTransport } from './types';
+import type {
+	IExecuteFunctions,
+	IHookFunctions,
+	IHttpRequestOptions,
+	ILoadOptionsFunctions,
+	ITriggerFunctions,
+	IWebhookFunctions,
+} from 'n8n-workflow';
+import {
+	decideRedirect,
+	isRedirect,
+	MAX_REDIRECTS,
+	methodAfterRedirect,
+	tooManyRedirects,
+	unfollowedRedirect,
+} from './redirect';
+import {
+	lowerCaseHeaders,
+	TransportError,
+	type HttpMethod,
+	type HttpRequest,
+	type HttpResponse,
+	type HttpTransport,
+} from './types';
 
 export type N8nRequestContext =
 	| IExecuteFunctions
@@ -8,12 +30,26 @@ export type N8nRequestContext =
 	| ITriggerFunctions
 	| IWebhookFunctions;
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNABORTED', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
+const NETWORK_CODES = new Set([
+	'ECONNREFUSED',
+	'ECONNRESET',
+	'ENOTFOUND',
+	'EAI_AGAIN',
+	'ETIMEDOUT',
+	'ECONNABORTED',
+	'EPIPE',
+	'EHOSTUNREACH',
+	'ENETUNREACH',
+	'UND_ERR_SOCKET',
+]);
 
 /**
  * An HttpTransport over n8n's `httpRequestWithAuthentication`, so the credential type decides how a
  * request is signed. HTTP errors come back as responses, except 401: n8n's OAuth2 signer refreshes the
  * token only when the request throws 401, so 401 is left to throw and mapped back afterwards.
+ *
+ * Redirects: n8n is told not to follow them (and, should it ever, not to take credentials to another
+ * origin); same-origin ones are followed here, each hop signed by n8n again (see redirect.ts).
  */
 export function n8nTransport(context: N8nRequestContext, credentialType: string): HttpTransport {
 	return async <T>(request: HttpRequest): Promise<HttpResponse<T>> => {
@@ -26,6 +62,8 @@ export function n8nTransport(context: N8nRequestContext, credentialType: string)
 			ignoreHttpStatusErrors: { ignore: true, except: [401] },
 			timeout: request.timeoutMs ?? 30_000,
 			json: true,
+			disableFollowRedirect: true,
+			sendCredentialsOnCrossOriginRedirect: false,
 		};
 		if (request.form) {
 			options.body = new URLSearchParams(request.form).toString();
@@ -34,19 +72,63 @@ export function n8nTransport(context: N8nRequestContext, credentialType: string)
 		} else if (request.body !== undefined) {
 			options.body = request.body as IHttpRequestOptions['body'];
 		}
-		try {
-			const response = (await context.helpers.httpRequestWithAuthentication.call(context, credentialType, options)) as {
-				body: unknown;
-				headers: unknown;
-				statusCode: number;
-			};
-			return { status: response.statusCode, headers: lowerCaseHeaders(response.headers), body: parseMaybeJson(response.body) as T };
-		} catch (error) {
-			const mapped = responseOfError(error);
-			if (mapped) return mapped as HttpResponse<T>;
-			throw toTransportError(error);
+		let current = absoluteUrl(request.url, request.qs);
+		for (let hop = 0; ; hop++) {
+			const response = await sendOnce<T>(context, credentialType, options);
+			if (!isRedirect(response.status)) return response;
+			if (hop >= MAX_REDIRECTS) return tooManyRedirects<T>(response);
+			const decision = decideRedirect(current, response.headers.location);
+			if (!decision.follow) return unfollowedRedirect<T>(response, decision);
+			const next = methodAfterRedirect(response.status, options.method as HttpMethod);
+			options.method = next.method;
+			if (!next.keepBody) {
+				delete options.body;
+				if (options.headers) delete options.headers['Content-Type'];
+			}
+			// The Location carries its own query string.
+			options.url = decision.url;
+			delete options.qs;
+			current = decision.url;
 		}
 	};
+}
+
+async function sendOnce<T>(
+	context: N8nRequestContext,
+	credentialType: string,
+	options: IHttpRequestOptions,
+): Promise<HttpResponse<T>> {
+	try {
+		const response = (await context.helpers.httpRequestWithAuthentication.call(
+			context,
+			credentialType,
+			{ ...options },
+		)) as {
+			body: unknown;
+			headers: unknown;
+			statusCode: number;
+		};
+		return {
+			status: response.statusCode,
+			headers: lowerCaseHeaders(response.headers),
+			body: parseMaybeJson(response.body) as T,
+		};
+	} catch (error) {
+		const mapped = responseOfError(error);
+		if (mapped) return mapped as HttpResponse<T>;
+		throw toTransportError(error);
+	}
+}
+
+/** The URL as sent (query included), to resolve a relative Location against. */
+function absoluteUrl(url: string, qs: HttpRequest['qs']): string {
+	const target = new URL(url);
+	for (const [key, value] of Object.entries(qs ?? {})) {
+		if (value === undefined) continue;
+		if (Array.isArray(value)) for (const v of value) target.searchParams.append(key, String(v));
+		else target.searchParams.set(key, String(value));
+	}
+	return target.toString();
 }
 
 function parseMaybeJson(body: unknown): unknown {
@@ -60,10 +142,21 @@ function parseMaybeJson(body: unknown): unknown {
 	}
 }
 
-type ErrorResponse = { status?: number; statusCode?: number; headers?: unknown; data?: unknown; body?: unknown };
+type ErrorResponse = {
+	status?: number;
+	statusCode?: number;
+	headers?: unknown;
+	data?: unknown;
+	body?: unknown;
+};
 type RequestFailure = {
 	response?: ErrorResponse;
-	cause?: { response?: ErrorResponse; code?: unknown; status?: unknown; failure?: { cause?: unknown } };
+	cause?: {
+		response?: ErrorResponse;
+		code?: unknown;
+		status?: unknown;
+		failure?: { cause?: unknown };
+	};
 	code?: unknown;
 	status?: unknown;
 	failure?: { cause?: unknown };
@@ -80,13 +173,25 @@ function responseOfError(error: unknown): HttpResponse | undefined {
 	const candidate = err.response ?? err.cause?.response;
 	const status = candidate?.status ?? candidate?.statusCode;
 	if (candidate && typeof status === 'number') {
-		return { status, headers: lowerCaseHeaders(candidate.headers), body: parseMaybeJson(candidate.data ?? candidate.body) };
+		return {
+			status,
+			headers: lowerCaseHeaders(candidate.headers),
+			body: parseMaybeJson(candidate.data ?? candidate.body),
+		};
 	}
 	const inner = err.cause ?? err;
-	const reconnect = err.failure?.cause === 'credential-invalid' || inner.failure?.cause === 'credential-invalid';
+	const reconnect =
+		err.failure?.cause === 'credential-invalid' || inner.failure?.cause === 'credential-invalid';
 	if (reconnect || inner.code === 'EAUTH' || inner.code === 'ESTATUS') {
-		const refusedStatus = inner.code === 'ESTATUS' && typeof inner.status === 'number' && inner.status >= 400 ? inner.status : 401;
-		return { status: refusedStatus, headers: {}, body: { detail: 'The token refresh was refused: reconnect the credential.' } };
+		const refusedStatus =
+			inner.code === 'ESTATUS' && typeof inner.status === 'number' && inner.status >= 400
+				? inner.status
+				: 401;
+		return {
+			status: refusedStatus,
+			headers: {},
+			body: { detail: 'The token refresh was refused: reconnect the credential.' },
+		};
 	}
 	return undefined;
 }

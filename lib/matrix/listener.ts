@@ -1,11 +1,11 @@
 import type * as Sdk from 'matrix-js-sdk';
 import { backoffMs, sleepMs } from '../http/retry';
-import { fetchTransport } from '../http/fetch-transport';
-import { MatrixClient, type PowerLevels } from './client';
+import { fetchTransport, sameOriginFetch } from '../http/fetch-transport';
+import { describeFailure, MatrixClient } from './client';
 import { DEFAULT_COMMANDS, helpText, parseCommand } from './commands';
 import { isRoomAlias, isRoomId } from './ids';
 import { buildNoticeContent, txnIdFor } from './messages';
-import { levelOf } from './rooms';
+import { levelOf, readRoomPowerLevels } from './rooms';
 import { withRetries } from './retrying';
 
 /** How long a command waits for the sender's power level through transient homeserver failures. */
@@ -13,9 +13,11 @@ const POWER_LEVEL_RETRY_MS = 30_000;
 
 /**
  * A long-lived chat-command listener built on matrix-js-sdk's sync loop (no crypto). It emits each
- * permitted command once: it skips its own messages, edits, notices, anything older than its start,
- * and event ids it has already seen (persisted, so a restart inside Synapse's two-minute sync cache
- * does not replay commands; reference §2.10).
+ * permitted command once: it skips its own messages, edits, notices, history from before a fresh
+ * start, and event ids it has already seen (persisted, so a restart inside Synapse's two-minute
+ * sync cache does not replay commands; reference §2.10). Resuming from the persisted sync token,
+ * it runs commands typed while it was down if they are young enough (maxCommandAgeMs) and answers
+ * older ones once as missed. Replies are retried within a budget.
  */
 export interface CommandEvent {
 	command: string;
@@ -64,6 +66,14 @@ export interface ListenerOptions {
 	onError?: (error: Error, fatal: boolean) => void;
 	/** Messages older than start minus this skew are history (default 2 s). */
 	clockSkewMs?: number;
+	/**
+	 * After a restart that resumes from the persisted sync token, commands typed while the listener
+	 * was down are still run when younger than this (default 10 minutes); older ones are answered
+	 * once with "missed while offline, please repeat". A fresh start (no token) skips history.
+	 */
+	maxCommandAgeMs?: number;
+	/** How long a reply may be retried through 429/5xx/network failures (default 60 s). */
+	replyBudgetMs?: number;
 	maxSeenIds?: number;
 	/** For tests: replaces global fetch for the SDK. */
 	fetchFn?: typeof fetch;
@@ -123,7 +133,12 @@ export class CommandListener {
 	private prepared = false;
 	private closed = false;
 	private readonly joinedOnInvite = new Set<string>();
+	/** When each refused sender last got a refusal that was delivered (one per sender and minute). */
 	private readonly refusedAt = new Map<string, number>();
+	/** Per sender, the refusal being sent: the next one waits for it, so only delivered ones count. */
+	private readonly refusing = new Map<string, Promise<void>>();
+	/** Whether the sync resumed from a persisted token (then history is what was missed while down). */
+	private resumed = false;
 	private readonly pending = new Set<Promise<unknown>>();
 	private readonly state: ListenerState;
 
@@ -138,7 +153,7 @@ export class CommandListener {
 		const token = options.accessToken;
 		this.rest = new MatrixClient(
 			options.homeserverUrl,
-			fetchTransport(() => `Bearer ${token}`),
+			fetchTransport(() => `Bearer ${token}`, { signal: this.controller.signal }),
 		);
 	}
 
@@ -238,7 +253,8 @@ export class CommandListener {
 	private createSdkClient(): Sdk.MatrixClient {
 		const sdk = loadSdk();
 		const abort = this.controller.signal;
-		const baseFetch = this.options.fetchFn ?? fetch;
+		// The SDK sends the token itself: redirects to another origin are not followed (lib/http/redirect.ts).
+		const baseFetch = sameOriginFetch(this.options.fetchFn ?? fetch);
 		const fetchFn: typeof fetch = (input, init) =>
 			baseFetch(input, {
 				...init,
@@ -248,6 +264,7 @@ export class CommandListener {
 		const store = new sdk.MemoryStore();
 		const saved = this.state.syncTokenOwner === owner ? this.state.syncToken : undefined;
 		if (saved) {
+			this.resumed = true;
 			// Resume from the persisted position instead of a fresh initial sync (which Synapse may
 			// serve stale from its two-minute cache after a quick restart).
 			store.getSavedSyncToken = async () => saved;
@@ -379,7 +396,11 @@ export class CommandListener {
 		const relation = content['m.relates_to'] as { rel_type?: string } | undefined;
 		if (relation?.rel_type === 'm.replace' || content['m.new_content'] !== undefined) return;
 		if (content.msgtype !== 'm.text') return;
-		if (event.getTs() < this.startedAt - (this.options.clockSkewMs ?? 2_000)) return;
+		// Before our start: history on a fresh start (skipped); typed while we were down when we
+		// resumed from the persisted token — run if young enough, else answered as missed.
+		const historic = event.getTs() < this.startedAt - (this.options.clockSkewMs ?? 2_000);
+		if (historic && !this.resumed) return;
+		const stale = historic && this.now() - event.getTs() > this.maxCommandAgeMs;
 		const commands = this.options.commands?.length ? this.options.commands : DEFAULT_COMMANDS;
 		const parsed = parseCommand(content.body, { prefix: this.options.prefix, commands });
 		if (parsed.kind === 'none' || parsed.kind === 'tooLong') return;
@@ -387,12 +408,16 @@ export class CommandListener {
 		this.persist();
 		const permitted = await this.isPermitted(roomId, sender);
 		if (!permitted) {
-			// One refusal per sender and minute: refused users cannot make the bot spam the room.
-			const last = this.refusedAt.get(sender) ?? -Infinity;
-			if (this.options.replyToRefused && this.now() - last > 60_000) {
-				this.refusedAt.set(sender, this.now());
-				await this.reply(roomId, eventId, 'Sorry, you are not allowed to use bot commands here.');
-			}
+			if (this.options.replyToRefused) await this.refuse(roomId, eventId, sender);
+			return;
+		}
+		if (stale) {
+			if (parsed.kind === 'command')
+				await this.reply(
+					roomId,
+					eventId,
+					`This command was missed while the bot was offline (older than ${Math.round(this.maxCommandAgeMs / 60_000)} minutes); please repeat it.`,
+				);
 			return;
 		}
 		if (parsed.kind === 'unknown') {
@@ -424,13 +449,13 @@ export class CommandListener {
 		if (mode === 'allowlistAndPowerLevel' && !listed) return false;
 		// A transient 429/5xx/network failure must not drop a moderator's command (it is already
 		// remembered as seen), so retry those for a while before deciding.
-		const levels = await withRetries(() => this.rest.powerLevels(roomId), {
+		const levels = await readRoomPowerLevels(this.rest, roomId, {
 			deadline: Date.now() + POWER_LEVEL_RETRY_MS,
 			signal: this.controller.signal,
 		});
 		// Fail closed: when the power levels cannot be read, nobody is a moderator.
 		if (!levels.ok) return false;
-		return levelOf(levels.value as PowerLevels, userId) >= (this.options.minPowerLevel ?? 50);
+		return levelOf(levels.value, userId) >= (this.options.minPowerLevel ?? 50);
 	}
 
 	private async onInvite(roomId: string, inviter: string): Promise<void> {
@@ -456,8 +481,49 @@ export class CommandListener {
 		}
 	}
 
-	private async reply(roomId: string, eventId: string, text: string): Promise<void> {
+	private get maxCommandAgeMs(): number {
+		const age = this.options.maxCommandAgeMs;
+		return typeof age === 'number' && Number.isFinite(age) && age >= 0 ? age : 10 * 60_000;
+	}
+
+	/**
+	 * One refusal per sender and minute, so refused users cannot make the bot spam the room; only a
+	 * delivered refusal counts (one the homeserver rate-limited away does not silence the next).
+	 */
+	private async refuse(roomId: string, eventId: string, sender: string): Promise<void> {
+		const previous = this.refusing.get(sender) ?? Promise.resolve();
+		const attempt = previous.then(async () => {
+			const last = this.refusedAt.get(sender) ?? -Infinity;
+			if (this.now() - last <= 60_000) return;
+			if (await this.reply(roomId, eventId, 'Sorry, you are not allowed to use bot commands here.'))
+				this.refusedAt.set(sender, this.now());
+		});
+		this.refusing.set(sender, attempt);
+		try {
+			await attempt;
+		} finally {
+			if (this.refusing.get(sender) === attempt) this.refusing.delete(sender);
+		}
+	}
+
+	/**
+	 * A notice in reply to the command, retried through 429 (after the server's retry_after_ms),
+	 * 5xx and network failures within the reply budget; the transaction id (one per command) makes
+	 * the retries post once. Resolves whether it was delivered.
+	 */
+	private async reply(roomId: string, eventId: string, text: string): Promise<boolean> {
 		const content = buildNoticeContent({ room: roomId, text, replyTo: eventId });
-		await this.rest.send(roomId, 'm.room.message', txnIdFor('listener-reply', eventId), content);
+		const txnId = txnIdFor('listener-reply', eventId);
+		const sent = await withRetries(() => this.rest.send(roomId, 'm.room.message', txnId, content), {
+			deadline: Date.now() + (this.options.replyBudgetMs ?? 60_000),
+			maxRetries: Number.POSITIVE_INFINITY,
+			signal: this.controller.signal,
+		});
+		if (!sent.ok && !this.closed)
+			this.options.onError?.(
+				new Error(`A reply could not be delivered (${describeFailure(sent)})`),
+				false,
+			);
+		return sent.ok;
 	}
 }

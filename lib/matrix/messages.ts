@@ -89,8 +89,11 @@ export async function sendNotice(
 	if (input.replyTo !== undefined && input.replyTo !== '' && !isEventId(String(input.replyTo)))
 		return { status: 'invalidInput', reason: 'invalidReplyTo', txnId };
 	const now = options.now ?? Date.now;
+	// 429s (after the server's retry_after_ms), 5xx and network failures are all retried until the
+	// budget is spent, not a fixed number of times: a notice is one idempotent PUT (same txn id).
 	const retry = {
 		deadline: now() + (options.budgetMs ?? 120_000),
+		maxRetries: Number.POSITIVE_INFINITY,
 		now,
 		sleep: options.sleep ?? sleepMs,
 		signal: options.signal,

@@ -1,4 +1,10 @@
-import { MatrixApiError, type MatrixClient, type MatrixFailure, type PowerLevels } from './client';
+import {
+	MatrixApiError,
+	type MatrixClient,
+	type MatrixFailure,
+	type MatrixOutcome,
+	type PowerLevels,
+} from './client';
 import { isRoomAlias, isRoomId } from './ids';
 import { withRetries, type RetryOptions } from './retrying';
 
@@ -19,7 +25,7 @@ export interface RoomInfo {
 	members: Map<string, string>;
 	/** Set when memberships were read per user: only these users' absence from `members` means "none". */
 	checkedUsers?: Set<string>;
-	powerLevels?: PowerLevels;
+	powerLevels?: RoomPowerLevels;
 }
 
 export function failureIsAuth(failure: MatrixFailure): boolean {
@@ -142,11 +148,10 @@ export async function prepareRooms(
 			}
 		}
 		if (options.readPowerLevels) {
-			const levels = await withRetries(() => client.powerLevels(info.roomId!), retry);
-			if (levels.ok) info.powerLevels = levels.value ?? {};
+			const levels = await readRoomPowerLevels(client, info.roomId, retry);
+			if (levels.ok) info.powerLevels = levels.value;
 			else if (failureIsAuth(levels)) throw authError(levels);
-			// No power-levels event means the room has defaults; any other failure: let the action tell.
-			else if (levels.kind === 'http' && levels.status === 404) info.powerLevels = {};
+			// Any other failure: no pre-check, let the action itself tell.
 		}
 	}
 	return rooms;
@@ -201,7 +206,109 @@ async function readMembershipsOneByOne(
 	return undefined;
 }
 
-export function levelOf(levels: PowerLevels | undefined, userId: string): number {
+/**
+ * A room's power levels as the server enforces them: the `m.room.power_levels` content (or the
+ * spec's defaults when the room has none) plus, from room version 12 on (MSC4289), its creators —
+ * the `m.room.create` sender and `additional_creators` — who have unlimited power and are never
+ * listed in `users`.
+ */
+export interface RoomPowerLevels extends PowerLevels {
+	/** Users with unlimited power (room version 12+ creators). */
+	creators?: string[];
+	/** The room has no `m.room.power_levels` event (spec defaults apply). */
+	withoutEvent?: boolean;
+}
+
+export interface RoomCreation {
+	roomVersion: string;
+	/** Who created the room (unknown only if the server answered the create content without its sender in v11+). */
+	creator?: string;
+	additionalCreators: string[];
+}
+
+/** Room versions 1–11 predate MSC4289; 12 and later (and unknown future ones) privilege creators. */
+export function creatorsHaveUnlimitedPower(roomVersion: string): boolean {
+	return !/^([1-9]|1[01])$/.test(roomVersion);
+}
+
+/**
+ * The create event, read with `?format=event` (Synapse RoomStateEventRestServlet) to learn its
+ * sender; a server that ignores `format` answers the content only, where rooms up to v10 still
+ * name the creator (`content.creator`, dropped in v11).
+ */
+export function roomCreationOf(answer: unknown): RoomCreation {
+	const record = (answer && typeof answer === 'object' ? answer : {}) as Record<string, unknown>;
+	const isEvent =
+		record.type === 'm.room.create' &&
+		typeof record.content === 'object' &&
+		record.content !== null;
+	const content = (isEvent ? record.content : record) as Record<string, unknown>;
+	const sender = isEvent && typeof record.sender === 'string' ? record.sender : undefined;
+	const roomVersion = typeof content.room_version === 'string' ? content.room_version : '1';
+	const legacyCreator = typeof content.creator === 'string' ? content.creator : undefined;
+	const modern = roomVersion === '11' || creatorsHaveUnlimitedPower(roomVersion);
+	const additional = Array.isArray(content.additional_creators)
+		? content.additional_creators.filter((id): id is string => typeof id === 'string')
+		: [];
+	return {
+		roomVersion,
+		creator: modern ? sender : (legacyCreator ?? sender),
+		additionalCreators: creatorsHaveUnlimitedPower(roomVersion) ? additional : [],
+	};
+}
+
+/**
+ * Effective power levels (Synapse event_auth get_user_power_level): with an event, its content
+ * (plus v12 creators); without one, the creator has 100 and everyone else 0 — in v12 the creators
+ * are unlimited instead. Required levels of a room without the event are the spec defaults
+ * (invite 0, kick/ban/redact 50), which `requiredLevel` gives for absent keys.
+ */
+export function effectivePowerLevels(
+	content: PowerLevels | undefined,
+	creation: RoomCreation,
+): RoomPowerLevels {
+	const unlimited = creatorsHaveUnlimitedPower(creation.roomVersion);
+	const creators = unlimited
+		? [
+				...new Set(
+					[creation.creator, ...creation.additionalCreators].filter((id): id is string => !!id),
+				),
+			]
+		: undefined;
+	if (content) return creators ? { ...content, creators } : { ...content };
+	const users: Record<string, number> = {};
+	if (!unlimited && creation.creator) users[creation.creator] = 100;
+	return { users, users_default: 0, withoutEvent: true, ...(creators ? { creators } : {}) };
+}
+
+/** Reads a room's create and power-levels events (each through the retry budget) into effective levels. */
+export async function readRoomPowerLevels(
+	client: MatrixClient,
+	roomId: string,
+	retry: RetryOptions,
+): Promise<MatrixOutcome<RoomPowerLevels>> {
+	const create = await withRetries(
+		() =>
+			client.request<unknown>('GET', ['rooms', roomId, 'state', 'm.room.create', ''], {
+				qs: { format: 'event' },
+			}),
+		retry,
+	);
+	if (!create.ok) return create;
+	const levels = await withRetries(() => client.powerLevels(roomId), retry);
+	const missing = !levels.ok && levels.kind === 'http' && levels.status === 404;
+	if (!levels.ok && !missing) return levels;
+	const content = levels.ok ? ((levels.value ?? {}) as PowerLevels) : undefined;
+	return {
+		ok: true,
+		status: 200,
+		value: effectivePowerLevels(content, roomCreationOf(create.value)),
+	};
+}
+
+/** A user's power: unlimited for v12 creators, else `users[id]`, else `users_default`, else 0. */
+export function levelOf(levels: RoomPowerLevels | undefined, userId: string): number {
+	if (levels?.creators?.includes(userId)) return Infinity;
 	const explicit = levels?.users?.[userId];
 	if (typeof explicit === 'number') return explicit;
 	return typeof levels?.users_default === 'number' ? levels.users_default : 0;

@@ -24,6 +24,12 @@ function list(value: unknown): string[] {
 		.filter(Boolean);
 }
 
+/** The Max Command Age option; unset or unusable: 10 minutes. */
+function maxCommandAgeMinutes(value: unknown): number {
+	const minutes = Number(value ?? 10);
+	return Number.isFinite(minutes) && minutes >= 0 ? minutes : 10;
+}
+
 /**
  * Starts a workflow for each chat command typed in a Matrix room (e.g. `!batchinvite`), from
  * permitted users only. Keeps the sync position and the handled event IDs in the workflow's static
@@ -124,6 +130,15 @@ export class MatrixCommandTrigger implements INodeType {
 							'Whether to answer an unknown command from a permitted user with the list of commands',
 					},
 					{
+						displayName: 'Max Command Age (Minutes)',
+						name: 'maxCommandAgeMinutes',
+						type: 'number',
+						typeOptions: { minValue: 0 },
+						default: 10,
+						description:
+							'Commands typed while n8n was down are run after the restart when they are at most this old; older ones are answered once with "missed while offline, please repeat"',
+					},
+					{
 						displayName: 'Reply to Refused Users',
 						name: 'replyToRefused',
 						type: 'boolean',
@@ -175,6 +190,7 @@ export class MatrixCommandTrigger implements INodeType {
 			replyToRefused: options.replyToRefused !== false,
 			helpOnUnknown: options.helpOnUnknown !== false,
 			autoJoin: options.autoJoin === true,
+			maxCommandAgeMs: maxCommandAgeMinutes(options.maxCommandAgeMinutes) * 60_000,
 			state: {
 				syncToken: typeof staticData.syncToken === 'string' ? staticData.syncToken : undefined,
 				syncTokenOwner:

@@ -20,6 +20,8 @@ export async function accessTokenFor(
 			method: 'GET',
 			url: `${homeserverUrl}/_matrix/client/v3/account/whoami`,
 			json: true,
+			// n8n's default would take the token along to another origin (lib/http/redirect.ts).
+			sendCredentialsOnCrossOriginRedirect: false,
 		});
 		const refreshed = await context.getCredentials('matrixBotApi');
 		if (refreshed.sessionToken) return String(refreshed.sessionToken);

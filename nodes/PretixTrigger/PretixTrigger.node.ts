@@ -119,7 +119,8 @@ export class PretixTrigger implements INodeType {
 				displayOptions: { show: { callerAuth: ['pathSecret', 'pathSecretAndBasicAuth'] } },
 				default: '',
 				required: true,
-				description: 'A long random string of letters, digits, "-" and "_" (at least 16 characters); it becomes the last segment of the webhook URL',
+				description:
+					'Random string of at least 22 letters, digits, "-" or "_": the last segment of the webhook URL. Generate one with <code>openssl rand -base64 24 | tr -d \'/+=\'</code> or <code>node -e "console.log(require(\'crypto\').randomBytes(18).toString(\'base64url\'))"</code>. The workflow cannot be published while it is empty, a placeholder or too regular.',
 			},
 			{
 				displayName: 'Basic Auth User',
@@ -137,6 +138,7 @@ export class PretixTrigger implements INodeType {
 				displayOptions: { show: { callerAuth: ['basicAuth', 'pathSecretAndBasicAuth'] } },
 				default: '',
 				required: true,
+				description: 'Must not be empty (the workflow cannot be published without it); use a random one',
 			},
 			{
 				displayName: 'Resolve Order',

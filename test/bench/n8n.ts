@@ -46,7 +46,7 @@ type FakePretix = Awaited<ReturnType<typeof startFakePretix>>;
 const ORGANIZER = 'exampleorg';
 const BATCH_EVENT = 'batch26';
 const HOOK_EVENT = 'hook26';
-const LEDGER_SECRET = 'bench-ledger-secret-0123456789';
+const LEDGER_SECRET = 'Rq4Vn8Lw2Xc6Bz1Mk7Jt3Hp9Gf5Sd0Ya';
 const WEBHOOK_SECRET = 'bench-webhook-secret-5b2e8d1f';
 
 function procStatus(pid: number): { hwm: number; rss: number } {

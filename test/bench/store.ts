@@ -209,7 +209,7 @@ async function measure(
 		store = await open();
 		await store.backend.init();
 		const ledger = new Ledger(store.backend, {
-			secret: 'bench-hmac-secret-0123456789abcdef',
+			secret: 'Z3mLq8RvT1xYc7Np4KbW9sHd2Fg6Jt5Q',
 			retentionDays: 30,
 		});
 		// Warm-up (pool connection, script load, statement cache) on both sides, not timed.

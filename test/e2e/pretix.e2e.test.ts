@@ -24,9 +24,56 @@ const OAUTH_CRED = { id: 'PretixOAuthCred1', name: 'pretix OAuth2' };
 const TRIGGER_WF = 'PretixTrigWf0001';
 const OAUTH_WF = 'PretixOAuthWf001';
 const TEAM_WF = 'PretixTeamWf0001';
+/**
+ * Triggers whose caller authentication is unusable: an empty path secret (n8n 2.40 itself refuses to
+ * publish a node whose required parameter is empty) and the old template placeholder. The latter is
+ * published, but n8n 2.40 activates asynchronously (publication outbox): the trigger's checkExists
+ * refuses, n8n records the trigger as failed with the message and never registers the webhook.
+ */
+const WEAK_TRIGGERS = [
+	{
+		id: 'PretixWeakWf0001',
+		webhookId: '5c4b3a29-1807-4f6e-9d5c-4b3a29180706',
+		pathSecret: '',
+		refusal: /Cannot publish workflow: .*Missing or invalid required parameters: pathSecret/,
+	},
+	{
+		id: 'PretixWeakWf0002',
+		webhookId: '6d5c4b3a-2918-4706-8e6d-5c4b3a291807',
+		pathSecret: 'replace-with-a-long-random-secret',
+		refusal:
+			/^Pretix Trigger cannot be activated: The Path Secret is a placeholder or a well-known value: generate one with `openssl rand/,
+	},
+];
+
+interface PublicationStatus {
+	status: string;
+	triggers: Array<{ nodeId: string; status: string; errorMessage: string | null }>;
+}
+
+/** Why publishing the workflow did not make its trigger live: the API's refusal, or the trigger's activation error. */
+async function publicationRefusal(workflowId: string): Promise<string> {
+	const refused = await n8n.publish(workflowId).then(
+		() => undefined,
+		(error: Error) => error.message,
+	);
+	if (refused) return refused;
+	const deadline = Date.now() + 30_000;
+	for (;;) {
+		const { data } = (await n8n.rest(
+			'GET',
+			`/rest/workflows/${workflowId}/publication-status`,
+		)) as { data: PublicationStatus };
+		const failed = data.triggers.find((t) => t.status === 'failed');
+		if (data.status !== 'in_progress' && failed) return failed.errorMessage ?? '';
+		if (data.triggers.some((t) => t.status === 'activated')) return 'activated';
+		if (Date.now() > deadline) return `still ${data.status}`;
+		await delay(250);
+	}
+}
 
 const TRIGGER_WEBHOOK_ID = '7d1f3c2a-5b64-4e8f-9a0b-1c2d3e4f5a6b';
-const PATH_SECRET = 'Xk29vTq7LmP3wZr8_nB4';
+const PATH_SECRET = 'Xk29vTq7LmP3wZr8_nB4Hc6Jd0';
 const HOOK_USER = 'pretix';
 const HOOK_PASSWORD = 'h00k:p@ss word';
 
@@ -159,7 +206,26 @@ function workflows(pretixUrl: string) {
 		},
 		settings: { executionOrder: 'v1' },
 	};
-	return [trigger, oauth, team];
+	const weak = WEAK_TRIGGERS.map((w) => ({
+		id: w.id,
+		name: `weak pretix trigger ${w.id}`,
+		nodes: [
+			{
+				...trigger.nodes[0],
+				id: `${w.id}-trigger`,
+				webhookId: w.webhookId,
+				parameters: {
+					authentication: 'pretixApi',
+					callerAuth: 'pathSecret',
+					pathSecret: w.pathSecret,
+					resolveOrder: true,
+				},
+			},
+		],
+		connections: {},
+		settings: { executionOrder: 'v1' },
+	}));
+	return [trigger, oauth, team, ...weak];
 }
 
 const byId = (a: ExecutionSummary, b: ExecutionSummary) => Number(a.id) - Number(b.id);
@@ -205,6 +271,7 @@ beforeAll(async () => {
 			},
 		],
 		workflows: workflows(fake.url),
+		publish: [TRIGGER_WF, OAUTH_WF, TEAM_WF],
 	});
 }, 240_000);
 
@@ -259,6 +326,22 @@ describe('Pretix Trigger in real n8n', () => {
 			expect(res.text).toMatch(/not registered/i);
 		}
 		expect(await settledCount(TRIGGER_WF)).toBe(0);
+	});
+
+	test('a trigger with an empty or placeholder path secret never goes live: publishing is refused or its activation fails with the reason; its URL never answers', async () => {
+		for (const weak of WEAK_TRIGGERS) {
+			const refused = await publicationRefusal(weak.id);
+			expect(refused).toMatch(weak.refusal);
+			if (weak.pathSecret) expect(refused).not.toContain(weak.pathSecret);
+			for (const path of [
+				`${weak.webhookId}/pretix`,
+				`${weak.webhookId}/pretix/${weak.pathSecret}`,
+			]) {
+				const res = await post(path, JSON.stringify(webhookFixture('order-paid')));
+				expect({ path, status: res.status }).toEqual({ path, status: 404 });
+			}
+			expect(await settledCount(weak.id)).toBe(0);
+		}
 	});
 
 	test('fixture notifications delivered by the fake pretix start runs with exactly the right attendees; duplicates do not', async () => {

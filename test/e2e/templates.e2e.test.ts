@@ -8,13 +8,13 @@ import path from 'node:path';
 
 import { Ledger, SqliteBackend } from '../../lib/store';
 import { startDemoServices, type DemoServices } from '../../scripts/demo';
-import { templateCredentials } from '../../scripts/template-credentials';
+import { DEMO_LEDGER_SECRET, templateCredentials } from '../../scripts/template-credentials';
 import { readFixture } from '../fakes/pretix';
 import { delay, N8nInstance, runData } from '../harness/n8n';
 import { connectN8nApi, loadTemplates, WEBHOOK_SECRET, webhookPath } from './support';
 
 const EVENT_KEY = 'exampleorg/summit26';
-const LEDGER_SECRET = 'demo-ledger-secret';
+const LEDGER_SECRET = DEMO_LEDGER_SECRET;
 
 /** Valid Matrix IDs of the paid fixture orders, normalised (see test/fixtures/pretix/README.md). */
 const VALID_INVITEES = ['@alice:example.org', '@dave:example.org', '@frank:example.org', '@grace:example.net', '@heidi:chat.example.org', '@ivan:example.org', '@laura:example.org', '@mallory:example.org', '@niaj:example.org', '@peggy:example.org'];

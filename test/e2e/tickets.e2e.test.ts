@@ -8,7 +8,7 @@ import path from 'node:path';
 
 import { Ledger, SqliteBackend } from '../../lib/store';
 import { startDemoServices, type DemoServices } from '../../scripts/demo';
-import { templateCredentials } from '../../scripts/template-credentials';
+import { DEMO_LEDGER_SECRET, templateCredentials } from '../../scripts/template-credentials';
 import { delay, N8nInstance } from '../harness/n8n';
 import { command, loadTemplates, waitForNotification, webhookPath } from './support';
 
@@ -52,7 +52,7 @@ describe('tickets decide who is in (real n8n, strict fake pretix)', () => {
 		n8n = await N8nInstance.start({ label: 'tickets', credentials: templateCredentials(services), workflows: templates });
 		const backend = new SqliteBackend({ path: path.join(n8n.userFolder, '.n8n/pretix-matrix-ledger.sqlite') });
 		await backend.init();
-		ledger = new Ledger(backend, { secret: 'demo-ledger-secret' });
+		ledger = new Ledger(backend, { secret: DEMO_LEDGER_SECRET });
 		services.pretix.addWebhook({ target_url: n8n.webhookUrl(webhookPath(templates)), action_types: ['pretix.event.order.*'] });
 		await delay(3000);
 		expect(await command(services, n8n, room, `!setroom ${services.pretixUrl}/exampleorg/summit26/`)).toEqual([expect.stringContaining('exampleorg/summit26')]);

@@ -3,13 +3,14 @@
  * event operations, GDPR look-up/erasure, errors and the credential test, on real backends.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { IDataObject, INodeParameters } from 'n8n-workflow';
 
 import { closeAllLedgers } from '../../lib/store';
+import { n8nFolder } from '../../lib/store/config';
 import { DedupeStore } from '../../nodes/DedupeStore/DedupeStore.node';
 import { runWorkflow, wf } from '../harness/engine';
 import { PG_URL, postgresStore, redisStore, REDIS_URL } from '../unit/store/backends';
@@ -41,6 +42,10 @@ const attendees: IDataObject[] = [
 	},
 ];
 
+const LEDGER_SECRET = 'm_w6qQILCMZEz1g5yN-yQgINChuGIX78';
+// The tests' ledger files live in the temporary folder, allowed as an operator would allow it.
+process.env.N8N_RESTRICT_FILE_ACCESS_TO = tmpdir();
+
 let dir: string;
 let credentials: Record<string, IDataObject>;
 
@@ -50,7 +55,7 @@ beforeEach(() => {
 		dedupeStoreApi: {
 			backend: 'embedded',
 			filePath: join(dir, 'ledger.sqlite'),
-			hmacSecret: 'engine-test-secret-123',
+			hmacSecret: LEDGER_SECRET,
 		},
 	};
 });
@@ -394,7 +399,7 @@ describe('backends and credentials', () => {
 							pgUser: decodeURIComponent(pg.username),
 							pgPassword: decodeURIComponent(pg.password),
 							pgTablePrefix: spec.tablePrefix,
-							hmacSecret: 'engine-test-secret-123',
+							hmacSecret: LEDGER_SECRET,
 						}
 					: {
 							backend: 'redis',
@@ -402,7 +407,7 @@ describe('backends and credentials', () => {
 							redisPort: Number(redis.port || 6379),
 							redisDatabase: Number(redis.pathname.slice(1) || 0),
 							redisKeyPrefix: spec.keyPrefix,
-							hmacSecret: 'engine-test-secret-123',
+							hmacSecret: LEDGER_SECRET,
 						},
 		};
 		try {
@@ -422,7 +427,7 @@ describe('backends and credentials', () => {
 				backend: 'redis',
 				redisHost: '127.0.0.1',
 				redisPort: 1,
-				hmacSecret: 'engine-test-secret-123',
+				hmacSecret: LEDGER_SECRET,
 			},
 		};
 		const result = await run({ resource: 'entry', operation: 'claim' }, attendees);
@@ -445,7 +450,7 @@ describe('backends and credentials', () => {
 			call({
 				backend: 'embedded',
 				filePath: join(dir, 'probe.sqlite'),
-				hmacSecret: 'engine-test-secret-123',
+				hmacSecret: LEDGER_SECRET,
 			}),
 		).resolves.toEqual({ status: 'OK', message: 'Connection successful' });
 		await expect(
@@ -453,23 +458,53 @@ describe('backends and credentials', () => {
 				backend: 'postgres',
 				pgHost: '127.0.0.1',
 				pgPort: 1,
-				hmacSecret: 'engine-test-secret-123',
+				hmacSecret: LEDGER_SECRET,
 			}),
 		).resolves.toEqual({
 			status: 'Error',
 			message: 'The PostgreSQL store is unreachable (connection refused)',
 		});
+		for (const [hmacSecret, reason] of [
+			['12345678', 'must be at least 32 characters long'],
+			['replace-with-a-long-random-secret', 'is a placeholder or a well-known value'],
+			['a'.repeat(40), 'is too regular'],
+		]) {
+			const answer = await call({
+				backend: 'embedded',
+				filePath: join(dir, 'weak.sqlite'),
+				hmacSecret,
+			});
+			expect(answer.status).toBe('Error');
+			expect(answer.message).toContain(`The ledger secret (HMAC Secret) ${reason}`);
+			expect(answer.message).toContain('openssl rand');
+			expect(answer.message).not.toContain(hmacSecret);
+		}
+		// A refused secret creates no file; a weak previous secret is fine (it is being replaced).
+		expect(existsSync(join(dir, 'weak.sqlite'))).toBe(false);
 		await expect(
-			call({ backend: 'embedded', filePath: join(dir, 'probe.sqlite'), hmacSecret: 'short' }),
-		).resolves.toEqual({
+			call({
+				backend: 'embedded',
+				filePath: join(dir, 'probe.sqlite'),
+				hmacSecret: LEDGER_SECRET,
+				hmacPreviousSecret: '12345678',
+			}),
+		).resolves.toEqual({ status: 'OK', message: 'Connection successful' });
+		// n8n's own database is never a ledger.
+		const n8nDatabase = join(n8nFolder(), 'database.sqlite');
+		const own = await call({
+			backend: 'embedded',
+			filePath: n8nDatabase,
+			hmacSecret: LEDGER_SECRET,
+		});
+		expect(own).toMatchObject({
 			status: 'Error',
-			message: 'The store secret must be at least 8 characters long',
+			message: expect.stringContaining("n8n's own database"),
 		});
 	});
 
 	test('the default embedded file lives in the n8n user folder', async () => {
 		const id = randomBytes(3).toString('hex');
-		credentials = { dedupeStoreApi: { backend: 'embedded', hmacSecret: 'engine-test-secret-123' } };
+		credentials = { dedupeStoreApi: { backend: 'embedded', hmacSecret: LEDGER_SECRET } };
 		const result = await run(
 			{ resource: 'entry', operation: 'claim', event: `default-path-${id}` },
 			[attendees[0]],

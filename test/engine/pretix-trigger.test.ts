@@ -190,15 +190,62 @@ describe('caller authentication', () => {
 	const valid = webhookFixture('order-paid');
 
 	test('path secret: right → 200, wrong → 404 (never 410)', async () => {
-		const workflow = trigger({ callerAuth: 'pathSecret', pathSecret: 'Zk3v9QwT7rLx2abcd' });
-		const ok = await runWebhook({ workflow, node: 'Trigger', credentials: credentials(), request: post(valid, { path: 'pretix/Zk3v9QwT7rLx2abcd' }) });
+		const workflow = trigger({ callerAuth: 'pathSecret', pathSecret: 'Zk3v9QwT7rLx2abcdPq8Wn4M' });
+		const ok = await runWebhook({ workflow, node: 'Trigger', credentials: credentials(), request: post(valid, { path: 'pretix/Zk3v9QwT7rLx2abcdPq8Wn4M' }) });
 		expect(ok.response.status).toBe(200);
-		const wrong = await runWebhook({ workflow, node: 'Trigger', credentials: credentials(), request: post(valid, { path: 'pretix/Zk3v9QwT7rLx3abcd' }) });
+		const wrong = await runWebhook({ workflow, node: 'Trigger', credentials: credentials(), request: post(valid, { path: 'pretix/Zk3v9QwT7rLx3abcdPq8Wn4M' }) });
 		expect(wrong.response.status).toBe(404);
 		expect(wrong.run).toBeUndefined();
-		const weak = await runWebhook({ workflow: trigger({ callerAuth: 'pathSecret', pathSecret: 'short' }), node: 'Trigger', credentials: credentials(), request: post(valid, { path: 'pretix/short' }) });
-		expect(weak.response.status).toBe(500);
-		expect(String((weak.response.body as IDataObject).error)).toMatch(/misconfigured/);
+	});
+
+	// What people leave in or type: each refused, both at activation and per request.
+	const WEAK_PATH_SECRETS: Array<[string, RegExp]> = [
+		['', /The Path Secret is empty/],
+		['replace-with-a-long-random-secret', /placeholder or a well-known value/],
+		['changeme', /placeholder or a well-known value/],
+		['Zk3v9QwT7rLx2abcd', /at least 22 characters/],
+		['a'.repeat(16), /at least 22 characters/],
+		['a'.repeat(30), /too regular/],
+		['abcdefghijklmnopqrstuvwxyz', /too regular/],
+		['qwertyuiopasdfghjklzxcvbnm', /too regular/],
+		['Xk3vQ9pL2mXk3vQ9pL2mXk3vQ9pL', /too regular/],
+		['Zk3v9QwT7rLx2abcdPq8Wn4M/', /may only contain letters, digits/],
+	];
+
+	test.each(WEAK_PATH_SECRETS)('path secret %j: activation refused with a clear reason; a call never passes', async (pathSecret, reason) => {
+		const workflow = trigger({ callerAuth: 'pathSecret', pathSecret });
+		const activation = runWebhookLifecycle({ workflow, node: 'Trigger', method: 'checkExists', credentials: credentials() });
+		await expect(activation).rejects.toThrow(reason);
+		await expect(activation).rejects.toThrow(/Pretix Trigger cannot be activated: .*(openssl rand|URL)/);
+		if (pathSecret) await expect(activation).rejects.not.toThrow(pathSecret);
+		await expect(runWebhookLifecycle({ workflow, node: 'Trigger', method: 'create', credentials: credentials() })).rejects.toThrow(reason);
+		const call = await runWebhook({ workflow, node: 'Trigger', credentials: credentials(), request: post(valid, { path: `pretix/${pathSecret}` }) });
+		expect(call.response.status).toBe(500);
+		expect(call.response.body).toEqual({ error: 'Pretix Trigger is misconfigured: its caller authentication is not usable; fix the trigger in n8n.' });
+		expect(call.run).toBeUndefined();
+		expect(fake.requestCount()).toBe(0);
+	});
+
+	test('a generated secret activates (registration off: nothing is asked of pretix)', async () => {
+		const workflow = trigger({ callerAuth: 'pathSecretAndBasicAuth', pathSecret: 'edQj9FvQqmG8e6qu5SpS-76r', basicAuthUser: 'hook', basicAuthPassword: 'p' });
+		expect((await runWebhookLifecycle({ workflow, node: 'Trigger', method: 'checkExists', credentials: credentials() })).result).toBe(true);
+		expect(fake.requestCount()).toBe(0);
+	});
+
+	test('an empty Basic Auth password (or user) refuses activation; a call with an empty password never passes', async () => {
+		const cases: Array<[IDataObject, RegExp]> = [
+			[{ callerAuth: 'basicAuth', basicAuthUser: 'pretix', basicAuthPassword: '' }, /Basic Auth Password is empty/],
+			[{ callerAuth: 'basicAuth', basicAuthUser: 'pretix', basicAuthPassword: '   ' }, /Basic Auth Password is empty/],
+			[{ callerAuth: 'basicAuth', basicAuthUser: '', basicAuthPassword: 'x' }, /Basic Auth User is empty/],
+			[{ callerAuth: 'pathSecretAndBasicAuth', pathSecret: 'edQj9FvQqmG8e6qu5SpS-76r', basicAuthUser: 'pretix', basicAuthPassword: '' }, /Basic Auth Password is empty/],
+		];
+		for (const [parameters, reason] of cases) {
+			await expect(runWebhookLifecycle({ workflow: trigger(parameters), node: 'Trigger', method: 'checkExists', credentials: credentials() })).rejects.toThrow(reason);
+		}
+		const workflow = trigger({ callerAuth: 'basicAuth', basicAuthUser: 'pretix', basicAuthPassword: '' });
+		const call = await runWebhook({ workflow, node: 'Trigger', credentials: credentials(), request: post(valid, { headers: { authorization: basic('pretix', '') } }) });
+		expect(call.response.status).toBe(500);
+		expect(call.run).toBeUndefined();
 	});
 
 	test('Basic auth: right → 200, missing/wrong → 401 with a reason', async () => {
@@ -217,7 +264,7 @@ describe('caller authentication', () => {
 describe('fake pretix sender → trigger', () => {
 	test('python-requests delivery with Basic auth from the URL; retries after 503 and duplicates are absorbed', async () => {
 		const compressed = await startFakePretix({ webhooks: { timeFactor: 1000 } });
-		const workflow = wf([{ name: 'Trigger', type: 'pretixTrigger', parameters: { authentication: 'pretixApi', callerAuth: 'pathSecretAndBasicAuth', pathSecret: 'Q7pLm2x9Kd3Rt8Vw', basicAuthUser: 'hook', basicAuthPassword: 'p@ss:word' }, credentials: ['pretixApi'], webhookId: 'c0ffee00-1111-4222-8333-444455556666' }]);
+		const workflow = wf([{ name: 'Trigger', type: 'pretixTrigger', parameters: { authentication: 'pretixApi', callerAuth: 'pathSecretAndBasicAuth', pathSecret: 'Q7pLm2x9Kd3Rt8VwHs5Yc1Nf', basicAuthUser: 'hook', basicAuthPassword: 'p@ss:word' }, credentials: ['pretixApi'], webhookId: 'c0ffee00-1111-4222-8333-444455556666' }]);
 		let staticData: IDataObject = {};
 		const emitted: IDataObject[][] = [];
 		const statuses: number[] = [];
@@ -243,7 +290,7 @@ describe('fake pretix sender → trigger', () => {
 		await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
 		const port = (receiver.address() as AddressInfo).port;
 		try {
-			compressed.addWebhook({ target_url: `http://hook:p%40ss%3Aword@127.0.0.1:${port}/webhook/pretix/Q7pLm2x9Kd3Rt8Vw`, action_types: DEFAULT_TRIGGER_ACTIONS });
+			compressed.addWebhook({ target_url: `http://hook:p%40ss%3Aword@127.0.0.1:${port}/webhook/pretix/Q7pLm2x9Kd3Rt8VwHs5Yc1Nf`, action_types: DEFAULT_TRIGGER_ACTIONS });
 			compressed.injectFaults({ status: 500, times: 2, match: '/orders/ABC3K/' }); // first delivery fails to resolve → 503
 			const first = compressed.notify('pretix.event.order.paid', { event: 'summit26', code: 'ABC3K' });
 			expect(await first.deliveries[0].done).toBe('delivered');
@@ -270,7 +317,7 @@ describe('fake pretix sender → trigger', () => {
 });
 
 describe('webhook registration lifecycle', () => {
-	const registering = (extra: IDataObject = {}) => trigger({ registerWebhook: true, registerOrganizer: 'exampleorg', eventFilter: 'summit26', callerAuth: 'pathSecretAndBasicAuth', pathSecret: 'R4nd0mS3cretPath_x', basicAuthUser: 'hook', basicAuthPassword: 'pw', ...extra });
+	const registering = (extra: IDataObject = {}) => trigger({ registerWebhook: true, registerOrganizer: 'exampleorg', eventFilter: 'summit26', callerAuth: 'pathSecretAndBasicAuth', pathSecret: 'R4nd0mS3cretPath_xJw7Lk2', basicAuthUser: 'hook', basicAuthPassword: 'pw', ...extra });
 
 	test('checkExists → create → checkExists → delete (disables) with the webhook API', async () => {
 		const workflow = registering();
@@ -281,7 +328,7 @@ describe('webhook registration lifecycle', () => {
 		const data = plain(created.staticData)['node:Trigger'] as IDataObject;
 		const hook = fake.webhooks.get('exampleorg')!.find((h) => h.id === data.webhookId)!;
 		expect(hook).toMatchObject({ enabled: true, all_events: false, limit_events: ['summit26'], action_types: DEFAULT_TRIGGER_ACTIONS });
-		expect(hook.target_url).toMatch(/^http:\/\/hook:pw@127\.0\.0\.1:5678\/webhook\/c0ffee00-1111-4222-8333-444455556666\/pretix\/R4nd0mS3cretPath_x$/);
+		expect(hook.target_url).toMatch(/^http:\/\/hook:pw@127\.0\.0\.1:5678\/webhook\/c0ffee00-1111-4222-8333-444455556666\/pretix\/R4nd0mS3cretPath_xJw7Lk2$/);
 		const exists = await runWebhookLifecycle({ workflow, node: 'Trigger', method: 'checkExists', credentials: credentials(), staticData: plain(created.staticData) });
 		expect(exists.result).toBe(true);
 		const removed = await runWebhookLifecycle({ workflow, node: 'Trigger', method: 'delete', credentials: credentials(), staticData: plain(created.staticData) });

@@ -7,7 +7,7 @@
  * Used by the e2e suite, the reliability suite, benchmarks and `npm start`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { chmodSync, cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 
@@ -72,6 +72,11 @@ export interface N8nOptions {
 	logFile?: string;
 	/** Stream n8n's output to this process's stdout (npm start). */
 	inheritOutput?: boolean;
+	/**
+	 * npm start: keep one public-API key in this file (0600) and reuse it at every start, with only
+	 * the scopes given and an expiry, instead of creating a never-expiring all-scope key each time.
+	 */
+	apiKey?: { file: string; scopes: string[]; validDays: number };
 }
 
 export interface ExecutionSummary {
@@ -290,8 +295,30 @@ export class N8nInstance {
 		if (login.status !== 200) throw new Error(`n8n login failed: ${login.status} ${await login.text()}`);
 		this.cookie = (login.headers.getSetCookie?.() ?? []).map((c) => c.split(';')[0]).join('; ');
 		const scopes = ((await this.rest('GET', '/rest/api-keys/scopes')) as { data: string[] }).data;
+		if (this.options.apiKey) {
+			this.apiKey = await this.reusableApiKey(this.options.apiKey, scopes);
+			return;
+		}
 		const key = (await this.rest('POST', '/rest/api-keys', { label: `e2e-${Date.now()}`, scopes, expiresAt: null })) as { data: { rawApiKey: string } };
 		this.apiKey = key.data.rawApiKey;
+	}
+
+	/** The stored key while it works and has a day left; else a new one (the old and earlier harness keys deleted). */
+	private async reusableApiKey(options: NonNullable<N8nOptions['apiKey']>, available: string[]): Promise<string> {
+		const stored = existsSync(options.file) ? (JSON.parse(readFileSync(options.file, 'utf8')) as { id?: string; key?: string; expiresAt?: number }) : {};
+		if (stored.key && (stored.expiresAt ?? 0) > Date.now() / 1000 + 86_400) {
+			const probe = await fetch(`${this.baseUrl}/api/v1/workflows?limit=1`, { headers: { 'X-N8N-API-KEY': stored.key, accept: 'application/json' } });
+			if (probe.status === 200) return stored.key;
+		}
+		const listed = ((await this.rest('GET', '/rest/api-keys')) as { data: { items?: Array<{ id: string; label: string }> } | Array<{ id: string; label: string }> }).data;
+		for (const old of Array.isArray(listed) ? listed : (listed.items ?? []))
+			if (old.id === stored.id || /^e2e-\d+$/.test(old.label)) await this.rest('DELETE', `/rest/api-keys/${old.id}`);
+		const expiresAt = Math.floor(Date.now() / 1000) + options.validDays * 86_400;
+		const scopes = options.scopes.filter((scope) => available.includes(scope));
+		const created = (await this.rest('POST', '/rest/api-keys', { label: 'npm start', scopes, expiresAt })) as { data: { id: string; rawApiKey: string } };
+		writeFileSync(options.file, JSON.stringify({ id: created.data.id, key: created.data.rawApiKey, expiresAt, scopes }, null, 2), { mode: 0o600 });
+		chmodSync(options.file, 0o600);
+		return created.data.rawApiKey;
 	}
 
 	/** An authenticated call to n8n's internal REST API (what the editor uses). */

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { normalizeMxid } from '../../lib/mxid';
 import { Ledger, SqliteBackend } from '../../lib/store';
 import { startDemoServices, type DemoServices } from '../../scripts/demo';
-import { templateCredentials } from '../../scripts/template-credentials';
+import { DEMO_LEDGER_SECRET, templateCredentials } from '../../scripts/template-credentials';
 import { readFixture, type GeneratedOrders } from '../fakes/pretix';
 import type { GenerateOrdersOptions } from '../fakes/pretix/generator';
 import {
@@ -275,7 +275,7 @@ export class Stage {
 		if (existsSync(file)) {
 			const backend = new SqliteBackend({ path: file });
 			await backend.init();
-			const ledger = new Ledger(backend, { secret: 'demo-ledger-secret' });
+			const ledger = new Ledger(backend, { secret: DEMO_LEDGER_SECRET });
 			for (const [index, user] of lost.entries()) {
 				const rows = await ledger.lookup({ matrixId: user });
 				lines.push(`  lost #${index + 1}: membership ${this.services.homeserver.membership(this.attendeesRoom, user) ?? 'none'}; ledger ${JSON.stringify(rows.map((r) => ({ scope: r.scope === this.attendeesRoom ? 'room' : r.scope, state: r.state, outcome: r.outcome, reason: r.reason, attempts: r.attempts })))}`);

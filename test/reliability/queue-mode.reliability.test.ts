@@ -10,10 +10,11 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 
 import { exactlyOnce, Stage, webhooksDuringBatch, WEBHOOK_WORKFLOW } from './helpers';
+import { DEMO_LEDGER_SECRET } from '../../scripts/template-credentials';
 
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres', password: '' };
 const REDIS = { host: '127.0.0.1', port: 6379, db: 11 };
-const LEDGER_SECRET = 'demo-ledger-secret';
+const LEDGER_SECRET = DEMO_LEDGER_SECRET;
 
 async function admin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
 	const client = new Client({ ...PG, database: 'test' });

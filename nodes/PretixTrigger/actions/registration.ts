@@ -2,7 +2,7 @@ import type { IHookFunctions } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError, type JsonObject } from 'n8n-workflow';
 
 import { assertSlug, DEFAULT_TRIGGER_ACTIONS, PretixApiError, pretixClientFor, type PretixClient } from '../../../lib/pretix';
-import { withBasicAuth } from './caller-auth';
+import { callerAuthProblem, withBasicAuth } from './caller-auth';
 
 /**
  * Optional registration of the webhook in pretix (organizer → webhooks API). Needs a team token
@@ -42,7 +42,19 @@ function nodeError(context: IHookFunctions, error: unknown): Error {
 	return error as Error;
 }
 
+/**
+ * Refuses activation (publishing, and "listen for test event") while the caller authentication is
+ * unusable: n8n runs checkExists for every webhook before it registers the workflow and drops the
+ * webhook again when it throws (n8n ActiveWorkflowManager.addWebhooks, WebhookService
+ * createWebhookIfNotExists), so the URL never answers with a weak secret.
+ */
+function assertUsableCallerAuth(context: IHookFunctions): void {
+	const problem = callerAuthProblem((name) => context.getNodeParameter(name, ''));
+	if (problem) throw new NodeOperationError(context.getNode(), `Pretix Trigger cannot be activated: ${problem}`, { description: 'Set the Path Secret (or the Basic Auth Password) in the trigger, then publish again.' });
+}
+
 export async function checkExists(this: IHookFunctions): Promise<boolean> {
+	assertUsableCallerAuth(this);
 	if (!registering(this)) return true;
 	const data = this.getWorkflowStaticData('node');
 	try {
@@ -59,6 +71,7 @@ export async function checkExists(this: IHookFunctions): Promise<boolean> {
 }
 
 export async function create(this: IHookFunctions): Promise<boolean> {
+	assertUsableCallerAuth(this);
 	if (!registering(this)) return true;
 	const data = this.getWorkflowStaticData('node');
 	const actions = this.getNodeParameter('actions', DEFAULT_TRIGGER_ACTIONS) as string[];

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIPv6, type Socket } from 'node:net';
+import { createEventContent, creatorEntry, userPowerLevel } from './room-versions';
 import {
 	RateLimiter,
 	SYNAPSE_RATE_LIMITS,
@@ -323,6 +324,10 @@ export class FakeHomeserver {
 		members?: string[];
 		invited?: string[];
 		powerLevels?: Json;
+		/** Room version (default 10); `additionalCreators` (v12+) and no power-levels event: room-versions.ts. */
+		roomVersion?: string;
+		additionalCreators?: string[];
+		withoutPowerLevels?: boolean;
 	}): string {
 		const roomId = `!${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x')}:${this.serverName}`;
 		const room: Room = { id: roomId, state: new Map(), events: [] };
@@ -332,16 +337,16 @@ export class FakeHomeserver {
 			type: 'm.room.create',
 			sender: c,
 			state_key: '',
-			content: { creator: c, room_version: '10' },
+			content: createEventContent(options.roomVersion ?? '10', c, options.additionalCreators),
 		});
 		this.append(room, this.memberEvent(c, c, 'join'));
-		this.append(room, {
+		if (!options.withoutPowerLevels) this.append(room, {
 			type: 'm.room.power_levels',
 			sender: c,
 			state_key: '',
 			content: {
 				...structuredClone(DEFAULT_POWER_LEVELS),
-				users: { [c]: 100 },
+				users: creatorEntry(options.roomVersion ?? '10', c),
 				...(options.powerLevels ?? {}),
 			},
 		});
@@ -587,9 +592,8 @@ export class FakeHomeserver {
 	}
 
 	private levelOf(room: Room, userId: string): number {
-		const pl = this.powerLevels(room);
-		const level = pl.users[userId];
-		return typeof level === 'number' ? level : Number(pl.users_default ?? 0);
+		const create = room.state.get(stateKey('m.room.create', ''))!.event;
+		return userPowerLevel(create, room.state.get(stateKey('m.room.power_levels', ''))?.event.content, userId);
 	}
 
 	private required(room: Room, action: 'invite' | 'kick' | 'ban' | 'redact'): number {
@@ -1031,7 +1035,8 @@ export class FakeHomeserver {
 			if (rest.length === 2 || rest.length === 3) {
 				const found = r.state.get(stateKey(x, y ?? ''));
 				if (!found) throw notFound('Event not found.');
-				return found.event.content;
+				// Synapse RoomStateEventRestServlet: ?format=event answers the whole event.
+				return url.searchParams.get('format') === 'event' ? (this.render(found) as unknown as Json) : found.event.content;
 			}
 		}
 		if (method === 'PUT' && action === 'state' && (rest.length === 2 || rest.length === 3)) {

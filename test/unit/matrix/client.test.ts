@@ -163,6 +163,61 @@ describe('messages', () => {
 		expect(htmlToPlain('a<br>b')).toBe('a\nb');
 	});
 
+	test('sendNotice: 429s wait the retry_after_ms asked for, 5xx are retried until the budget (not a count) is spent', async () => {
+		// Synapse's 429 body (synapse/api/errors.py LimitExceededError): errcode plus retry_after_ms.
+		const limited = {
+			status: 429,
+			headers: { 'retry-after': '2' },
+			body: { errcode: 'M_LIMIT_EXCEEDED', error: 'Too Many Requests', retry_after_ms: 1234 },
+		};
+		const unavailable = {
+			status: 503,
+			headers: {},
+			body: { errcode: 'M_UNKNOWN', error: 'Service unavailable' },
+		};
+		const answers: HttpResponse[] = [
+			limited,
+			limited,
+			...Array(6).fill(unavailable),
+			{ status: 200, headers: {}, body: { event_id: '$sent' } },
+		];
+		const { requests, transport } = recording(() => answers.shift() ?? unavailable);
+		const client = new MatrixClient('http://hs.local', transport);
+		// A clock that only the retries move: waits are recorded, never slept.
+		let clock = 0;
+		const waits: number[] = [];
+		const sleep = async (ms: number) => {
+			waits.push(ms);
+			clock += ms;
+		};
+		const sent = await sendNotice(
+			client,
+			{ room: '!room:hs.local', text: 'Invites sent: 3' },
+			{ txnId: 'txn-budget', budgetMs: 120_000, now: () => clock, sleep },
+		);
+		expect(sent).toEqual({
+			status: 'sent',
+			roomId: '!room:hs.local',
+			eventId: '$sent',
+			txnId: 'txn-budget',
+		});
+		expect(waits.slice(0, 2)).toEqual([1234, 1234]);
+		expect(waits).toHaveLength(8);
+		// Every attempt is the same PUT: one transaction id, so the homeserver posts once.
+		expect(new Set(requests.map((r) => `${r.method} ${r.url}`)).size).toBe(1);
+		// Failing for longer than the budget: given up, and no wait reached past the budget.
+		clock = 0;
+		waits.length = 0;
+		const failed = await sendNotice(
+			client,
+			{ room: '!room:hs.local', text: 'second' },
+			{ txnId: 'txn-budget-2', budgetMs: 20_000, now: () => clock, sleep },
+		);
+		expect(failed).toMatchObject({ status: 'gaveUp', reason: 'http503' });
+		expect(clock).toBeLessThanOrEqual(20_000);
+		expect(waits.length).toBeGreaterThan(4);
+	});
+
 	test('sendNotice retries with the same txn id and posts exactly once', async () => {
 		hs = await startFakeHomeserver({ rateLimits: false });
 		const bot = hs.createUser('bot');

@@ -151,6 +151,111 @@ describe('CommandListener', () => {
 		expect(third.emitted.map((e) => e.eventId)).toEqual([command, fresh]);
 	});
 
+	test('a refusal answered 429 is retried after retry_after_ms and posted once; only delivered refusals silence the next', async () => {
+		const errors: string[] = [];
+		await listen({ replyToRefused: true, onError: (e) => void errors.push(e.message) });
+		const botNotices = () =>
+			hs.timeline(roomId, 'm.room.message').filter((e) => e.sender === bot.userId);
+		hs.failNext(2, {
+			status: 429,
+			path: /\/send\//,
+			body: { errcode: 'M_LIMIT_EXCEEDED', error: 'Too Many Requests', retry_after_ms: 150 },
+		});
+		const first = hs.say(guest.userId, roomId, '!purge');
+		await until(() => botNotices().length === 1);
+		expect((botNotices()[0].content['m.relates_to'] as any)['m.in_reply_to'].event_id).toBe(first);
+		const sends = hs.requests().filter((r) => /\/send\//.test(r.path));
+		expect(sends.map((r) => r.status)).toEqual([429, 429, 200]);
+		// Delivered: the next refusal within the minute stays silent.
+		hs.say(guest.userId, roomId, '!stats');
+		await new Promise((r) => setTimeout(r, 400));
+		expect(botNotices()).toHaveLength(1);
+		// A refusal that could not be delivered (403: the bot may not post) does not count.
+		const other = hs.createUser('other');
+		hs.setMembership(roomId, other.userId, 'join');
+		hs.failNext(1, {
+			status: 403,
+			path: /\/send\//,
+			body: { errcode: 'M_FORBIDDEN', error: 'no' },
+		});
+		hs.say(other.userId, roomId, '!purge');
+		await until(() =>
+			errors.some((e) =>
+				/A reply could not be delivered \(homeserver answered 403 M_FORBIDDEN\)/.test(e),
+			),
+		);
+		const again = hs.say(other.userId, roomId, '!purge');
+		await until(() => botNotices().length === 2);
+		expect((botNotices()[1].content['m.relates_to'] as any)['m.in_reply_to'].event_id).toBe(again);
+		expect(errors.join('\n')).not.toMatch(/@|!/);
+	});
+
+	test('a help reply through 502s is retried within the budget and posted once', async () => {
+		await listen({ helpOnUnknown: true });
+		hs.failNext(3, { status: 502, path: /\/send\// });
+		hs.say(mod.userId, roomId, '!frobnicate');
+		await until(() => hs.timeline(roomId, 'm.room.message').some((e) => e.sender === bot.userId));
+		await new Promise((r) => setTimeout(r, 200));
+		const replies = hs.timeline(roomId, 'm.room.message').filter((e) => e.sender === bot.userId);
+		expect(replies.map((e) => String(e.content.body).slice(0, 16))).toEqual(['Unknown command.']);
+	});
+
+	test('commands typed while down: run after the restart when young, answered once as missed when old, never twice', async () => {
+		const first = await listen();
+		await first.listener.close();
+		const persisted = first.states[first.states.length - 1];
+		expect(persisted.syncToken).toBeTruthy();
+		const minutes = (n: number) => Date.now() - n * 60_000;
+		const young = hs.say(mod.userId, roomId, '!status', { ts: minutes(2) });
+		const old = hs.say(mod.userId, roomId, '!stats', { ts: minutes(30) });
+		hs.say(mod.userId, roomId, '!frobnicate', { ts: minutes(30) }); // unknown and old: nothing
+		const second = await listen({ state: persisted, helpOnUnknown: true });
+		const botNotices = () =>
+			hs.timeline(roomId, 'm.room.message').filter((e) => e.sender === bot.userId);
+		await until(() => second.emitted.length === 1 && botNotices().length === 1);
+		await new Promise((r) => setTimeout(r, 300));
+		expect(second.emitted.map((e) => e.eventId)).toEqual([young]);
+		expect(
+			botNotices().map((e) => [
+				e.content.body,
+				(e.content['m.relates_to'] as any)['m.in_reply_to'].event_id,
+			]),
+		).toEqual([
+			[
+				'This command was missed while the bot was offline (older than 10 minutes); please repeat it.',
+				old,
+			],
+		]);
+		// Another restart from the state the second listener persisted: nothing is run or answered again.
+		await second.listener.close();
+		const third = await listen({
+			state: second.states[second.states.length - 1],
+			helpOnUnknown: true,
+		});
+		await new Promise((r) => setTimeout(r, 500));
+		expect(third.emitted).toEqual([]);
+		expect(botNotices()).toHaveLength(1);
+	});
+
+	test('Max Command Age is configurable; a fresh start (no sync token) still skips history', async () => {
+		const first = await listen();
+		await first.listener.close();
+		const persisted = first.states[first.states.length - 1];
+		const typed = hs.say(mod.userId, roomId, '!status', { ts: Date.now() - 2 * 60_000 });
+		const fresh = await listen();
+		await new Promise((r) => setTimeout(r, 400));
+		expect(fresh.emitted).toEqual([]);
+		await fresh.listener.close();
+		const strict = await listen({ state: persisted, maxCommandAgeMs: 60_000 });
+		await until(() => hs.timeline(roomId, 'm.room.message').some((e) => e.sender === bot.userId));
+		expect(strict.emitted).toEqual([]);
+		const notice = hs.timeline(roomId, 'm.room.message').find((e) => e.sender === bot.userId)!;
+		expect(notice.content.body).toBe(
+			'This command was missed while the bot was offline (older than 1 minutes); please repeat it.',
+		);
+		expect((notice.content['m.relates_to'] as any)['m.in_reply_to'].event_id).toBe(typed);
+	});
+
 	test('reconnects when the homeserver goes down and comes back', async () => {
 		const errors: string[] = [];
 		const { emitted } = await listen({ onError: (e) => void errors.push(e.message) });

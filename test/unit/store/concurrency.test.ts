@@ -25,7 +25,7 @@ function runWorker(
 	return new Promise((resolve, reject) => {
 		const args = JSON.stringify({
 			spec,
-			secret: 'race-secret-0123456789',
+			secret: 'i9jAxM63AiPlcraiTRIG-1DbfrsYKEW_',
 			subjects,
 			batch,
 			startAt,

@@ -1,4 +1,12 @@
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import {
+	mkdirSync,
+	mkdtempSync,
+	realpathSync,
+	rmSync,
+	existsSync,
+	symlinkSync,
+	writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,6 +21,14 @@ import {
 	testStoreCredential,
 	withLedger,
 } from '../../../lib/store';
+import { allowedFileFolders, resolveLedgerPath } from '../../../lib/store/config';
+
+const SECRET = 'LIbni1qdmcn0dOXMaCrTumbyS5dVWYf1';
+const OTHER_SECRET = 'qaNGgVTnoLynydS6la2kFzMXWiRA8BIE';
+
+// The tests' ledger files live in the temporary folder: allowed the way an operator allows a
+// folder for n8n's file nodes.
+process.env.N8N_RESTRICT_FILE_ACCESS_TO = tmpdir();
 
 describe('default embedded file', () => {
 	test('lives in the n8n user folder when N8N_USER_FOLDER is set, else in ~/.n8n', () => {
@@ -22,9 +38,9 @@ describe('default embedded file', () => {
 		expect(defaultSqlitePath({}, '/home/x')).toBe('/home/x/.n8n/pretix-matrix-ledger.sqlite');
 	});
 	test('the backend is chosen by the credential', () => {
-		expect(createBackend({ backend: 'embedded', filePath: '/tmp/x.sqlite' })).toBeInstanceOf(
-			SqliteBackend,
-		);
+		expect(
+			createBackend({ backend: 'embedded', filePath: join(tmpdir(), 'x.sqlite') }),
+		).toBeInstanceOf(SqliteBackend);
 		expect(createBackend({ backend: 'postgres' })).toBeInstanceOf(PostgresBackend);
 		expect(createBackend({ backend: 'redis' })).toBeInstanceOf(RedisBackend);
 		expect(() => createBackend({ backend: 'embedded', filePath: 'relative.sqlite' })).toThrow(
@@ -34,6 +50,118 @@ describe('default embedded file', () => {
 		expect(() => createBackend({ backend: 'postgres', pgSchema: 'x"; DROP TABLE y; --' })).toThrow(
 			/schema/,
 		);
+	});
+});
+
+describe('ledger file path', () => {
+	let home: string;
+	let n8n: string;
+	let env: NodeJS.ProcessEnv;
+	beforeEach(() => {
+		home = realpathSync(mkdtempSync(join(tmpdir(), 'ledger-path-')));
+		n8n = join(home, '.n8n');
+		mkdirSync(n8n);
+		writeFileSync(join(n8n, 'database.sqlite'), '');
+		env = { N8N_USER_FOLDER: home };
+	});
+	afterEach(() => rmSync(home, { recursive: true, force: true }));
+
+	test("n8n's semantics of N8N_RESTRICT_FILE_ACCESS_TO: unset is ~/.n8n-files, ';'-separated, '' is no restriction", () => {
+		expect(allowedFileFolders({}, '/home/n')).toEqual(['/home/n/.n8n-files']);
+		expect(
+			allowedFileFolders({ N8N_RESTRICT_FILE_ACCESS_TO: ' /data ; ~/files;' }, '/home/n'),
+		).toEqual(['/data', '/home/n/files']);
+		expect(allowedFileFolders({ N8N_RESTRICT_FILE_ACCESS_TO: '' }, '/home/n')).toBeUndefined();
+	});
+
+	test('the default and other .sqlite files directly in the n8n folder are accepted', () => {
+		expect(resolveLedgerPath('', env, home)).toBe(join(n8n, 'pretix-matrix-ledger.sqlite'));
+		expect(resolveLedgerPath(join(n8n, 'summit.db'), env, home)).toBe(join(n8n, 'summit.db'));
+		expect(resolveLedgerPath(':memory:', env, home)).toBe(':memory:');
+	});
+
+	test.each([
+		['database.sqlite', /n8n's own database/],
+		['database.sqlite-wal', /n8n's own database/],
+		['database.sqlite-shm', /n8n's own database/],
+		['database.sqlite-journal', /n8n's own database/],
+		['sub/../database.sqlite', /n8n's own database/],
+		['ledger.sqlite-wal', /not its -wal, -shm or -journal file/],
+		['config', /directly in it/],
+		['nodes/ledger.sqlite', /directly in it/],
+		['crash.journal', /directly in it/],
+	])("n8n's own files are refused: .n8n/%s", (file, message) => {
+		expect(() => resolveLedgerPath(join(n8n, file), env, home)).toThrow(message);
+	});
+
+	test('a relocated n8n database (DB_SQLITE_DATABASE) is refused too', () => {
+		const moved = {
+			...env,
+			DB_SQLITE_DATABASE: join(home, 'data', 'n8n.sqlite'),
+			N8N_RESTRICT_FILE_ACCESS_TO: home,
+		};
+		expect(() => resolveLedgerPath(join(home, 'data', 'n8n.sqlite'), moved, home)).toThrow(
+			/n8n's own database/,
+		);
+		expect(resolveLedgerPath(join(home, 'data', 'ledger.sqlite'), moved, home)).toBe(
+			join(home, 'data', 'ledger.sqlite'),
+		);
+	});
+
+	test("a symbolic link cannot point the ledger at n8n's database", () => {
+		const files = join(home, '.n8n-files');
+		mkdirSync(files);
+		symlinkSync(join(n8n, 'database.sqlite'), join(files, 'ledger.sqlite'));
+		symlinkSync(n8n, join(files, 'linked'));
+		expect(() => resolveLedgerPath(join(files, 'ledger.sqlite'), env, home)).toThrow(
+			/n8n's own database/,
+		);
+		expect(() => resolveLedgerPath(join(files, 'linked', 'database.sqlite'), env, home)).toThrow(
+			/n8n's own database/,
+		);
+		expect(resolveLedgerPath(join(files, 'summit', 'ledger.sqlite'), env, home)).toBe(
+			join(files, 'summit', 'ledger.sqlite'),
+		);
+	});
+
+	test('outside the n8n folder only where N8N_RESTRICT_FILE_ACCESS_TO allows', () => {
+		expect(() => resolveLedgerPath('/etc/ledger.sqlite', env, home)).toThrow(
+			`The store file must be in n8n's folder (${n8n}) or in a folder N8N_RESTRICT_FILE_ACCESS_TO allows (${join(home, '.n8n-files')})`,
+		);
+		expect(
+			resolveLedgerPath(
+				'/srv/ledger/x.sqlite',
+				{ ...env, N8N_RESTRICT_FILE_ACCESS_TO: '/srv/ledger' },
+				home,
+			),
+		).toBe('/srv/ledger/x.sqlite');
+		// Explicitly unrestricted n8n: anywhere except n8n's own files.
+		const open = { ...env, N8N_RESTRICT_FILE_ACCESS_TO: '' };
+		expect(resolveLedgerPath('/srv/other/x.sqlite', open, home)).toBe('/srv/other/x.sqlite');
+		expect(() => resolveLedgerPath(join(n8n, 'database.sqlite'), open, home)).toThrow(
+			/n8n's own database/,
+		);
+		expect(() =>
+			resolveLedgerPath(
+				join(home, 'ext', 'x.sqlite'),
+				{ ...open, N8N_CUSTOM_EXTENSIONS: join(home, 'ext') },
+				home,
+			),
+		).toThrow(/custom extensions/);
+		expect(() => resolveLedgerPath('relative.sqlite', env, home)).toThrow(/absolute/);
+	});
+
+	test('createBackend refuses before creating anything', () => {
+		const before = process.env.N8N_USER_FOLDER;
+		process.env.N8N_USER_FOLDER = home;
+		try {
+			expect(() =>
+				createBackend({ backend: 'embedded', filePath: join(n8n, 'database.sqlite-wal') }),
+			).toThrow(/n8n's own database/);
+		} finally {
+			if (before === undefined) delete process.env.N8N_USER_FOLDER;
+			else process.env.N8N_USER_FOLDER = before;
+		}
 	});
 });
 
@@ -49,14 +177,14 @@ describe('withLedger', () => {
 		const credential = {
 			backend: 'embedded' as const,
 			filePath: join(dir, 'sub', 'ledger.sqlite'),
-			hmacSecret: 'a-long-enough-secret',
+			hmacSecret: SECRET,
 		};
 		const first = await withLedger(credential, async (ledger) => ledger);
 		const second = await withLedger(credential, async (ledger) => ledger);
 		expect(second).toBe(first);
 		expect(existsSync(credential.filePath)).toBe(true);
 		const third = await withLedger(
-			{ ...credential, hmacSecret: 'another-long-secret' },
+			{ ...credential, hmacSecret: OTHER_SECRET },
 			async (ledger) => ledger,
 		);
 		expect(third).not.toBe(first);
@@ -67,7 +195,7 @@ describe('withLedger', () => {
 			backend: 'redis' as const,
 			redisHost: '127.0.0.1',
 			redisPort: 1,
-			hmacSecret: 'a-long-enough-secret',
+			hmacSecret: SECRET,
 		};
 		const error = await withLedger(credential, async () => 'never').catch((e) => e);
 		expect(error).toBeInstanceOf(LedgerBackendError);
@@ -75,13 +203,34 @@ describe('withLedger', () => {
 		await expect(withLedger(credential, async () => 'never')).rejects.toThrow(/unreachable/);
 	});
 
-	test('a short secret is refused', async () => {
+	test('a short secret is refused, and nothing is created', async () => {
 		await expect(
 			withLedger(
 				{ backend: 'embedded', filePath: join(dir, 'l.sqlite'), hmacSecret: 'short' },
 				async () => 1,
 			),
-		).rejects.toThrow(/at least 8/);
+		).rejects.toThrow(/at least 32 characters/);
+		expect(existsSync(join(dir, 'l.sqlite'))).toBe(false);
+	});
+
+	test('the previous secret reaches the ledger options; a weak previous secret is allowed (it is being replaced)', async () => {
+		const { ledgerOptions } = await import('../../../lib/store/config');
+		expect(ledgerOptions({ hmacSecret: SECRET, hmacPreviousSecret: '12345678' })).toEqual({
+			secret: SECRET,
+			previousSecret: '12345678',
+			retentionDays: 0,
+		});
+		expect(
+			ledgerOptions({ hmacSecret: SECRET, hmacPreviousSecret: '' }).previousSecret,
+		).toBeUndefined();
+		await expect(
+			testStoreCredential({
+				backend: 'embedded',
+				filePath: join(dir, 'rotating.sqlite'),
+				hmacSecret: SECRET,
+				hmacPreviousSecret: 'demo-ledger-secret',
+			}),
+		).resolves.toBeUndefined();
 	});
 });
 
@@ -92,7 +241,7 @@ describe('credential test', () => {
 			testStoreCredential({
 				backend: 'embedded',
 				filePath: join(dir, 'x.sqlite'),
-				hmacSecret: 'a-long-enough-secret',
+				hmacSecret: SECRET,
 			}),
 		).resolves.toBeUndefined();
 		rmSync(dir, { recursive: true, force: true });
@@ -103,7 +252,7 @@ describe('credential test', () => {
 				redisPort: 6379,
 				redisDatabase: 15,
 				redisKeyPrefix: 'credtest:',
-				hmacSecret: 'a-long-enough-secret',
+				hmacSecret: SECRET,
 			}),
 		).resolves.toBeUndefined();
 	});
@@ -113,7 +262,7 @@ describe('credential test', () => {
 				backend: 'postgres',
 				pgHost: '127.0.0.1',
 				pgPort: 1,
-				hmacSecret: 'a-long-enough-secret',
+				hmacSecret: SECRET,
 			}),
 		).rejects.toThrow('The PostgreSQL store is unreachable (connection refused)');
 		await expect(
@@ -121,7 +270,7 @@ describe('credential test', () => {
 				backend: 'redis',
 				redisHost: '127.0.0.1',
 				redisPort: 1,
-				hmacSecret: 'a-long-enough-secret',
+				hmacSecret: SECRET,
 			}),
 		).rejects.toThrow('The Redis store is unreachable (connection refused)');
 		await expect(
@@ -130,7 +279,7 @@ describe('credential test', () => {
 				pgHost: '127.0.0.1',
 				pgDatabase: 'no_such_db_here',
 				pgUser: 'postgres',
-				hmacSecret: 'a-long-enough-secret',
+				hmacSecret: SECRET,
 			}),
 		).rejects.toThrow('The PostgreSQL database does not exist (3D000)');
 	});
@@ -144,7 +293,7 @@ describe('dropped connections', () => {
 		const store = postgresStore();
 		const backend = store.create();
 		await backend.init();
-		const ledger = new Ledger(backend, { secret: 'a-long-enough-secret' });
+		const ledger = new Ledger(backend, { secret: SECRET });
 		try {
 			expect((await ledger.claim([{ event: 'e', subject: 'a' }]))[0].status).toBe('new');
 			const admin = new Client({
@@ -182,7 +331,7 @@ describe('dropped connections', () => {
 		const store = redisStore();
 		const backend = store.create();
 		await backend.init();
-		const ledger = new Ledger(backend, { secret: 'a-long-enough-secret' });
+		const ledger = new Ledger(backend, { secret: SECRET });
 		try {
 			expect((await ledger.claim([{ event: 'e', subject: 'a' }]))[0].status).toBe('new');
 			const admin = new Redis(REDIS_URL);

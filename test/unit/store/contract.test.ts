@@ -11,7 +11,7 @@ import {
 } from '../../../lib/store';
 import { STORES, type TestStore } from './backends';
 
-const SECRET = 'contract-test-secret-0123456789';
+const SECRET = 'kWAhOGt3UwaTGGebs7ai4Zzg-5NWw9Wu';
 const DAY = 24 * 3600 * 1000;
 
 describe.each(STORES)('ledger contract: %s', (_kind, makeStore) => {
@@ -434,7 +434,7 @@ describe.each(STORES)('ledger contract: %s', (_kind, makeStore) => {
 
 		test('a different secret cannot recognise anyone', async () => {
 			await seed();
-			const other = new Ledger(backend, { secret: 'another-secret-value', now: () => clock });
+			const other = new Ledger(backend, { secret: 'TUFyFdNK-vmOe8mf-BiIQrR7yf9o3fce', now: () => clock });
 			expect(await other.lookup({ matrixId: '@alice:example.org' })).toEqual([]);
 			expect((await other.claim([entry('5001')]))[0].status).toBe('new');
 		});

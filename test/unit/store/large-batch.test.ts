@@ -19,7 +19,7 @@ describe.each(STORES)('large batch: %s', (_kind, makeStore) => {
 	});
 
 	test('10,000 claims in one call, then the same 10,000 seen, then completed', async () => {
-		const ledger = new Ledger(backend, { secret: 'bench-secret-0123456789', retentionDays: 30 });
+		const ledger = new Ledger(backend, { secret: '2kfz36N5vmAVzSsFFjxgPAGByx6xzyUv', retentionDays: 30 });
 		const entries = Array.from({ length: 10_000 }, (_, i) => ({
 			event: 'bench',
 			scope: '!room:example.org',
