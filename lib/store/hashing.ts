@@ -75,6 +75,16 @@ export class SubjectHasher {
 			this.previousKeys = deriveKeys(previous);
 	}
 
+	/**
+	 * A hasher for a secret that is no longer checked: the previous secret of a rotation, which is
+	 * usually the weak one being replaced. Only to name keys written under it.
+	 */
+	static unchecked(secret: string): SubjectHasher {
+		const hasher = Object.create(SubjectHasher.prototype) as SubjectHasher;
+		(hasher as unknown as { keys: Keys }).keys = deriveKeys(secret);
+		return hasher;
+	}
+
 	/** Whether a previous secret is configured (lookups must try both hashes). */
 	get rotating(): boolean {
 		return this.previousKeys !== undefined;

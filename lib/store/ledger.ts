@@ -23,6 +23,11 @@ import {
 export interface LedgerOptions {
 	/** HMAC secret from the credential. */
 	secret: string;
+	/**
+	 * The secret used before, during a rotation: rows written under it are still found, claimed and
+	 * settled under their old keys (so changing the secret never re-invites or double-counts).
+	 */
+	previousSecret?: string;
 	/** Rows expire this many days after their last change; null/0 keeps them until purged. */
 	retentionDays?: number | null;
 	/** Clock, for tests. */
@@ -78,14 +83,19 @@ export class Ledger {
 	readonly backend: LedgerBackend;
 	private readonly hasher: SubjectHasher;
 	private readonly sealer: Sealer;
+	private readonly previousSealer?: Sealer;
+	/** The previous secret's hasher, to name a row's key as it was written before a rotation. */
+	private readonly previousHasher?: SubjectHasher;
 	private readonly retentionMs: number | null;
 	private readonly now: () => number;
 	private lastSweep = 0;
 
 	constructor(backend: LedgerBackend, options: LedgerOptions) {
 		this.backend = backend;
-		this.hasher = new SubjectHasher(options.secret);
+		this.hasher = new SubjectHasher(options.secret, { previousSecret: options.previousSecret });
 		this.sealer = new Sealer(options.secret);
+		this.previousSealer = this.hasher.rotating && options.previousSecret ? new Sealer(options.previousSecret) : undefined;
+		this.previousHasher = this.hasher.rotating && options.previousSecret ? SubjectHasher.unchecked(options.previousSecret) : undefined;
 		const days = Number(options.retentionDays ?? 0);
 		if (!Number.isFinite(days) || days < 0)
 			throw new LedgerInputError('Retention days must be zero or a positive number');
@@ -107,7 +117,7 @@ export class Ledger {
 				`The lease must be between 1 second and ${MAX_LEASE_SECONDS} seconds`,
 			);
 		}
-		const rows = entries.map((entry, index) => this.toStored(entry, index));
+		const rows = await this.resolveKeys(entries.map((entry, index) => this.toStored(entry, index)), entries);
 		await this.maybeSweep();
 		const now = this.now();
 		const { unique, positions } = uniqueSorted(rows);
@@ -345,13 +355,41 @@ export class Ledger {
 		return this.hasher.subject(`ticket\u0000${ticket}`);
 	}
 
+	/** The ticket's hash under the current secret and, during a rotation, the previous one. */
+	ticketHashes(ticket: string): string[] {
+		return this.hasher.subjects(`ticket\u0000${ticket}`);
+	}
+
 	matrixIdHash(userId: string): string {
 		return this.hasher.matrixId(userId);
 	}
 
-	/** The Matrix ID sealed in a grant row, or null when it cannot be read under this secret. */
+	matrixIdHashes(userId: string): string[] {
+		return this.hasher.matrixIds(userId);
+	}
+
+	/** The Matrix ID sealed in a grant row, or null when it cannot be read under these secrets. */
 	unseal(sealed: string | null): string | null {
-		return sealed ? this.sealer.unseal(sealed) : null;
+		if (!sealed) return null;
+		return this.sealer.unseal(sealed) ?? this.previousSealer?.unseal(sealed) ?? null;
+	}
+
+	/**
+	 * During a rotation: each row whose key exists only under the previous secret is used under that
+	 * old key (the ledger keeps one row per key, whichever secret wrote it). `plainSubjects[i]` is the
+	 * subject text of `rows[i]`. Without a previous secret the rows come back unchanged.
+	 */
+	async resolveKeys(rows: StoredClaim[], plainSubjects: Array<{ subject?: unknown } | string>): Promise<StoredClaim[]> {
+		const previous = this.previousHasher;
+		if (!previous || rows.length === 0) return rows;
+		const now = this.now();
+		const old = rows.map((row, i) => {
+			const plain = plainSubjects[i];
+			const text = typeof plain === 'string' ? plain : String(plain?.subject ?? '');
+			return { ...row, subject: previous.subject(text) };
+		});
+		const [currentExists, oldExists] = await Promise.all([this.backend.existing(rows, now), this.backend.existing(old, now)]);
+		return rows.map((row, i) => (!currentExists[i] && oldExists[i] ? old[i] : row));
 	}
 
 	close(): Promise<void> {
@@ -362,7 +400,7 @@ export class Ledger {
 		entries: LedgerEntryInput[],
 		settlement: Omit<Settlement, 'now' | 'expiresAt'>,
 	): Promise<number> {
-		const rows = entries.map((entry, index) => this.toStored(entry, index));
+		const rows = await this.resolveKeys(entries.map((entry, index) => this.toStored(entry, index)), entries);
 		const { unique } = uniqueSorted(rows);
 		const now = this.now();
 		return this.backend.settle(unique, { ...settlement, now, expiresAt: this.expiresAt(now) });
@@ -426,17 +464,18 @@ export class Ledger {
 		const orderCode = optionalText(person?.orderCode, 'order code', undefined, (value) => value);
 		if (matrixId === null && orderCode === null)
 			throw new LedgerInputError('Give a Matrix ID or an order code');
+		// Every hash a value may be stored under (during a rotation: the previous secret's too).
 		if (matrixId !== null) {
-			hashes.mxid.push(this.hasher.matrixId(matrixId));
+			hashes.mxid.push(...this.hasher.matrixIds(matrixId));
 			// The Matrix ID may itself have been the subject, as typed or normalised.
 			for (const candidate of new Set([matrixId, matrixId.trim(), canonicalMatrixId(matrixId)])) {
-				hashes.subject.push(this.hasher.subject(candidate));
+				hashes.subject.push(...this.hasher.subjects(candidate));
 			}
 		}
 		if (orderCode !== null) {
-			hashes.order.push(this.hasher.orderCode(orderCode));
+			hashes.order.push(...this.hasher.orderCodes(orderCode));
 			for (const candidate of new Set([orderCode, canonicalOrderCode(orderCode)])) {
-				hashes.subject.push(this.hasher.subject(candidate));
+				hashes.subject.push(...this.hasher.subjects(candidate));
 			}
 		}
 		return hashes;

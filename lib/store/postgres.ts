@@ -455,6 +455,17 @@ ALTER TABLE ${summary} ADD COLUMN IF NOT EXISTS withdrawn bigint NOT NULL DEFAUL
 		return result.rows.map(toGrantRow);
 	}
 
+	async existing(keys: StoredKey[], now: number): Promise<boolean[]> {
+		if (keys.length === 0) return [];
+		const result = await this.query<{ i: string }>(
+			`SELECT t.i FROM ${UNNEST_KEYS} JOIN ${this.t.ledger} l ON l.event = t.event AND l.scope = t.scope AND l.subject = t.subject
+			WHERE l.expires_at IS NULL OR l.expires_at > $4::bigint`,
+			[keys.map((k) => k.event), keys.map((k) => k.scope), keys.map((k) => k.subject), now],
+		);
+		const found = new Set(result.rows.map((row) => Number(row.i)));
+		return keys.map((_key, n) => found.has(n + 1));
+	}
+
 	async transition(rows: StoredKey[], transition: Transition): Promise<boolean[]> {
 		if (rows.length === 0) return [];
 		const from = transitionFrom(transition);

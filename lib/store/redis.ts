@@ -475,6 +475,21 @@ export class RedisBackend implements LedgerBackend {
 			.sort((a, b) => a.event.localeCompare(b.event) || a.scope.localeCompare(b.scope) || a.subject.localeCompare(b.subject));
 	}
 
+	async existing(keys: StoredKey[], now: number): Promise<boolean[]> {
+		if (keys.length === 0) return [];
+		const replies = await this.run((client) => {
+			const pipeline = client.pipeline();
+			for (const key of keys) pipeline.hmget(`${this.prefix}r:${encode(key.event)}:${encode(key.scope)}:${key.subject}`, 'st', 'ex');
+			return pipeline.exec();
+		});
+		return keys.map((_key, n) => {
+			const [error, value] = replies?.[n] ?? [new Error('missing reply'), null];
+			if (error) throw wrap(error);
+			const [state, expires] = value as Array<string | null>;
+			return !!state && !(expires && Number(expires) <= now);
+		});
+	}
+
 	async transition(rows: StoredKey[], transition: Transition): Promise<boolean[]> {
 		const from = transitionFrom(transition);
 		const outcomes =

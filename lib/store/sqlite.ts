@@ -447,6 +447,13 @@ export class SqliteBackend implements LedgerBackend {
 		);
 	}
 
+	async existing(keys: StoredKey[], now: number): Promise<boolean[]> {
+		const statement = this.database().prepare(
+			'SELECT 1 AS found FROM ledger WHERE event = ? AND scope = ? AND subject = ? AND (expires_at IS NULL OR expires_at > ?)',
+		);
+		return keys.map((key) => statement.get(key.event, key.scope, key.subject, now) !== undefined);
+	}
+
 	/**
 	 * Moves the write-ahead log into the file and truncates it, so deleted rows survive in neither
 	 * (with secure_delete, their pages are zeroed). Skipped silently while another process reads.

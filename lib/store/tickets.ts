@@ -158,13 +158,15 @@ export async function planTickets(ledger: Ledger, inputs: TicketInput[], options
 	const now = ledger.time();
 	const leaseUntil = now + Math.round(options.leaseSeconds * 1000);
 	const byTicketHash = new Map<string, GrantRow[]>();
-	const ticketHashes = [...new Set(checked.map((c) => ledger.ticketHash(c.ticket)))];
+	// During a secret rotation a ticket has two hashes; its rows are found under either.
+	const ticketHashes = [...new Set(checked.flatMap((c) => ledger.ticketHashes(c.ticket)))];
 	if (ticketHashes.length) {
 		for (const row of await ledger.backend.grants({ tickets: ticketHashes }, now)) {
 			if (!row.ticket) continue;
 			byTicketHash.set(row.ticket, [...(byTicketHash.get(row.ticket) ?? []), row]);
 		}
 	}
+	const grantsOfTicket = (ticket: string) => ledger.ticketHashes(ticket).flatMap((hash) => byTicketHash.get(hash) ?? []);
 	const steps: TicketStep[][] = checked.map(() => []);
 	const base = (c: CheckedInput) => ({
 		event: c.event,
@@ -184,7 +186,7 @@ export async function planTickets(ledger: Ledger, inputs: TicketInput[], options
 	const withdrawals: Array<{ input: CheckedInput; grant: GrantRow; because: string; removeMember: boolean }> = [];
 
 	for (const c of checked) {
-		const grants = (byTicketHash.get(ledger.ticketHash(c.ticket)) ?? []).filter((g) => isGrantRow(g) && g.event === c.event);
+		const grants = grantsOfTicket(c.ticket).filter((g) => isGrantRow(g) && g.event === c.event);
 		const live = grants.filter((g) => g.state === 'done' && (g.outcome === 'invited' || g.outcome === 'accepted'));
 		if (c.access === 'pending') {
 			steps[c.index].push({ ...base(c), action: 'skip', reason: 'ticketPending', room: null, userId: null, scope: '', subject: '' });
@@ -196,9 +198,9 @@ export async function planTickets(ledger: Ledger, inputs: TicketInput[], options
 			continue;
 		}
 		if (c.userId) {
-			const own = ledger.matrixIdHash(c.userId);
+			const own = new Set(ledger.matrixIdHashes(c.userId));
 			for (const grant of live) {
-				if (grant.mxid !== own) withdrawals.push({ input: c, grant, because: 'answerChanged', removeMember: options.removeChangedMember === true });
+				if (!grant.mxid || !own.has(grant.mxid)) withdrawals.push({ input: c, grant, because: 'answerChanged', removeMember: options.removeChangedMember === true });
 			}
 			if (c.rooms.length === 0) steps[c.index].push({ ...base(c), action: 'skip', reason: 'noRooms', room: null, userId: c.userId, scope: '', subject: '' });
 			for (const room of c.rooms) {
@@ -222,6 +224,11 @@ export async function planTickets(ledger: Ledger, inputs: TicketInput[], options
 
 	// Invites. With force / reinviteLeft, rows already settled are made claimable again first; the
 	// claim below still lets exactly one run win each of them.
+	// During a rotation, rows written under the previous secret keep their old keys.
+	const resolvedInvites = await ledger.resolveKeys(invites.map((p) => p.row), invites.map((p) => p.step.subject));
+	invites.forEach((p, n) => (p.row = resolvedInvites[n]));
+	const resolvedReports = await ledger.resolveKeys(reports.map((p) => p.row), reports.map((p) => p.step.subject));
+	reports.forEach((p, n) => (p.row = resolvedReports[n]));
 	if (invites.length && (options.force || options.reinviteLeft)) {
 		const fromOutcomes = options.force ? (['invited', 'accepted', 'withdrawn', 'failed'] as const) : (['invited', 'accepted'] as const);
 		const reopened = await ledger.backend.transition(
@@ -286,11 +293,11 @@ export async function planTickets(ledger: Ledger, inputs: TicketInput[], options
 			steps[c.index].push({ ...stepBase, action: 'skip', reason: 'inProgress', userId: null });
 			continue;
 		}
-		const userId = ledger.unseal(grant.sealed) ?? (c.userId && grant.mxid === ledger.matrixIdHash(c.userId) ? c.userId : null);
+		const userId = ledger.unseal(grant.sealed) ?? (c.userId && grant.mxid && ledger.matrixIdHashes(c.userId).includes(grant.mxid) ? c.userId : null);
 		const subject = userId ? `${c.ticket}:${userId}` : '';
 		const settleAs = async (reason: string) =>
 			ledger.backend.transition([grant], { fromStates: ['claimed'], toState: 'retry', toOutcome: 'withdrawn', toReason: reason, leaseUntil: 0, now });
-		const others = grant.mxid ? (await ledger.backend.grants({ scope: grant.scope, mxid: grant.mxid }, now)).filter((g) => keyOf(g) !== keyOf(grant)) : [];
+		const others = (await grantsOfPerson(ledger, grant.scope, grant.mxid, userId, now)).filter((g) => keyOf(g) !== keyOf(grant));
 		if (others.some((g) => isLive(g, now))) {
 			await settleAs('coveredByOtherTicket');
 			steps[c.index].push({ ...stepBase, action: 'skip', reason: 'coveredByOtherTicket', userId, subject });
@@ -306,6 +313,14 @@ export async function planTickets(ledger: Ledger, inputs: TicketInput[], options
 		}
 	}
 	return steps;
+}
+
+/** Every grant row of one person in one room, whichever secret (during a rotation) hashed the ID. */
+async function grantsOfPerson(ledger: Ledger, scope: string, mxid: string | null, userId: string | null, now: number): Promise<GrantRow[]> {
+	const hashes = new Set([...(mxid ? [mxid] : []), ...(userId ? ledger.matrixIdHashes(userId) : [])]);
+	const rows = new Map<string, GrantRow>();
+	for (const hash of hashes) for (const row of await ledger.backend.grants({ scope, mxid: hash }, now)) rows.set(keyOf(row), row);
+	return [...rows.values()];
 }
 
 function dedupe(rows: StoredClaim[]): StoredClaim[] {
@@ -338,14 +353,19 @@ export async function recordTicketOutcomes(ledger: Ledger, inputs: RecordInput[]
 			results.push({ recorded: 'skipped' });
 			continue;
 		}
-		const row = ledger.grantRow({
-			event: step.event,
-			scope: step.scope,
-			subject: step.subject,
-			ticket: step.ticket,
-			userId: step.action === 'report' ? null : step.userId,
-			orderCode: step.orderCode,
-		});
+		const [row] = await ledger.resolveKeys(
+			[
+				ledger.grantRow({
+					event: step.event,
+					scope: step.scope,
+					subject: step.subject,
+					ticket: step.ticket,
+					userId: step.action === 'report' ? null : step.userId,
+					orderCode: step.orderCode,
+				}),
+			],
+			[step.subject],
+		);
 		const settle = (kind: 'complete' | 'fail' | 'release', outcome: 'invited' | 'invalid' | 'failed' | null, reason: string | null, retryable = false, retryAt = 0) =>
 			ledger.backend.settle([row], { kind, outcome, reason, retryable, retryAt, now, expiresAt: ledger.retentionFrom(now) });
 		if (step.action === 'report') {
@@ -360,7 +380,7 @@ export async function recordTicketOutcomes(ledger: Ledger, inputs: RecordInput[]
 				if (code !== 'invited' && row.mxid && !step.ours) {
 					// "Already there" is our doing only when another live grant of ours explains it (and
 					// that one was ours); otherwise the membership existed before any ticket granted it.
-					const others = (await ledger.backend.grants({ scope: step.scope, mxid: row.mxid }, now)).filter((g) => keyOf(g) !== keyOf(row) && isLive(g, now));
+					const others = (await grantsOfPerson(ledger, step.scope, row.mxid, step.userId, now)).filter((g) => keyOf(g) !== keyOf(row) && isLive(g, now));
 					if (others.length === 0 || others.some((g) => g.reason === PREEXISTING)) reason = PREEXISTING;
 				}
 				await settle('complete', 'invited', reason);
@@ -379,11 +399,9 @@ export async function recordTicketOutcomes(ledger: Ledger, inputs: RecordInput[]
 			await ledger.backend.transition([row], { fromStates: ['claimed'], toState: 'retry', toOutcome: 'withdrawn', toReason: code, leaseUntil: 0, now });
 			// A new grant of the same person and room that was settled while we withdrew was told
 			// "already invited" by our own pending invite: make it claimable so it is invited again.
-			const raced = row.mxid
-				? (await ledger.backend.grants({ scope: step.scope, mxid: row.mxid }, now)).filter(
-						(g) => keyOf(g) !== keyOf(row) && g.state === 'done' && (g.outcome === 'invited' || g.outcome === 'accepted'),
-					)
-				: [];
+			const raced = (await grantsOfPerson(ledger, step.scope, row.mxid, step.userId, now)).filter(
+				(g) => keyOf(g) !== keyOf(row) && g.state === 'done' && (g.outcome === 'invited' || g.outcome === 'accepted'),
+			);
 			if (raced.length) {
 				await ledger.backend.transition(raced, { fromStates: ['done'], fromOutcomes: ['invited', 'accepted'], toState: 'retry', toReason: 'reinviteAfterWithdraw', leaseUntil: 0, now });
 			}

@@ -200,6 +200,8 @@ export interface LedgerBackend {
 	grants(query: GrantQuery, now: number): Promise<GrantRow[]>;
 	/** Applies the transition to each row; true where the row matched and moved. */
 	transition(rows: StoredKey[], transition: Transition): Promise<boolean[]>;
+	/** Whether a row is stored under each key (expired rows count as absent). */
+	existing(keys: StoredKey[], now: number): Promise<boolean[]>;
 }
 
 export const EMPTY_COUNTS: Readonly<EventCounts> = {

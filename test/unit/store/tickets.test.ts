@@ -216,6 +216,23 @@ describe.each(STORES)('tickets on %s', (_kind, makeStore) => {
 		expect(await ledger.stats(EVENT)).toMatchObject({ seen: 0 });
 	});
 
+	test('rotating the secret (previous secret set) re-invites nobody, withdraws under old keys, looks up and forgets both', async () => {
+		await run([ticket(5001, 'granted', ALICE), ticket(5010, 'granted', null, { answer: 'ivan:example' })]);
+		await ledger.claim([{ event: EVENT, scope: 'x', subject: 'generic', matrixId: ALICE }]);
+		const rotated = new Ledger(backend, { secret: 'tickets-rotated-secret-6e2b9f417ac3d508', previousSecret: SECRET, now: () => clock });
+		const again = await planTickets(rotated, [ticket(5001, 'granted', ALICE), ticket(5010, 'granted', null, { answer: 'ivan:example' })], LEASE);
+		expect(actions(again)).toEqual([[`skip:already:invited:${ALICE}@${ROOM}`], ['skip:alreadyReported']]);
+		expect((await rotated.claim([{ event: EVENT, scope: 'x', subject: 'generic', matrixId: ALICE }]))[0].status).toBe('leased');
+		// Revoking still finds the grant written under the old secret, and Record settles that row.
+		const revoke = await planTickets(rotated, [ticket(5001, 'revoked', ALICE)], LEASE);
+		expect(actions(revoke)).toEqual([[`withdraw:ticketRevoked:${ALICE}@${ROOM}`]]);
+		expect(await recordTicketOutcomes(rotated, [{ step: revoke[0][0], status: 'withdrawn' }])).toEqual([{ recorded: 'withdrawn' }]);
+		expect(await rotated.stats(EVENT)).toMatchObject({ withdrawn: 1, seen: 3 });
+		expect((await rotated.lookup({ matrixId: ALICE })).length).toBe(2);
+		expect(await rotated.forget({ matrixId: ALICE })).toBe(2);
+		expect(await ledger.lookup({ matrixId: ALICE })).toEqual([]);
+	});
+
 	test('the store holds no plaintext Matrix ID, ticket id or order code', async () => {
 		await run([ticket(5001, 'granted', ALICE)]);
 		await run([ticket(5001, 'granted', MALLORY)]);
