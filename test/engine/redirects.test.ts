@@ -117,7 +117,7 @@ describe('pretix', () => {
 			credentials: { pretixApi: { url: moved.url, apiToken: FAKE_TEAM_TOKEN } },
 		});
 		expect(run.status).toBe('success');
-		expect(run.output('Orders')).toHaveLength(14);
+		expect(run.output('Orders')).toHaveLength(15);
 		const hops = moved.requests.filter((r) => r.path.startsWith('/moved/api/'));
 		expect(hops.length).toBeGreaterThan(0);
 		expect(hops.every((r) => r.authorization === `Token ${FAKE_TEAM_TOKEN}`)).toBe(true);

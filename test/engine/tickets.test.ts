@@ -16,6 +16,8 @@ import { startFakeHomeserver, type FakeHomeserver } from '../fakes/matrix';
 import { PACKAGE_NAME, runWorkflow, type WorkflowJson } from '../harness/engine';
 
 const EVENT = { organizer: 'exampleorg', event: 'summit26' };
+// The embedded ledger may only live where n8n lets nodes write files (lib/store/config.ts).
+process.env.N8N_RESTRICT_FILE_ACCESS_TO = tmpdir();
 
 function attendee(positionId: number, access: string, matrixId: string | null, extra: IDataObject = {}): IDataObject {
 	return { ...EVENT, orderCode: `ORD${positionId}`, positionId, positionNumber: 1, itemId: 201, variationId: null, subeventId: null, addonTo: null, matrixId, access, accessReason: access === 'granted' ? 'paid' : access === 'revoked' ? 'orderCanceled' : 'awaitingPayment', ...extra };
