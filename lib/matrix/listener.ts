@@ -19,12 +19,23 @@ const POWER_LEVEL_RETRY_MS = 30_000;
  * it runs commands typed while it was down if they are young enough (maxCommandAgeMs) and answers
  * older ones once as missed. Replies are retried within a budget.
  */
+/**
+ * Who may command the bot. Bot admins (the allowlist) may do everything, in any room. A room's
+ * moderators (power level ≥ the minimum in *that* room) may act on the events mapped to that room
+ * only — the templates scope every command by `roomId` unless `role` is `admin`.
+ */
+export type CommandRole = 'admin' | 'moderator';
+
 export interface CommandEvent {
 	command: string;
 	args: string[];
 	text: string;
 	roomId: string;
 	sender: string;
+	/** The sender's authority: a bot admin, or a moderator of this room. */
+	role: CommandRole;
+	/** The power level that makes a room's moderator (for checks in other rooms). */
+	moderatorLevel: number;
 	eventId: string;
 	/** ISO 8601, from the event's origin_server_ts. */
 	timestamp: string;
@@ -406,8 +417,8 @@ export class CommandListener {
 		if (parsed.kind === 'none' || parsed.kind === 'tooLong') return;
 		if (!this.remember(eventId)) return;
 		this.persist();
-		const permitted = await this.isPermitted(roomId, sender);
-		if (!permitted) {
+		const role = await this.roleOf(roomId, sender);
+		if (!role) {
 			if (this.options.replyToRefused) await this.refuse(roomId, eventId, sender);
 			return;
 		}
@@ -435,18 +446,25 @@ export class CommandListener {
 			text: parsed.text,
 			roomId,
 			sender,
+			role,
+			moderatorLevel: this.options.minPowerLevel ?? 50,
 			eventId,
 			timestamp: new Date(event.getTs()).toISOString(),
 		});
 	}
 
-	private async isPermitted(roomId: string, userId: string): Promise<boolean> {
+	private isBotAdmin(userId: string): boolean {
+		if ((this.options.permissionMode ?? 'allowlistOrPowerLevel') === 'powerLevel') return false;
+		return (this.options.allowlist ?? []).map((id) => id.trim()).includes(userId);
+	}
+
+	/** The sender's role here, or null when they may not command the bot in this room. */
+	private async roleOf(roomId: string, userId: string): Promise<CommandRole | null> {
 		const mode = this.options.permissionMode ?? 'allowlistOrPowerLevel';
-		const allowlist = (this.options.allowlist ?? []).map((id) => id.trim()).filter(Boolean);
-		const listed = allowlist.includes(userId);
-		if (mode === 'allowlist') return listed;
-		if (mode === 'allowlistOrPowerLevel' && listed) return true;
-		if (mode === 'allowlistAndPowerLevel' && !listed) return false;
+		const admin = this.isBotAdmin(userId);
+		if (mode === 'allowlist') return admin ? 'admin' : null;
+		if (mode === 'allowlistOrPowerLevel' && admin) return 'admin';
+		if (mode === 'allowlistAndPowerLevel' && !admin) return null;
 		// A transient 429/5xx/network failure must not drop a moderator's command (it is already
 		// remembered as seen), so retry those for a while before deciding.
 		const levels = await readRoomPowerLevels(this.rest, roomId, {
@@ -454,30 +472,25 @@ export class CommandListener {
 			signal: this.controller.signal,
 		});
 		// Fail closed: when the power levels cannot be read, nobody is a moderator.
-		if (!levels.ok) return false;
-		return levelOf(levels.value, userId) >= (this.options.minPowerLevel ?? 50);
+		if (!levels.ok) return null;
+		const moderator = levelOf(levels.value, userId) >= (this.options.minPowerLevel ?? 50);
+		if (!moderator) return null;
+		return admin ? 'admin' : 'moderator';
 	}
 
+	/**
+	 * Auto-Join follows invites from bot admins only: anybody can create a room (and be its
+	 * creator there), so an invite from anyone else proves nothing about their authority.
+	 */
 	private async onInvite(roomId: string, inviter: string): Promise<void> {
 		if (this.closed || this.joinedOnInvite.has(roomId)) return;
 		if (this.allowedRooms && !this.allowedRooms.has(roomId)) return;
-		const mode = this.options.permissionMode ?? 'allowlistOrPowerLevel';
-		const listed = (this.options.allowlist ?? []).includes(inviter);
-		if (mode === 'allowlist' && !listed) return;
-		if (mode === 'allowlistAndPowerLevel' && !listed) return;
+		if (!this.isBotAdmin(inviter)) return;
 		this.joinedOnInvite.add(roomId);
 		const joined = await this.rest.join(roomId);
 		if (!joined.ok) {
 			this.joinedOnInvite.delete(roomId);
 			this.options.onError?.(new Error('Could not join a room the bot was invited to'), false);
-			return;
-		}
-		// A power level can only be read once inside: leave again if the inviter is no moderator.
-		if (
-			!(mode === 'allowlistOrPowerLevel' && listed) &&
-			!(await this.isPermitted(roomId, inviter))
-		) {
-			await this.rest.request('POST', ['rooms', roomId, 'leave'], { body: {} });
 		}
 	}
 

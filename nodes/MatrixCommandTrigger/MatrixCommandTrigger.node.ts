@@ -85,27 +85,36 @@ export class MatrixCommandTrigger implements INodeType {
 				name: 'permissionMode',
 				type: 'options',
 				options: [
-					{ name: 'Allowlist or Power Level', value: 'allowlistOrPowerLevel' },
-					{ name: 'Allowlist Only', value: 'allowlist' },
-					{ name: 'Power Level Only', value: 'powerLevel' },
-					{ name: 'Allowlist and Power Level', value: 'allowlistAndPowerLevel' },
+					{
+						name: 'Bot Admins and Room Moderators',
+						value: 'allowlistOrPowerLevel',
+						description: 'Bot admins everywhere; moderators of a room for the events mapped to that room',
+					},
+					{ name: 'Bot Admins Only', value: 'allowlist' },
+					{ name: 'Room Moderators Only', value: 'powerLevel', description: 'No bot admins: every room acts on its own events' },
+					{
+						name: 'Bot Admins Who Moderate the Room',
+						value: 'allowlistAndPowerLevel',
+						description: 'Only bot admins, and only in rooms where they are moderators',
+					},
 				],
 				default: 'allowlistOrPowerLevel',
 			},
 			{
-				displayName: 'Allowed Users',
+				displayName: 'Bot Admins',
 				name: 'allowlist',
 				type: 'string',
 				default: '',
 				placeholder: '@alice:example.org, @bob:example.org',
-				description: 'Matrix IDs allowed to use commands, separated by commas',
+				description:
+					'Matrix IDs that may command the bot for every event, in any room (separated by commas). Everyone else acts only as a moderator of a room, for that room\'s events.',
 			},
 			{
-				displayName: 'Minimum Power Level',
+				displayName: 'Moderator Power Level',
 				name: 'minPowerLevel',
 				type: 'number',
 				default: 50,
-				description: 'Power level needed in the room where the command is typed (50: moderators)',
+				description: 'Power level that makes someone a moderator of the room where they type a command (50: moderators)',
 			},
 			{
 				displayName: 'Options',
@@ -119,7 +128,7 @@ export class MatrixCommandTrigger implements INodeType {
 						name: 'autoJoin',
 						type: 'boolean',
 						default: false,
-						description: 'Whether to join rooms the bot is invited to by a permitted user',
+						description: 'Whether to join rooms the bot is invited to by a bot admin (invites from anyone else are ignored)',
 					},
 					{
 						displayName: 'Help on Unknown Commands',

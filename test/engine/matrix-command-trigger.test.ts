@@ -175,8 +175,7 @@ describe('Matrix Command Trigger', () => {
 		expect(t.emitted).toHaveLength(1);
 		await t.close();
 		await hs.stop();
-		await new Promise((r) => setTimeout(r, 100));
-		expect(tracker.alive()).toEqual([]);
+		expect(await tracker.settled()).toEqual([]);
 		tracker.stop();
 		hs = await startFakeHomeserver({ rateLimits: false });
 	});

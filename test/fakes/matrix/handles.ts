@@ -35,6 +35,15 @@ export function trackHandles() {
 		alive(): string[] {
 			return [...live.values()].filter(isAlive).map((h) => h.type);
 		},
+		/**
+		 * The handles still alive once closing is over: sockets close asynchronously, later on a busy
+		 * machine, so this waits (up to `timeoutMs`) until none is left, then reports what is.
+		 */
+		async settled(timeoutMs = 10_000): Promise<string[]> {
+			const deadline = Date.now() + timeoutMs;
+			while (this.alive().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50).unref());
+			return this.alive();
+		},
 		/** Where each live handle was created (for diagnosing a failure). */
 		stacks(): string[] {
 			return [...live.values()].filter(isAlive).map((h) => h.stack);

@@ -85,6 +85,8 @@ describe('CommandListener', () => {
 				text: '#room:localhost "two words" 3',
 				roomId,
 				sender: mod.userId,
+				role: 'moderator',
+				moderatorLevel: 50,
 				eventId: wanted,
 				timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
 			},
@@ -300,26 +302,45 @@ describe('CommandListener', () => {
 		await new Promise((r) => setTimeout(r, 300));
 		await waiting.close();
 		await expect(pending).rejects.toThrow('closed before it connected');
-		await new Promise((r) => setTimeout(r, 50));
-		expect(handles.alive()).toEqual([]);
+		expect(await handles.settled()).toEqual([]);
 		handles.stop();
 		await hs.setDown(false);
 	}, 30_000);
 
-	test('auto-joins rooms when invited by a permitted user only', async () => {
-		const { listener } = await listen({
-			autoJoin: true,
-			allowlist: [mod.userId],
-			permissionMode: 'allowlist',
-		});
-		const fromMod = hs.createRoom({ creator: mod.userId });
-		const fromGuest = hs.createRoom({ creator: guest.userId });
-		hs.setMembership(fromMod, bot.userId, 'invite', { sender: mod.userId });
-		hs.setMembership(fromGuest, bot.userId, 'invite', { sender: guest.userId });
-		await until(() => hs.membership(fromMod, bot.userId) === 'join');
+	test('auto-joins only rooms a bot admin invited it to: a creator of their own room is nobody (issue 12, attack 1)', async () => {
+		const { listener } = await listen({ autoJoin: true, allowlist: [mod.userId] });
+		const fromAdmin = hs.createRoom({ creator: mod.userId });
+		// The outsider creates a room (power 100 there) and invites the bot.
+		const fromOutsider = hs.createRoom({ creator: guest.userId });
+		hs.setMembership(fromAdmin, bot.userId, 'invite', { sender: mod.userId });
+		hs.setMembership(fromOutsider, bot.userId, 'invite', { sender: guest.userId });
+		await until(() => hs.membership(fromAdmin, bot.userId) === 'join');
 		await new Promise((r) => setTimeout(r, 300));
-		expect(hs.membership(fromGuest, bot.userId)).toBe('invite');
+		expect(hs.membership(fromOutsider, bot.userId)).toBe('invite');
 		expect(listener.ownUserId).toBe(bot.userId);
+	});
+
+	test('roles: a bot admin anywhere, a moderator only where they are one, nobody else (issue 12)', async () => {
+		const admin = hs.createUser('admin');
+		const other = hs.createRoom({ creator: bot.userId, members: [mod.userId, guest.userId], powerLevels: { users: { [bot.userId]: 100, [guest.userId]: 50 } } });
+		hs.setMembership(roomId, admin.userId, 'join');
+		const { emitted } = await listen({ allowlist: [admin.userId] });
+		// The room's moderator, the moderator of another room, and a bot admin type in this room.
+		hs.say(mod.userId, roomId, '!status');
+		hs.say(guest.userId, roomId, '!status');
+		hs.say(admin.userId, roomId, '!status');
+		// In the other room the roles swap: guest moderates it, mod does not.
+		hs.say(mod.userId, other, '!status');
+		hs.say(guest.userId, other, '!status');
+		await until(() => emitted.length === 3);
+		await new Promise((r) => setTimeout(r, 500));
+		expect(emitted.map((c) => [c.roomId === roomId ? 'this' : 'other', c.sender, c.role]).sort()).toEqual(
+			[
+				['other', guest.userId, 'moderator'],
+				['this', admin.userId, 'admin'],
+				['this', mod.userId, 'moderator'],
+			].sort(),
+		);
 	});
 
 	test('a bad token is refused at start; close leaves no timers or sockets', async () => {
@@ -335,8 +356,7 @@ describe('CommandListener', () => {
 		await until(() => emitted.length === 1);
 		await listener.close();
 		await hs.stop();
-		await new Promise((r) => setTimeout(r, 100));
-		expect(handles.alive()).toEqual([]);
+		expect(await handles.settled()).toEqual([]);
 		handles.stop();
 		hs = await startFakeHomeserver({ rateLimits: false });
 	});
