@@ -50,3 +50,35 @@ export function manualClock(start = 0): FakeClock & { advance(ms: number): void 
 		timeScale: 1,
 	};
 }
+
+/**
+ * Virtual time for code that only waits through this clock's `sleep` (no sockets): `run(work)`
+ * resolves sleeps in time order, jumping the clock, so hours of rate-limited work take
+ * milliseconds. Everything run this way must talk through in-memory transports.
+ */
+export class VirtualClock implements FakeClock {
+	readonly timeScale = 1;
+	private clock = 0;
+	private timers: Array<{ at: number; seq: number; resolve: () => void }> = [];
+	private seq = 0;
+	now = (): number => this.clock;
+	sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+		new Promise<void>((resolve) => {
+			if (signal?.aborted) return resolve();
+			this.timers.push({ at: this.clock + Math.max(0, ms), seq: this.seq++, resolve });
+		});
+	async run<T>(work: Promise<T>): Promise<T> {
+		let finished = false;
+		void work.finally(() => (finished = true)).catch(() => undefined);
+		while (!finished) {
+			await new Promise((r) => setImmediate(r));
+			if (finished) break;
+			this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+			const next = this.timers.shift();
+			if (!next) throw new Error('deadlock: nobody waits for time');
+			this.clock = Math.max(this.clock, next.at);
+			next.resolve();
+		}
+		return work;
+	}
+}

@@ -88,6 +88,26 @@ export class HomeserverRateLimits {
 		);
 	}
 
+	/**
+	 * room_member.py `ratelimit_invite`, run by `update_membership` before any other check: per room
+	 * (keyed by the room alone, across inviters), per invitee, per issuer, each charged as it passes,
+	 * so a 429 from a later one leaves the earlier ones charged.
+	 */
+	chargeInvite(issuer: string, roomId: string, invitee: string): void {
+		this.ratelimit('invitesPerRoom', roomId, issuer);
+		this.ratelimit('invitesPerUser', invitee, issuer);
+		this.ratelimit('invitesPerIssuer', issuer, issuer);
+	}
+
+	/**
+	 * message.py `persist_and_notify_client_event`: rc_message for every event a user sends
+	 * (messages, invites, kicks, joins…), after event auth. `update: false` only looks (the check
+	 * `create_and_send_nonmember_event` makes first).
+	 */
+	chargeEvent(sender: string, update = true): void {
+		this.ratelimit('message', sender, sender, update);
+	}
+
 	/** `record_action`: counted even past the limit. */
 	record(name: RateLimitName, key: string): void {
 		this.limiters.get(name)?.record(key);

@@ -1002,7 +1002,7 @@ export class FakeHomeserver {
 		if (rule !== 'public' && membership !== 'invite')
 			throw forbidden('You are not invited to this room.');
 		// The join event itself, like every event, is charged to rc_message after event auth.
-		this.limits.ratelimit('message', me, me);
+		this.limits.chargeEvent(me);
 		this.append(room, this.memberEvent(me, me, 'join'));
 		this.limits.record('joinsPerRoom', roomId);
 		this.wake();
@@ -1011,7 +1011,7 @@ export class FakeHomeserver {
 
 	private createRoomRequest(me: string, body: Json): Json {
 		// Synapse 1.67 `RoomCreationHandler.create_room` charges rc_message (HEAD: rc_room_creation).
-		this.limits.ratelimit('message', me, me);
+		this.limits.chargeEvent(me);
 		const alias =
 			typeof body.room_alias_name === 'string'
 				? `#${body.room_alias_name}:${this.serverName}`
@@ -1070,7 +1070,7 @@ export class FakeHomeserver {
 				const membership = this.membershipOf(room, me);
 				if (membership === 'join' || membership === 'invite') {
 					// A leave is a membership event like any other: rc_message.
-					this.limits.ratelimit('message', me, me);
+					this.limits.chargeEvent(me);
 					this.append(room, this.memberEvent(me, me, 'leave'));
 					this.wake();
 				} else if (membership !== 'leave') throw forbidden(`User ${me} is not in room ${roomId}`);
@@ -1123,7 +1123,7 @@ export class FakeHomeserver {
 		if (method === 'PUT' && action === 'state' && (rest.length === 2 || rest.length === 3)) {
 			const r = requireJoined();
 			const content = body();
-			this.limits.ratelimit('message', me, me, false);
+			this.limits.chargeEvent(me, false);
 			const needed =
 				(this.powerLevels(r).events as Json | undefined)?.[x] ??
 				this.powerLevels(r).state_default ??
@@ -1140,7 +1140,7 @@ export class FakeHomeserver {
 				JSON.stringify(previous.event.content) === JSON.stringify(content)
 			)
 				return { event_id: previous.event.event_id };
-			this.limits.ratelimit('message', me, me);
+			this.limits.chargeEvent(me);
 			const stored = this.append(r, { type: x, sender: me, state_key: y ?? '', content });
 			this.wake();
 			return { event_id: stored.event.event_id };
@@ -1152,7 +1152,7 @@ export class FakeHomeserver {
 			const content = body();
 			// message.py `create_and_send_nonmember_event`: rc_message is looked at (not charged), then
 			// the room's event_txn_id table may answer with the event this transaction already made.
-			this.limits.ratelimit('message', me, me, false);
+			this.limits.chargeEvent(me, false);
 			const existing = this.transactions.eventFor(roomId, session, y);
 			if (existing) {
 				const answer = { event_id: existing };
@@ -1169,7 +1169,7 @@ export class FakeHomeserver {
 					`You don't have permission to post that to the room. user_level (${this.levelOf(r, me)}) < send_level (${needed})`,
 				);
 			// After event auth, `persist_and_notify_client_event` charges rc_message.
-			this.limits.ratelimit('message', me, me);
+			this.limits.chargeEvent(me);
 			const stored = this.append(r, { type: x, sender: me, content }, undefined, {
 				session,
 				txnId: y,
@@ -1206,12 +1206,8 @@ export class FakeHomeserver {
 			);
 		const reason = typeof body.reason === 'string' ? body.reason : undefined;
 		if (action === 'invite') {
-			// room_member.py `update_membership` → `ratelimit_invite`, before any other check: per room
-			// (keyed by the room alone, across inviters), per invitee, per issuer, each charged as it
-			// passes. A 429 from a later one leaves the earlier ones charged.
-			this.limits.ratelimit('invitesPerRoom', roomId, me);
-			this.limits.ratelimit('invitesPerUser', target, me);
-			this.limits.ratelimit('invitesPerIssuer', me, me);
+			// room_member.py `update_membership` → `ratelimit_invite`, before any other check.
+			this.limits.chargeInvite(me, roomId, target);
 		}
 		if (!room) throw forbidden('Unknown room');
 		const current = this.membershipOf(room, target);
@@ -1229,7 +1225,7 @@ export class FakeHomeserver {
 				throw new HttpError(403, 'M_INVITE_BLOCKED', 'Invites have been blocked by the recipient');
 			// message.py `persist_and_notify_client_event`: rc_message is charged here, before the
 			// invite goes over federation, so an unreachable server's 502 has cost a token too.
-			this.limits.ratelimit('message', me, me);
+			this.limits.chargeEvent(me);
 			const server = target.slice(target.indexOf(':') + 1);
 			if (server !== this.serverName) {
 				if (!isValidServerName(server)) throw forbidden(`Federation denied with ${server}.`);
@@ -1257,17 +1253,17 @@ export class FakeHomeserver {
 				throw forbidden(`${target} is not in the room`);
 			if (myLevel < this.required(room, 'kick') || (theirLevel >= myLevel && target !== me))
 				throw forbidden(`You cannot kick user ${target}.`);
-			this.limits.ratelimit('message', me, me);
+			this.limits.chargeEvent(me);
 			this.append(room, this.memberEvent(me, target, 'leave', reason));
 		} else if (action === 'ban') {
 			if (myLevel < this.required(room, 'ban') || (theirLevel >= myLevel && target !== me))
 				throw forbidden(`You cannot ban user ${target}.`);
-			this.limits.ratelimit('message', me, me);
+			this.limits.chargeEvent(me);
 			this.append(room, this.memberEvent(me, target, 'ban', reason));
 		} else {
 			if (current !== 'ban') throw forbidden(`${target} is not banned`);
 			if (myLevel < this.required(room, 'ban')) throw forbidden(`You cannot unban user ${target}.`);
-			this.limits.ratelimit('message', me, me);
+			this.limits.chargeEvent(me);
 			this.append(room, this.memberEvent(me, target, 'leave', reason));
 		}
 		this.wake();
