@@ -610,7 +610,11 @@ export class InviteScheduler {
 			this.probeOutstanding = false;
 			// Refused at the very edge of some bucket: no verdict on the model; the next block probes again.
 			if (informed && wait < EDGE_WAIT_MS) return { retryAt: now + wait, inviteeLimited: false };
-			if (informed && precise && wait < ticket.modelWaitMs / 2) {
+			// When does the server expect a token, and when did the model? Both as of the answer: the
+			// request spent time on the way, so the server's wait is shorter by that much.
+			const serverAt = now + wait;
+			const modelAt = ticket.at + ticket.modelWaitMs;
+			if (informed && precise && serverAt < modelAt - ticket.modelWaitMs / 2) {
 				// Refused, but the server's bucket refills much sooner than the model's: looser limits.
 				this.switchToLearning(false, wait, precise);
 				return { retryAt: now + wait, inviteeLimited: false };

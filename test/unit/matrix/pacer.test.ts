@@ -361,6 +361,24 @@ describe('InviteScheduler (virtual time)', () => {
 		expect(scheduler.rate).toBeGreaterThanOrEqual(10);
 	});
 
+	test("a probe's 429 is read as of its arrival: latency does not make Synapse look looser than the model", async () => {
+		const clock = new VirtualClock();
+		const scheduler = new InviteScheduler({ now: clock.now, sleep: clock.sleep });
+		await clock.run(
+			(async () => {
+				for (let n = 0; n < 10; n++)
+					scheduler.succeeded((await scheduler.acquire({ kind: 'event' })) as never);
+				await clock.sleep(3_333);
+				const probe = await scheduler.acquire({ kind: 'event' });
+				expect(probe && probe.probe).toBe(true);
+				// 900 ms on the way: the server's token is 767 ms off when it answers — the model's time.
+				await clock.sleep(900);
+				scheduler.rateLimited(probe as never, 5_000 - 3_333 - 900);
+			})(),
+		);
+		expect(scheduler.mode).toBe('model');
+	});
+
 	test('rc_message reserved for notices: the invites leave that share of the bucket unused', async () => {
 		const clock = new VirtualClock();
 		// 3 of Synapse's 12 rc_message tokens a minute are left for notices.
