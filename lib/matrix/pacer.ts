@@ -363,9 +363,10 @@ const SURPRISE_WINDOW_MS = 300_000;
  * invite waits until its room's, its invitee's and the bot's buckets all have room, so at Synapse's
  * defaults it goes out when the server will take it and no token is spent on a request the server
  * must refuse. The model is a belief:
- * - when it holds the bot back, now and then (at once, then after 60 s, doubling) one invite is sent anyway as a
- *   probe; if the server takes it, its limits are looser and the run switches to learning (the
- *   AdaptivePacer's slow start); a probe's 429 confirms the model and costs no rc_message token;
+ * - when it holds the bot back, now and then (at once, then after 60 s, doubling) one invite is
+ *   sent anyway as a probe; if the server takes it, its limits are looser and the run switches to
+ *   learning (the AdaptivePacer's slow start); a probe's 429 confirms the model and costs no
+ *   rc_message token;
  * - a 429 the model did not expect (the bot's notices or other runs used the bucket) corrects the
  *   model with the server's `retry_after_ms`; repeated surprises switch to learning as well.
  * A 429 is always taken to have cost the invite limiters checked before rc_message (Synapse keeps
@@ -563,11 +564,18 @@ export class InviteScheduler {
 
 	succeeded(ticket: Ticket): void {
 		if (this.mode === 'model') {
-			if (ticket.probe) {
+			if (!ticket.probe) return;
+			this.probeOutstanding = false;
+			const now = this.now();
+			if (now < ticket.at + ticket.modelWaitMs) {
 				// The server took what the model would have held back: its limits are looser.
-				this.probeOutstanding = false;
 				this.switchToLearning(false);
+				return;
 			}
+			// Answered only after the model's token was due (a slow request): it proves nothing, but
+			// the server counted it, so the model does too.
+			this.message?.charge(now);
+			this.nextProbeAt = now + this.probeIntervalMs;
 			return;
 		}
 		this.learner!.onSuccess();

@@ -379,6 +379,26 @@ describe('InviteScheduler (virtual time)', () => {
 		expect(scheduler.mode).toBe('model');
 	});
 
+	test("a probe answered 200 only after the model's token was due proves nothing: counted as an ordinary invite", async () => {
+		const clock = new VirtualClock();
+		const scheduler = new InviteScheduler({ now: clock.now, sleep: clock.sleep });
+		await clock.run(
+			(async () => {
+				for (let n = 0; n < 10; n++)
+					scheduler.succeeded((await scheduler.acquire({ kind: 'event' })) as never);
+				const probe = await scheduler.acquire({ kind: 'event' });
+				expect(probe && probe.probe).toBe(true);
+				await clock.sleep(6_000);
+				scheduler.succeeded(probe as never);
+				expect(scheduler.mode).toBe('model');
+				// The server counted it: the next slot is one token period later, not at once.
+				const next = await scheduler.acquire({ kind: 'event' });
+				expect(next && next.probe).toBe(false);
+				expect(clock.now()).toBeGreaterThanOrEqual(10_000);
+			})(),
+		);
+	});
+
 	test('rc_message reserved for notices: the invites leave that share of the bucket unused', async () => {
 		const clock = new VirtualClock();
 		// 3 of Synapse's 12 rc_message tokens a minute are left for notices.
@@ -404,6 +424,17 @@ describe('InviteScheduler (virtual time)', () => {
 		const steady = times.slice(10);
 		const perSecond = (steady.length - 1) / ((steady[steady.length - 1] - steady[0]) / 1000);
 		expect(perSecond).toBeCloseTo(0.2 - 3 / 60, 2);
+	});
+
+	test('a notice posted outside the run (noteMessageSent) takes its rc_message token from the invites', async () => {
+		let now = 0;
+		const scheduler = new InviteScheduler({ now: () => now, limits: { perIssuer: false } });
+		for (let i = 0; i < 9; i++) await scheduler.acquire({ kind: 'event' });
+		scheduler.noteMessageSent();
+		// Ten events in the bucket: the next one waits for a token (1 / 0.2 s), or is probed.
+		const next = await scheduler.acquire({ kind: 'event' });
+		expect(next && next.probe).toBe(true);
+		expect(next && next.modelWaitMs).toBeCloseTo(5000, -1);
 	});
 
 	test('a deadline the model cannot meet is refused without sleeping', async () => {
