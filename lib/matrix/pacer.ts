@@ -389,7 +389,8 @@ export class InviteScheduler {
 	private gate: Promise<void> = Promise.resolve();
 	private nextProbeAt = -Infinity;
 	private probeIntervalMs = FIRST_PROBE_INTERVAL_MS;
-	private probeOutstanding = false;
+	/** Set while a probe is on its way: it is answered before the model plans another slot. */
+	private probeAnswer?: { promise: Promise<void>; resolve: () => void };
 	private surprises: number[] = [];
 	private correctedAt = -Infinity;
 
@@ -496,6 +497,11 @@ export class InviteScheduler {
 		};
 	}
 
+	private probeAnswered(): void {
+		this.probeAnswer?.resolve();
+		this.probeAnswer = undefined;
+	}
+
 	/** One acquirer at a time decides on a slot and charges it: concurrent workers never share one. */
 	private async lock(): Promise<() => void> {
 		let release!: () => void;
@@ -513,7 +519,7 @@ export class InviteScheduler {
 	}
 
 	private probeDue(action: PacedAction, now: number): boolean {
-		if (this.probeOutstanding || now < this.nextProbeAt || this.pausedUntil > now) return false;
+		if (this.probeAnswer || now < this.nextProbeAt || this.pausedUntil > now) return false;
 		// A probe the server refuses still costs its invitee a token: only for someone with tokens to spare.
 		if (action.kind === 'invite') {
 			const invitee = this.inviteeBucket(action.invitee);
@@ -536,12 +542,20 @@ export class InviteScheduler {
 			try {
 				while (this.mode === 'model') {
 					if (signal?.aborted) return false;
+					// A probe on its way may take the very token the next slot counts on (a slow
+					// request that reaches the server after its token came): plan after its answer.
+					if (this.probeAnswer) {
+						await this.probeAnswer.promise;
+						continue;
+					}
 					const now = this.now();
 					const at = this.botReadyAt(action, now);
 					const wait = at - now;
 					if (wait > PROBE_MIN_WAIT_MS && this.probeDue(action, now)) {
 						this.probes++;
-						this.probeOutstanding = true;
+						let resolve!: () => void;
+						const promise = new Promise<void>((r) => (resolve = r));
+						this.probeAnswer = { promise, resolve };
 						if (action.kind === 'invite') this.issuer?.charge(now);
 						return { action, at: now, probe: true, modelWaitMs: wait };
 					}
@@ -565,7 +579,7 @@ export class InviteScheduler {
 	succeeded(ticket: Ticket): void {
 		if (this.mode === 'model') {
 			if (!ticket.probe) return;
-			this.probeOutstanding = false;
+			this.probeAnswered();
 			const now = this.now();
 			if (now < ticket.at + ticket.modelWaitMs) {
 				// The server took what the model would have held back: its limits are looser.
@@ -602,7 +616,7 @@ export class InviteScheduler {
 			if (this.mode === 'model') {
 				if (!ticket.probe) this.message?.uncharge();
 				this.issuer?.uncharge();
-				if (ticket.probe) this.probeOutstanding = false;
+				if (ticket.probe) this.probeAnswered();
 			}
 			return { retryAt: now + wait, inviteeLimited: true };
 		}
@@ -615,7 +629,7 @@ export class InviteScheduler {
 		// may have, and stay charged.
 		if (!ticket.probe) this.message?.uncharge();
 		if (ticket.probe) {
-			this.probeOutstanding = false;
+			this.probeAnswered();
 			// Refused at the very edge of some bucket: no verdict on the model; the next block probes again.
 			if (informed && wait < EDGE_WAIT_MS) return { retryAt: now + wait, inviteeLimited: false };
 			// When does the server expect a token, and when did the model? Both as of the answer: the
@@ -652,13 +666,13 @@ export class InviteScheduler {
 	 */
 	refusedBeforeMessage(ticket: Ticket): void {
 		if (this.mode === 'model' && !ticket.probe) this.message?.uncharge();
-		if (ticket.probe) this.probeOutstanding = false;
+		if (ticket.probe) this.probeAnswered();
 	}
 
 	/** No answer or a server error: nothing to learn, and whatever was charged stays charged. */
 	failed(ticket: Ticket): void {
 		if (this.mode === 'model' && ticket.probe) {
-			this.probeOutstanding = false;
+			this.probeAnswered();
 			this.nextProbeAt = this.now() + this.probeIntervalMs;
 		}
 	}
