@@ -216,6 +216,27 @@ export class MatrixClient {
 	joinedRooms() {
 		return this.request<{ joined_rooms: string[] }>('GET', ['joined_rooms']);
 	}
+
+	/** Synapse admin API: the user's `ratelimit_override` row (`{}` when none). Server admins only. */
+	rateLimitOverride(userId: string) {
+		return this.request<{ messages_per_second?: number; burst_count?: number }>(
+			'GET',
+			['users', userId, 'override_ratelimit'],
+			{ prefix: '/_synapse/admin/v1' },
+		);
+	}
+
+	/** Synapse admin API: 0 messages per second lifts every limiter for the user. Server admins only. */
+	setRateLimitOverride(userId: string, messagesPerSecond = 0, burstCount = 0) {
+		return this.request<{ messages_per_second: number; burst_count: number }>(
+			'POST',
+			['users', userId, 'override_ratelimit'],
+			{
+				prefix: '/_synapse/admin/v1',
+				body: { messages_per_second: messagesPerSecond, burst_count: burstCount },
+			},
+		);
+	}
 }
 
 function withReason(body: Record<string, unknown>, reason?: string): Record<string, unknown> {

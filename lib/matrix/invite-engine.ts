@@ -6,7 +6,16 @@ import {
 	type MatrixOutcome,
 } from './client';
 import { isValidUserId, serverNameOf } from './ids';
-import { AdaptivePacer, type PacerOptions } from './pacer';
+import {
+	InviteScheduler,
+	type AdaptivePacer,
+	type InviteLimits,
+	type LimitConfig,
+	type PacedAction,
+	type PacerOptions,
+	type SchedulerMode,
+} from './pacer';
+import { withRetries, type RetryOptions } from './retrying';
 import {
 	authError,
 	failureIsAuth,
@@ -43,31 +52,65 @@ export interface TaskResult<S extends string> extends RoomUserTask {
 	/** Machine-readable detail, e.g. `rateLimited`, `botNotInRoom`; never contains IDs. */
 	reason: string;
 	attempts: number;
+	/**
+	 * When another try makes sense, in ms from the end of the run: an unreachable remote server
+	 * (`serverUnreachable`: UNREACHABLE_SERVER_RETRY_MS), an invitee whose own limit is used up.
+	 */
+	retryAfterMs?: number;
 }
+
+/** What lifting the bot's own limits through Synapse's admin API came to (option `liftRateLimits`). */
+export type RateLimitOverrideOutcome = 'applied' | 'alreadyLifted' | 'notAdmin' | 'unavailable';
 
 export interface RunStats {
 	durationMs: number;
 	requests: number;
 	rateLimited: number;
-	/** The pace (actions/s) the engine had learned when it finished. */
+	/** The pace (actions/s) the run worked at when it finished (modelled or learned). */
 	learnedRate: number;
+	/** How the run was paced: by Synapse's known limits, learned from 429s, or without limits. */
+	mode: SchedulerMode;
+	/** Requests sent beyond the modelled limits to find out whether the server allows more. */
+	probes: number;
+	rateLimitOverride?: RateLimitOverrideOutcome;
 }
+
+/**
+ * A remote server that did not answer (Synapse: 502 after ~4 s) is not worth another invite for
+ * this long: every try costs the invite limiters' and rc_message's tokens.
+ */
+export const UNREACHABLE_SERVER_RETRY_MS = 3_600_000;
 
 export interface EngineOptions {
 	/** Shown to the invitee / recorded in the membership event. */
 	reason?: string;
 	/** Parallel requests in flight (default 4). */
 	concurrency?: number;
-	/** Overall time budget for the run in ms (default 10 minutes). */
+	/**
+	 * Overall time budget for the run in ms. Undefined, 0 or less: none — the run ends when every
+	 * task has ended, and nothing ends as `gaveUp` for lack of time.
+	 */
 	budgetMs?: number;
 	/** Retries per user for 5xx / network failures (default 4). */
 	maxRetries?: number;
-	/** A shared pacer (so several runs learn together) or options for a fresh one. */
+	/**
+	 * The homeserver's limits: Synapse's defaults (the default) or other numbers, as a belief the
+	 * run corrects from probes and 429s; 'learn' assumes nothing (the adaptive pacer learns).
+	 */
+	limits?: Partial<InviteLimits> | 'learn';
+	/** The learning pacer: shared between runs, or options for a fresh one. Alone, it means 'learn'. */
 	pacer?: AdaptivePacer | PacerOptions;
+	/** A scheduler shared between runs against the same homeserver and bot (same process). */
+	scheduler?: InviteScheduler;
 	/** The homeserver's per-invitee limit (Synapse: 0.003/s, burst 5); false to not track it. */
-	perInvitee?: { perSecond: number; burst: number } | false;
-	/** A 429 asking to wait longer than this is taken as a per-invitee limit, not a global one. */
-	inviteeLimitThresholdMs?: number;
+	perInvitee?: LimitConfig | false;
+	/** rc_message tokens per minute to leave for notices the bot posts while the run goes on. */
+	reserveMessagesPerMinute?: number;
+	/**
+	 * The bot is a Synapse server admin: before the run, lift its own rate limits with the admin API
+	 * (`override_ratelimit` 0/0, which stays set). Not an admin: the run goes on with the limits.
+	 */
+	liftRateLimits?: boolean;
 	/** Revoke: also remove users who already joined (default true); false withdraws invites only. */
 	removeMembers?: boolean;
 	signal?: AbortSignal;
@@ -87,41 +130,11 @@ interface Job<S extends string> {
 	task: RoomUserTask;
 	room: RoomInfo;
 	action: 'invite' | 'kick';
+	paced: PacedAction;
 	notBefore: number;
 	attempts: number;
 	failures: number;
 	result?: TaskResult<S>;
-}
-
-/** A local mirror of the server's per-invitee bucket, so we never spend a request that must fail. */
-class InviteeBuckets {
-	private readonly levels = new Map<string, { level: number; at: number }>();
-	constructor(
-		private readonly perSecond: number,
-		private readonly burst: number,
-	) {}
-	waitMs(userId: string, now: number): number {
-		if (!this.levels.has(userId)) return 0;
-		const level = this.level(userId, now);
-		return level + 1 > this.burst
-			? Math.ceil(((level + 1 - this.burst) / this.perSecond) * 1000)
-			: 0;
-	}
-	take(userId: string, now: number): void {
-		this.levels.set(userId, { level: this.level(userId, now) + 1, at: now });
-	}
-	/**
-	 * Gives a reserved token back: the attempt was turned away (429 from another limiter, 5xx, no
-	 * answer). Counting those would make us wait 5.5 minutes for nothing after a few retries; if the
-	 * server did charge one, its own long 429 tells us so.
-	 */
-	refund(userId: string, now: number): void {
-		this.levels.set(userId, { level: Math.max(0, this.level(userId, now) - 1), at: now });
-	}
-	private level(userId: string, now: number): number {
-		const b = this.levels.get(userId);
-		return b ? Math.max(0, b.level - ((now - b.at) / 1000) * this.perSecond) : 0;
-	}
 }
 
 function roomProblemStatus<S extends string>(
@@ -207,29 +220,52 @@ interface RunContext {
 	now: () => number;
 	sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 	deadline: number;
-	pacer: AdaptivePacer;
+	scheduler: InviteScheduler;
 	stats: RunStats;
+}
+
+function newScheduler(
+	options: EngineOptions,
+	now: () => number,
+	sleep: (ms: number, signal?: AbortSignal) => Promise<void>,
+	unlimited = false,
+): InviteScheduler {
+	return new InviteScheduler({
+		limits: options.limits ?? (options.pacer ? 'learn' : undefined),
+		pacer: options.pacer,
+		perInvitee: options.perInvitee,
+		reserveMessagesPerMinute: options.reserveMessagesPerMinute,
+		unlimited,
+		now,
+		sleep,
+	});
 }
 
 function makeContext(client: MatrixClient, options: EngineOptions): RunContext {
 	const now = options.now ?? (() => performance.now());
 	const sleep = options.sleep ?? sleepMs;
-	const pacer =
-		options.pacer instanceof AdaptivePacer
-			? options.pacer
-			: new AdaptivePacer({ now, sleep, ...(options.pacer ?? {}) });
+	const scheduler = options.scheduler ?? newScheduler(options, now, sleep);
+	const budget = options.budgetMs;
 	return {
 		client,
 		options,
 		now,
 		sleep,
-		deadline: now() + (options.budgetMs ?? 600_000),
-		pacer,
-		stats: { durationMs: 0, requests: 0, rateLimited: 0, learnedRate: pacer.rate },
+		deadline:
+			budget !== undefined && Number.isFinite(budget) && budget > 0 ? now() + budget : Infinity,
+		scheduler,
+		stats: {
+			durationMs: 0,
+			requests: 0,
+			rateLimited: 0,
+			learnedRate: scheduler.rate,
+			mode: scheduler.mode,
+			probes: 0,
+		},
 	};
 }
 
-function retryOptions(ctx: RunContext) {
+function retryOptions(ctx: RunContext): RetryOptions {
 	return {
 		deadline: ctx.deadline,
 		now: ctx.now,
@@ -240,8 +276,50 @@ function retryOptions(ctx: RunContext) {
 }
 
 /**
- * Runs the jobs with bounded concurrency under the pacer. Each job ends with a result; whatever is
- * still open when the budget runs out ends as `gaveUp`.
+ * Synapse admin API (synapse/rest/admin/users.py `RateLimitRestServlet`): 0 messages per second in
+ * the bot's `ratelimit_override` lifts every limiter checked with the bot as requester — invites,
+ * rc_message, joins. Only server admins may set it (others get 403); it stays set after the run.
+ */
+export async function liftOwnRateLimits(
+	client: MatrixClient,
+	userId: string,
+	retry: RetryOptions,
+): Promise<RateLimitOverrideOutcome> {
+	const outcomeOf = (failure: MatrixFailure): RateLimitOverrideOutcome => {
+		if (failureIsAuth(failure)) throw authError(failure);
+		return failure.kind === 'http' && failure.status === 403 ? 'notAdmin' : 'unavailable';
+	};
+	const current = await withRetries(() => client.rateLimitOverride(userId), retry);
+	if (!current.ok) return outcomeOf(current);
+	if (current.value?.messages_per_second === 0) return 'alreadyLifted';
+	const set = await withRetries(() => client.setRateLimitOverride(userId, 0, 0), retry);
+	return set.ok ? 'applied' : outcomeOf(set);
+}
+
+/** With the bot's limits lifted, the run paces only by the server's own pushback. */
+async function maybeLiftLimits(ctx: RunContext, me: string): Promise<void> {
+	if (!ctx.options.liftRateLimits) return;
+	const outcome = await liftOwnRateLimits(ctx.client, me, retryOptions(ctx));
+	ctx.stats.rateLimitOverride = outcome;
+	if (outcome === 'applied' || outcome === 'alreadyLifted') {
+		ctx.scheduler = newScheduler(ctx.options, ctx.now, ctx.sleep, true);
+		ctx.stats.mode = ctx.scheduler.mode;
+	}
+}
+
+function remoteServerOf(job: Job<string>, ownServer?: string): string | undefined {
+	if (job.action !== 'invite' || ownServer === undefined) return undefined;
+	const server = serverNameOf(job.task.userId);
+	return server !== ownServer ? server : undefined;
+}
+
+/**
+ * Runs the jobs with bounded concurrency under the scheduler. Each job ends with a result; when a
+ * time budget is set, whatever cannot be done within it ends as `gaveUp`.
+ *
+ * Order: first come, first served, but a job waits only for its own buckets (its room, its
+ * invitee) and the bot's; a job the server refused goes to the back of the queue, so the next
+ * requests go to other people while the refused invitee's bucket refills.
  */
 async function runJobs<S extends string>(
 	ctx: RunContext,
@@ -250,43 +328,66 @@ async function runJobs<S extends string>(
 	onSuccess: (job: Job<S>) => { status: S; reason: string },
 	classify: (job: Job<S>, failure: MatrixFailure) => Verdict<S>,
 	statuses: { gaveUp: S; notPermitted: S },
-	invitee?: InviteeBuckets,
 	ownServer?: string,
 ): Promise<void> {
 	const pending = [...jobs];
 	const blockedRooms = new Map<string, RoomProblem | 'unknownRoom'>();
-	const threshold = ctx.options.inviteeLimitThresholdMs ?? 60_000;
+	/** Remote servers that did not answer during this run: their other invitees are not tried. */
+	const unreachable = new Set<string>();
+	/**
+	 * Remote servers that answered: until one has, only one invite to it is in flight, so a server
+	 * that does not exist (Synapse: 502 after ~4 s) costs one request, not one per worker.
+	 */
+	const answered = new Set<string>();
+	const asking = new Set<string>();
+	const scheduler = ctx.scheduler;
+	const signal = ctx.options.signal;
 	let inFlight = 0;
 	let fatal: Error | undefined;
-	const settle = (job: Job<S>, status: S, reason: string) => {
+	const settle = (job: Job<S>, status: S, reason: string, retryAfterMs?: number) => {
 		job.result = { ...job.task, roomId: job.room.roomId, status, reason, attempts: job.attempts };
+		if (retryAfterMs !== undefined) job.result.retryAfterMs = Math.max(0, Math.round(retryAfterMs));
 	};
-	const requeue = (job: Job<S>, notBefore: number) => {
-		job.notBefore = notBefore;
-		pending.push(job);
+	const readyAt = (job: Job<S>, now: number) => {
+		const remote = remoteServerOf(job, ownServer);
+		const waitingForServer = remote && asking.has(remote) && !answered.has(remote);
+		return Math.max(
+			job.notBefore,
+			scheduler.keyReadyAt(job.paced, now),
+			waitingForServer ? now + 250 : 0,
+		);
 	};
 	const next = (): Job<S> | undefined => {
 		const now = ctx.now();
-		const index = pending.findIndex((j) => j.notBefore <= now);
+		const index = pending.findIndex((j) => readyAt(j, now) <= now);
 		return index >= 0 ? pending.splice(index, 1)[0] : undefined;
+	};
+	const giveUpRemaining = (now: number) => {
+		for (const job of pending.splice(0)) {
+			const inviteeWait =
+				job.paced.kind === 'invite' ? scheduler.inviteeReadyAt(job.paced.invitee, now) - now : 0;
+			if (inviteeWait > 0 && now + inviteeWait > ctx.deadline)
+				settle(job, statuses.gaveUp, 'inviteeRateLimited', inviteeWait);
+			else settle(job, statuses.gaveUp, job.attempts ? 'rateLimited' : 'budgetExhausted');
+		}
 	};
 	const worker = async () => {
 		for (;;) {
-			if (fatal || ctx.options.signal?.aborted) return;
+			if (fatal || signal?.aborted) return;
 			const job = next();
 			if (!job) {
 				if (!pending.length && inFlight === 0) return;
 				if (!pending.length) {
-					await ctx.sleep(20, ctx.options.signal);
+					await ctx.sleep(20, signal);
 					continue;
 				}
-				const soonest = Math.min(...pending.map((j) => j.notBefore));
+				const now = ctx.now();
+				const soonest = Math.min(...pending.map((j) => readyAt(j, now)));
 				if (soonest > ctx.deadline) {
-					for (const j of pending.splice(0))
-						settle(j, statuses.gaveUp, j.attempts ? 'rateLimited' : 'budgetExhausted');
+					giveUpRemaining(now);
 					continue;
 				}
-				await ctx.sleep(Math.max(1, Math.min(soonest - ctx.now(), 250)), ctx.options.signal);
+				await ctx.sleep(Math.max(1, Math.min(soonest - now, 250)), signal);
 				continue;
 			}
 			const blocked = blockedRooms.get(job.room.roomId ?? '');
@@ -294,27 +395,40 @@ async function runJobs<S extends string>(
 				settle(job, roomProblemStatus(blocked, statuses.gaveUp, statuses.notPermitted), blocked);
 				continue;
 			}
-			if (invitee) {
-				const wait = invitee.waitMs(job.task.userId, ctx.now());
-				if (wait > 0) {
-					if (ctx.now() + wait > ctx.deadline) settle(job, statuses.gaveUp, 'inviteeRateLimited');
-					else requeue(job, ctx.now() + wait);
-					continue;
-				}
-				// Reserve now: other workers check the same invitee while we wait for a slot.
-				invitee.take(job.task.userId, ctx.now());
+			const remote = remoteServerOf(job, ownServer);
+			if (remote && unreachable.has(remote)) {
+				settle(
+					job,
+					'serverUnreachable' as S,
+					'remoteServerUnreachable',
+					UNREACHABLE_SERVER_RETRY_MS,
+				);
+				continue;
 			}
+			// Taken now, so other workers see this room and invitee in use while we wait for the bot's slot.
+			const reservation = scheduler.reserveKeys(job.paced);
+			if (remote) asking.add(remote);
 			inFlight++;
 			try {
-				if (!(await ctx.pacer.acquire(ctx.deadline, ctx.options.signal))) {
-					settle(job, statuses.gaveUp, job.attempts ? 'rateLimited' : 'budgetExhausted');
+				const ticket = await scheduler.acquire(job.paced, ctx.deadline, signal);
+				if (!ticket) {
+					reservation.release();
+					settle(
+						job,
+						statuses.gaveUp,
+						signal?.aborted ? 'aborted' : job.attempts ? 'rateLimited' : 'budgetExhausted',
+					);
 					continue;
 				}
 				job.attempts++;
 				ctx.stats.requests++;
 				const outcome = await act(job);
+				// A 429 is our homeserver's answer, not the remote server's.
+				const remoteAnswered =
+					outcome.ok || (outcome.kind === 'http' && outcome.status < 500 && outcome.status !== 429);
+				if (remote && remoteAnswered) answered.add(remote);
 				if (outcome.ok) {
-					ctx.pacer.onSuccess();
+					scheduler.succeeded(ticket);
 					const done = onSuccess(job);
 					settle(job, done.status, done.reason);
 					continue;
@@ -324,11 +438,20 @@ async function runJobs<S extends string>(
 					return;
 				}
 				const verdict = classify(job, outcome);
-				const turnedAway =
-					verdict.kind === 'retry' || (verdict.kind === 'rateLimited' && verdict.waitMs <= threshold);
-				if (invitee && turnedAway) invitee.refund(job.task.userId, ctx.now());
+				if (verdict.kind === 'done' || verdict.kind === 'roomBlocked') {
+					if (outcome.kind === 'http' && outcome.status === 400) {
+						// Rejected while the request was parsed: no limiter counted it.
+						reservation.release();
+						scheduler.refusedBeforeMessage(ticket);
+					} else if (outcome.kind === 'http' && outcome.status < 500) {
+						scheduler.refusedBeforeMessage(ticket);
+					} else scheduler.failed(ticket);
+				}
 				if (verdict.kind === 'done') {
-					settle(job, verdict.status, verdict.reason);
+					if (verdict.status === 'serverUnreachable' && remote) {
+						unreachable.add(remote);
+						settle(job, verdict.status, verdict.reason, UNREACHABLE_SERVER_RETRY_MS);
+					} else settle(job, verdict.status, verdict.reason);
 				} else if (verdict.kind === 'roomBlocked') {
 					blockedRooms.set(job.room.roomId ?? '', verdict.reason);
 					settle(
@@ -338,37 +461,38 @@ async function runJobs<S extends string>(
 					);
 				} else if (verdict.kind === 'rateLimited') {
 					ctx.stats.rateLimited++;
-					const wait = verdict.waitMs >= 0 ? verdict.waitMs : backoffMs(job.failures, 1000);
-					if (job.action === 'invite' && wait > threshold) {
-						// The invitee's own bucket is empty (Synapse: ~5.5 min per token): wait for it, or give up.
-						if (ctx.now() + wait > ctx.deadline) settle(job, statuses.gaveUp, 'inviteeRateLimited');
-						else requeue(job, ctx.now() + wait);
-					} else {
-						ctx.pacer.onRateLimited(wait, verdict.precise, verdict.waitMs >= 0);
-						pending.unshift(job);
-					}
-				} else {
-					job.failures++;
-					if (job.failures > (ctx.options.maxRetries ?? 4)) {
-						const remote = ownServer !== undefined && serverNameOf(job.task.userId) !== ownServer;
+					const { retryAt, inviteeLimited } = scheduler.rateLimited(
+						ticket,
+						verdict.waitMs,
+						verdict.precise,
+					);
+					if (retryAt > ctx.deadline)
 						settle(
 							job,
-							remote && job.action === 'invite' ? ('serverUnreachable' as S) : statuses.gaveUp,
-							outcome.kind === 'network' ? 'homeserverUnreachable' : 'homeserverError',
+							statuses.gaveUp,
+							inviteeLimited ? 'inviteeRateLimited' : 'rateLimited',
+							retryAt - ctx.now(),
 						);
-					} else {
-						const wait = backoffMs(job.failures - 1, 500);
-						if (ctx.now() + wait > ctx.deadline)
-							settle(
-								job,
-								statuses.gaveUp,
-								outcome.kind === 'network' ? 'homeserverUnreachable' : 'homeserverError',
-							);
-						else requeue(job, ctx.now() + wait);
+					else {
+						// To the back of the queue: the next requests go to other people.
+						job.notBefore = retryAt;
+						pending.push(job);
+					}
+				} else {
+					scheduler.failed(ticket);
+					job.failures++;
+					const why = outcome.kind === 'network' ? 'homeserverUnreachable' : 'homeserverError';
+					const wait = backoffMs(job.failures - 1, 500);
+					if (job.failures > (ctx.options.maxRetries ?? 4) || ctx.now() + wait > ctx.deadline)
+						settle(job, statuses.gaveUp, why);
+					else {
+						job.notBefore = ctx.now() + wait;
+						pending.push(job);
 					}
 				}
 			} finally {
 				inFlight--;
+				if (remote) asking.delete(remote);
 			}
 		}
 	};
@@ -452,7 +576,9 @@ function settle<S extends string>(
 				};
 	});
 	ctx.stats.durationMs = Math.round(ctx.now() - started);
-	ctx.stats.learnedRate = ctx.pacer.rate;
+	ctx.stats.learnedRate = ctx.scheduler.rate;
+	ctx.stats.mode = ctx.scheduler.mode;
+	ctx.stats.probes = ctx.scheduler.probes;
 	return { results, stats: ctx.stats };
 }
 
@@ -516,6 +642,7 @@ export async function inviteUsers(
 						task,
 						room,
 						action: 'invite',
+						paced: { kind: 'invite', roomId: room.roomId!, invitee: task.userId },
 						notBefore: 0,
 						attempts: 0,
 						failures: 0,
@@ -523,8 +650,7 @@ export async function inviteUsers(
 			}
 		}
 	});
-	const perInvitee =
-		options.perInvitee === undefined ? { perSecond: 0.003, burst: 5 } : options.perInvitee;
+	if (jobsByKey.size) await maybeLiftLimits(ctx, me);
 	await runJobs<InviteStatus>(
 		ctx,
 		[...jobsByKey.values()],
@@ -532,7 +658,6 @@ export async function inviteUsers(
 		() => ({ status: 'invited', reason: 'invited' }),
 		(job, failure) => classifyInviteFailure(failure, job.task.userId, ownServer),
 		{ gaveUp: 'gaveUp', notPermitted: 'notPermitted' },
-		perInvitee ? new InviteeBuckets(perInvitee.perSecond, perInvitee.burst) : undefined,
 		ownServer,
 	);
 	return settle(tasks, early, jobsByKey, taskKeys, ctx, started);
@@ -607,12 +732,14 @@ export async function revokeUsers(
 				task,
 				room,
 				action: 'kick',
+				paced: { kind: 'event' },
 				notBefore: 0,
 				attempts: 0,
 				failures: 0,
 			});
 		return undefined;
 	});
+	if (jobsByKey.size) await maybeLiftLimits(ctx, me);
 	await runJobs<RevokeStatus>(
 		ctx,
 		[...jobsByKey.values()],

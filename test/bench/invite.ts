@@ -1,13 +1,18 @@
 /**
- * Batch invite under a homeserver invite limit: our invite engine (lib/matrix) against two naive
- * one-at-a-time inviters, each on its own fake homeserver with the same limit, in the same run.
+ * Batch invite under a homeserver's limits: our invite engine (lib/matrix) against two naive
+ * one-at-a-time inviters, each on its own fake homeserver with the same limits, in the same run.
  * Invites are counted AT THE HOMESERVER (its per-(room, user) count of invites answered 200), not
  * from what the inviters believe.
+ *
+ * Two groups: a homeserver with raised limits (R/s for invites and events, real time), and
+ * Synapse's default limits (rc_message 0.2/s shared by every invite, 0.3/s per room and per
+ * inviter, 5 per invitee) on a time-scaled fake whose clock both sides share.
  */
 import { fetchTransport } from '../../lib/http/fetch-transport';
 import { MatrixClient } from '../../lib/matrix/client';
 import { inviteUsers } from '../../lib/matrix/invite-engine';
-import { startFakeHomeserver, type FakeHomeserver } from '../fakes/matrix';
+import { inviteFloor } from '../../lib/matrix/pacer';
+import { startFakeHomeserver, type FakeClock, type FakeHomeserver } from '../fakes/matrix';
 import {
 	envInt,
 	percent,
@@ -38,9 +43,14 @@ interface Tally {
 }
 
 async function setUp(count: number, perSecond: number, burst: number): Promise<Setup> {
-	// Same limit per room and per inviter (Synapse has both); the per-invitee limit stays Synapse's.
+	// The same limit per room, per inviter and for rc_message (which every invite also meets); the
+	// per-invitee limit stays Synapse's.
 	const hs = await startFakeHomeserver({
-		rateLimits: { invitesPerRoom: { perSecond, burst }, invitesPerIssuer: { perSecond, burst } },
+		rateLimits: {
+			invitesPerRoom: { perSecond, burst },
+			invitesPerIssuer: { perSecond, burst },
+			message: { perSecond, burst },
+		},
 	});
 	const bot = hs.createUser('eventbot');
 	const roomId = hs.createRoom({ creator: bot.userId, name: 'Attendees' });
@@ -72,7 +82,11 @@ function tally(setup: Setup, ms: number): Tally {
  * "unable to invite" and moves on: mode 'skip'. Mode 'retryOnce' is a kinder variant we grant it:
  * on 429 sleep the server's retry_after_ms once and retry once; a second failure is logged and skipped.
  */
-async function naiveInvite(setup: Setup, mode: 'skip' | 'retryOnce'): Promise<void> {
+async function naiveInvite(
+	setup: Setup,
+	mode: 'skip' | 'retryOnce',
+	clock: Pick<FakeClock, 'sleep'> = { sleep },
+): Promise<void> {
 	const base = `${setup.hs.url}/_matrix/client/v3/rooms/${encodeURIComponent(setup.roomId)}`;
 	const headers = { Authorization: `Bearer ${setup.token}`, 'Content-Type': 'application/json' };
 	const members = (await (await fetch(`${base}/members`, { headers })).json()) as {
@@ -95,7 +109,7 @@ async function naiveInvite(setup: Setup, mode: 'skip' | 'retryOnce'): Promise<vo
 		};
 		const first = await post();
 		if (first.status === 429 && mode === 'retryOnce') {
-			await sleep(first.body.retry_after_ms ?? 1000);
+			await clock.sleep(first.body.retry_after_ms ?? 1000);
 			await post();
 		}
 		// Any failure: "logged" and skipped, like the plugin.
@@ -119,64 +133,246 @@ async function ours(setup: Setup, budgetMs: number): Promise<{ ms: number; notIn
 
 export const inviteBench: Benchmark = {
 	name: 'invite',
-	description: 'batch invite under a homeserver invite limit: ours vs naive one-at-a-time',
+	description:
+		"batch invite under a homeserver's limits (raised, and Synapse's defaults time-scaled): ours vs naive one-at-a-time",
 	async run(ctx: BenchContext): Promise<BenchOutcome> {
-		const count = envInt('BENCH_INVITE_COUNT', ctx.quick ? 200 : 2000);
-		const perSecond = envInt('BENCH_INVITE_RATE', 10);
-		const burst = envInt('BENCH_INVITE_BURST', 10);
-		const floorMs = (count / perSecond) * 1000;
-		// The first `burst` invites pass at once; the issue's floor N/R rounds that away.
-		const exactFloorMs = (Math.max(0, count - burst) / perSecond) * 1000;
-		const bench = `invite ${count} @${perSecond}/s b${burst}`;
-		const broken: string[] = [];
+		// BENCH_INVITE_PARTS=raised,synapse (default both) picks the groups.
+		const parts = (process.env.BENCH_INVITE_PARTS ?? 'raised,synapse').split(',');
+		const none: BenchOutcome = { rows: [], broken: [] };
+		const raised = parts.includes('raised') ? await raisedLimitsBench(ctx) : none;
+		const synapse = parts.includes('synapse') ? await synapseDefaultsBench(ctx) : none;
+		return {
+			rows: [...raised.rows, ...synapse.rows],
+			broken: [...raised.broken, ...synapse.broken],
+		};
+	},
+};
 
+async function raisedLimitsBench(ctx: BenchContext): Promise<BenchOutcome> {
+	const count = envInt('BENCH_INVITE_COUNT', ctx.quick ? 200 : 2000);
+	const perSecond = envInt('BENCH_INVITE_RATE', 10);
+	const burst = envInt('BENCH_INVITE_BURST', 10);
+	const floorMs = (count / perSecond) * 1000;
+	// The first `burst` invites pass at once; the issue's floor N/R rounds that away.
+	const exactFloorMs = (Math.max(0, count - burst) / perSecond) * 1000;
+	const bench = `invite ${count} @${perSecond}/s b${burst}`;
+	const broken: string[] = [];
+
+	const [oursSetup, retrySetup, skipSetup] = await Promise.all([
+		setUp(count, perSecond, burst),
+		setUp(count, perSecond, burst),
+		setUp(count, perSecond, burst),
+	]);
+	try {
+		// The skipping inviter is done in a couple of seconds; run it alone first so its burst of
+		// requests does not share the CPU with the two paced runs, which then run side by side.
+		ctx.log(`invite: naive (429 → skip), ${count} users`);
+		const skip = tally(skipSetup, (await timed(() => naiveInvite(skipSetup, 'skip'))).ms);
+		ctx.log(`invite: ours and naive (429 → retry once) side by side, floor ${seconds(floorMs)}`);
+		const [oursRun, retryMs] = await Promise.all([
+			ours(oursSetup, Math.max(600_000, floorMs * 3)),
+			timed(() => naiveInvite(retrySetup, 'retryOnce')).then((r) => r.ms),
+		]);
+		const mine = tally(oursSetup, oursRun.ms);
+		const retry = tally(retrySetup, retryMs);
+
+		if (mine.lost > 0)
+			broken.push(
+				`invite: our engine lost ${mine.lost} of ${count} invites (not invited at the homeserver)`,
+			);
+		if (mine.duplicated > 0)
+			broken.push(`invite: our engine sent ${mine.duplicated} duplicate invites`);
+		if (oursRun.notInvited > 0)
+			broken.push(`invite: our engine reported ${oursRun.notInvited} users as not invited`);
+
+		const rows: BenchRow[] = [];
+		const add = (
+			label: string,
+			t: Tally,
+			target?: { wall: string; limited: string; lost: string },
+		) => {
+			rows.push(
+				{
+					bench,
+					what: `${label}: wall time`,
+					figure: seconds(t.ms),
+					floor: seconds(floorMs),
+					ratio: times(t.ms / floorMs),
+					target: target?.wall ?? '',
+					note: `${t.inviteRequests} invite requests; exact floor (N−burst)/R = ${seconds(exactFloorMs)}`,
+				},
+				{
+					bench,
+					what: `${label}: 429s per invite`,
+					figure: percent(t.rateLimited / count),
+					floor: '0%',
+					ratio: '',
+					target: target?.limited ?? '',
+					note: `${t.rateLimited} × 429`,
+				},
+				{
+					bench,
+					what: `${label}: lost / duplicated`,
+					figure: `${t.lost} / ${t.duplicated}`,
+					floor: '0 / 0',
+					ratio: '',
+					target: target?.lost ?? '',
+					note: 'counted at the homeserver',
+				},
+			);
+		};
+		add('ours (lib/matrix)', mine, { wall: '≤ 1.15×', limited: '< 5%', lost: '0 / 0' });
+		add('naive, 429 → retry once', retry);
+		add('naive, 429 → skip (maubot)', skip);
+		return { rows, broken };
+	} finally {
+		await Promise.all([oursSetup.hs.stop(), retrySetup.hs.stop(), skipSetup.hs.stop()]);
+	}
+}
+
+interface SynapseSetup {
+	hs: FakeHomeserver;
+	token: string;
+	roomIds: string[];
+	users: string[];
+}
+
+/** Synapse 1.67's default limits (and no Retry-After header), on a clock `timeScale` × real time. */
+async function setUpSynapse(
+	people: number,
+	rooms: number,
+	timeScale: number,
+): Promise<SynapseSetup> {
+	const hs = await startFakeHomeserver({ timeScale });
+	const bot = hs.createUser('eventbot');
+	const roomIds = Array.from({ length: rooms }, (_, i) =>
+		hs.createRoom({ creator: bot.userId, name: `Room ${i + 1}` }),
+	);
+	const users = Array.from({ length: people }, (_, i) => hs.createUser(`attendee${i + 1}`).userId);
+	return { hs, token: bot.accessToken, roomIds, users };
+}
+
+function tallyPairs(setup: SynapseSetup, ms: number): Tally {
+	let lost = 0;
+	let duplicated = 0;
+	for (const room of setup.roomIds)
+		for (const user of setup.users) {
+			const invites = setup.hs.inviteCount(room, user);
+			if (invites === 0) lost++;
+			if (invites > 1) duplicated += invites - 1;
+		}
+	return {
+		ms,
+		rateLimited: setup.hs.countRequests({ method: 'POST', path: /\/invite$/, status: 429 }),
+		inviteRequests: setup.hs.countRequests({ method: 'POST', path: /\/invite$/ }),
+		lost,
+		duplicated,
+	};
+}
+
+/**
+ * The maubot plugin's way, room by room (`ensure_room_invitees` per mapped room), waiting on the
+ * homeserver's clock so a 429's `retry_after_ms` means the same to both sides.
+ */
+async function naiveInviteRooms(setup: SynapseSetup, mode: 'skip' | 'retryOnce'): Promise<void> {
+	for (const roomId of setup.roomIds)
+		await naiveInvite(
+			{ hs: setup.hs, token: setup.token, roomId, users: setup.users },
+			mode,
+			setup.hs.clock,
+		);
+}
+
+async function oursOnClock(setup: SynapseSetup) {
+	const client = new MatrixClient(
+		setup.hs.url,
+		fetchTransport(() => `Bearer ${setup.token}`),
+	);
+	const clock = setup.hs.clock;
+	// The Matrix Invite node's order: each person with all their rooms. No time budget.
+	const tasks = setup.users.flatMap((userId) => setup.roomIds.map((room) => ({ room, userId })));
+	const started = clock.now();
+	const { results, stats } = await inviteUsers(client, tasks, {
+		now: clock.now,
+		sleep: clock.sleep,
+	});
+	return {
+		ms: clock.now() - started,
+		notInvited: results.filter((r) => r.status !== 'invited').length,
+		stats,
+	};
+}
+
+/** On the homeserver's clock: time-scaled runs report the time Synapse would have taken. */
+async function onClock<T>(clock: FakeClock, work: () => Promise<T>) {
+	const started = clock.now();
+	const value = await work();
+	return { value, ms: clock.now() - started };
+}
+
+async function synapseDefaultsBench(ctx: BenchContext): Promise<BenchOutcome> {
+	const people = envInt('BENCH_SYNAPSE_PEOPLE', ctx.quick ? 100 : 600);
+	const timeScale = envInt('BENCH_SYNAPSE_TIME_SCALE', 100);
+	const roomCounts = (process.env.BENCH_SYNAPSE_ROOMS ?? '1,3')
+		.split(',')
+		.map(Number)
+		.filter((n) => Number.isInteger(n) && n > 0);
+	const rows: BenchRow[] = [];
+	const broken: string[] = [];
+	for (const rooms of roomCounts) {
+		const invites = people * rooms;
+		const floor = inviteFloor({ invites, rooms });
+		const floorMs = floor.seconds * 1000;
+		const bench = `invite ${people}×${rooms} room${rooms > 1 ? 's' : ''}, Synapse defaults, time ×${timeScale}`;
 		const [oursSetup, retrySetup, skipSetup] = await Promise.all([
-			setUp(count, perSecond, burst),
-			setUp(count, perSecond, burst),
-			setUp(count, perSecond, burst),
+			setUpSynapse(people, rooms, timeScale),
+			setUpSynapse(people, rooms, timeScale),
+			setUpSynapse(people, rooms, timeScale),
 		]);
 		try {
-			// The skipping inviter is done in a couple of seconds; run it alone first so its burst of
-			// requests does not share the CPU with the two paced runs, which then run side by side.
-			ctx.log(`invite: naive (429 → skip), ${count} users`);
-			const skip = tally(skipSetup, (await timed(() => naiveInvite(skipSetup, 'skip'))).ms);
-			ctx.log(`invite: ours and naive (429 → retry once) side by side, floor ${seconds(floorMs)}`);
+			ctx.log(
+				`invite: ${people} people × ${rooms} rooms at Synapse's defaults, homeserver clock ×${timeScale}; floor ${seconds(floorMs)} (${floor.limiter}) in Synapse time`,
+			);
+			const skip = tallyPairs(
+				skipSetup,
+				(await onClock(skipSetup.hs.clock, () => naiveInviteRooms(skipSetup, 'skip'))).ms,
+			);
+			const realStart = performance.now();
 			const [oursRun, retryMs] = await Promise.all([
-				ours(oursSetup, Math.max(600_000, floorMs * 3)),
-				timed(() => naiveInvite(retrySetup, 'retryOnce')).then((r) => r.ms),
+				oursOnClock(oursSetup),
+				onClock(retrySetup.hs.clock, () => naiveInviteRooms(retrySetup, 'retryOnce')).then(
+					(r) => r.ms,
+				),
 			]);
-			const mine = tally(oursSetup, oursRun.ms);
-			const retry = tally(retrySetup, retryMs);
-
+			const realMs = performance.now() - realStart;
+			const mine = tallyPairs(oursSetup, oursRun.ms);
+			const retry = tallyPairs(retrySetup, retryMs);
 			if (mine.lost > 0)
-				broken.push(
-					`invite: our engine lost ${mine.lost} of ${count} invites (not invited at the homeserver)`,
-				);
+				broken.push(`${bench}: our engine lost ${mine.lost} of ${invites} invites`);
 			if (mine.duplicated > 0)
-				broken.push(`invite: our engine sent ${mine.duplicated} duplicate invites`);
+				broken.push(`${bench}: our engine sent ${mine.duplicated} duplicate invites`);
 			if (oursRun.notInvited > 0)
-				broken.push(`invite: our engine reported ${oursRun.notInvited} users as not invited`);
-
-			const rows: BenchRow[] = [];
+				broken.push(`${bench}: our engine reported ${oursRun.notInvited} invites as not done`);
 			const add = (
 				label: string,
 				t: Tally,
+				note: string,
 				target?: { wall: string; limited: string; lost: string },
-			) => {
+			) =>
 				rows.push(
 					{
 						bench,
-						what: `${label}: wall time`,
+						what: `${label}: wall time (Synapse's clock)`,
 						figure: seconds(t.ms),
 						floor: seconds(floorMs),
 						ratio: times(t.ms / floorMs),
 						target: target?.wall ?? '',
-						note: `${t.inviteRequests} invite requests; exact floor (N−burst)/R = ${seconds(exactFloorMs)}`,
+						note: `${note}; floor = (N×R − burst) / rate of ${floor.limiter}; ${t.inviteRequests} invite requests`,
 					},
 					{
 						bench,
 						what: `${label}: 429s per invite`,
-						figure: percent(t.rateLimited / count),
+						figure: percent(t.rateLimited / invites),
 						floor: '0%',
 						ratio: '',
 						target: target?.limited ?? '',
@@ -192,13 +388,17 @@ export const inviteBench: Benchmark = {
 						note: 'counted at the homeserver',
 					},
 				);
-			};
-			add('ours (lib/matrix)', mine, { wall: '≤ 1.15×', limited: '< 5%', lost: '0 / 0' });
-			add('naive, 429 → retry once', retry);
-			add('naive, 429 → skip (maubot)', skip);
-			return { rows, broken };
+			add(
+				'ours (lib/matrix)',
+				mine,
+				`${seconds(realMs)} real; paced by ${oursRun.stats.mode}, ${oursRun.stats.probes} probes`,
+				{ wall: '≤ 1.1×', limited: '', lost: '0 / 0' },
+			);
+			add('naive, 429 → retry once', retry, 'side by side with ours');
+			add('naive, 429 → skip (maubot)', skip, 'run alone first');
 		} finally {
 			await Promise.all([oursSetup.hs.stop(), retrySetup.hs.stop(), skipSetup.hs.stop()]);
 		}
-	},
-};
+	}
+	return { rows, broken };
+}

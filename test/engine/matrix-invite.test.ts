@@ -94,12 +94,16 @@ describe('Matrix Invite node', () => {
 		expect(hs.countRequests({ path: /\/members$/ })).toBe(0);
 	});
 
-	test("invite under a rate limit through n8n's HTTP stack: everyone invited once, 429s honoured", async () => {
-		hs.setRateLimits({ invitesPerIssuer: { perSecond: 20, burst: 5 }, invitesPerRoom: false });
+	test("invite under an unknown rate limit through n8n's HTTP stack (Homeserver Limits: learn): everyone invited once, 429s honoured", async () => {
+		// Not Synapse's defaults: 20 invites/s, burst 5, and no rc_message.
+		hs.setRateLimits({
+			invitesPerIssuer: { perSecond: 20, burst: 5 },
+			invitesPerRoom: false,
+			message: false,
+		});
 		const input = Array.from({ length: 40 }, (_, i) => ({ matrixId: `@rl${i}:localhost` }));
-		const started = Date.now();
 		const run = await runWorkflow({
-			workflow: node({ operation: 'invite', rooms: roomId }),
+			workflow: node({ operation: 'invite', rooms: roomId, options: { limits: 'learn' } }),
 			credentials: creds,
 			input,
 		});
@@ -110,7 +114,63 @@ describe('Matrix Invite node', () => {
 		const limited = hs.countRequests({ path: /\/invite$/, status: 429 });
 		expect(limited).toBeGreaterThan(0);
 		expect(limited).toBeLessThan(8);
-		expect(Date.now() - started).toBeLessThan(((40 - 5) / 20) * 1000 * 1.3 + 1000);
+	});
+
+	test("Synapse's default limits (the default): the first ten go at once and nothing is sent that rc_message must refuse", async () => {
+		hs.setRateLimits({});
+		const input = Array.from({ length: 10 }, (_, i) => ({ matrixId: `@d${i}:localhost` }));
+		const run = await runWorkflow({
+			workflow: node({ operation: 'invite', rooms: roomId }),
+			credentials: creds,
+			input,
+		});
+		expect(run.output('Matrix').map((o) => (o.matrix as IDataObject).status)).toEqual(
+			input.map(() => 'invited'),
+		);
+		expect(hs.countRequests({ status: 429 })).toBe(0);
+	});
+
+	test('Lift Bot Rate Limits: an admin bot is exempted through the admin API first; a bot that is not an admin goes on at the limits', async () => {
+		hs.setRateLimits({});
+		hs.setAdmin(bot.userId);
+		const input = Array.from({ length: 30 }, (_, i) => ({ matrixId: `@lift${i}:localhost` }));
+		const run = await runWorkflow({
+			workflow: node({ operation: 'invite', rooms: roomId, options: { liftRateLimits: true } }),
+			credentials: creds,
+			input,
+		});
+		expect(run.output('Matrix').every((o) => (o.matrix as IDataObject).status === 'invited')).toBe(
+			true,
+		);
+		expect(hs.countRequests({ status: 429 })).toBe(0);
+		expect(hs.limits.override(bot.userId)).toEqual({ messagesPerSecond: 0, burstCount: 0 });
+
+		hs.setAdmin(bot.userId, false);
+		hs.limits.setOverride(bot.userId, undefined);
+		const notAdmin = await runWorkflow({
+			workflow: node({ operation: 'invite', rooms: roomId, options: { liftRateLimits: true } }),
+			credentials: creds,
+			input: [{ matrixId: '@plain:localhost' }],
+		});
+		expect((notAdmin.output('Matrix')[0].matrix as IDataObject).status).toBe('invited');
+		expect(hs.limits.override(bot.userId)).toBeUndefined();
+	});
+
+	test('Time Budget 0 means no budget; an unreachable server is reported with when to try again', async () => {
+		const run = await runWorkflow({
+			workflow: node({ operation: 'invite', rooms: roomId, options: { budgetSeconds: 0 } }),
+			credentials: creds,
+			input: [{ matrixId: '@x:nonexistent.invalid' }, { matrixId: '@fine:localhost' }],
+		});
+		const [gone, fine] = run.output('Matrix').map((o) => o.matrix as IDataObject);
+		expect(gone.rooms).toEqual([
+			expect.objectContaining({
+				status: 'serverUnreachable',
+				reason: 'remoteServerUnreachable',
+				retryAfterMs: 3_600_000,
+			}),
+		]);
+		expect(fine.status).toBe('invited');
 	});
 
 	test('invite into several rooms per item, one status per room and an overall status', async () => {

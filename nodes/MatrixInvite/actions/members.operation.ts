@@ -49,11 +49,33 @@ export const description: INodeProperties[] = [
 		displayOptions: { show: { operation: ['invite', 'revoke'] } },
 		options: [
 			{
+				displayName: 'Homeserver Limits',
+				name: 'limits',
+				type: 'options',
+				options: [
+					{
+						name: 'Synapse Defaults',
+						value: 'synapse',
+						description:
+							"Pace by Synapse's default limits (0.2 events/s shared with notices, 0.3 invites/s, 5 invites per person then one per ~5.5 min); switches to learning if the server allows more or less",
+					},
+					{
+						name: 'Unknown: Learn From 429 Answers',
+						value: 'learn',
+						description:
+							"Start at the initial pace and learn the server's limit from its 429 answers",
+					},
+				],
+				default: 'synapse',
+				description: 'What the node assumes about the homeserver when it plans its requests',
+			},
+			{
 				displayName: 'Initial Pace (Per Second)',
 				name: 'initialRate',
 				type: 'number',
 				typeOptions: { minValue: 0.01, maxValue: 100, numberPrecision: 2 },
 				default: 10,
+				displayOptions: { show: { limits: ['learn'] } },
 				description:
 					"Starting pace; the node learns the homeserver's real limit from its 429 answers",
 			},
@@ -65,6 +87,14 @@ export const description: INodeProperties[] = [
 				displayOptions: { show: { '/operation': ['revoke'] } },
 				description:
 					'Whether to only withdraw pending invites and leave people who already joined in the room',
+			},
+			{
+				displayName: 'Lift Bot Rate Limits (Synapse Admin)',
+				name: 'liftRateLimits',
+				type: 'boolean',
+				default: false,
+				description:
+					"Whether to exempt the bot from the homeserver's rate limits first, with Synapse's admin API (override_ratelimit). Needs a bot that is a Synapse server admin; the exemption stays set. Without admin rights the node goes on at the normal limits.",
 			},
 			{
 				displayName: 'Max Retries',
@@ -104,9 +134,10 @@ export const description: INodeProperties[] = [
 				displayName: 'Time Budget (Seconds)',
 				name: 'budgetSeconds',
 				type: 'number',
-				typeOptions: { minValue: 1, maxValue: 86400 },
+				typeOptions: { minValue: 0, maxValue: 86400 },
 				default: 600,
-				description: 'Whatever is not done by then ends as "gaveUp" (retry it in a later run)',
+				description:
+					'Whatever is not done by then ends as "gaveUp" (retry it in a later run). 0: no limit — the node runs until every person has an outcome.',
 			},
 		],
 	},
@@ -187,13 +218,17 @@ export async function execute(
 			keep.push(plan.keepMember);
 		}
 	}
+	const learn = options.limits === 'learn';
 	const engineOptions: EngineOptions = {
 		reason: String(options.reason ?? '').trim() || undefined,
 		concurrency: optionNumber(options, 'concurrency', 4, 1, 16),
-		budgetMs: optionNumber(options, 'budgetSeconds', 600, 1, 86_400) * 1000,
+		// 0 (or less): no budget at all.
+		budgetMs: optionNumber(options, 'budgetSeconds', 600, 0, 86_400) * 1000 || undefined,
 		maxRetries: optionNumber(options, 'maxRetries', 4, 0, 10),
-		pacer: { initialRate: optionNumber(options, 'initialRate', 10, 0.01, 100) },
+		limits: learn ? 'learn' : undefined,
+		pacer: learn ? { initialRate: optionNumber(options, 'initialRate', 10, 0.01, 100) } : undefined,
 		perInvitee: options.respectInviteeLimit === false ? false : undefined,
+		liftRateLimits: options.liftRateLimits === true,
 	};
 	let results: Array<{
 		room: string;
@@ -201,6 +236,7 @@ export async function execute(
 		status: string;
 		reason: string;
 		attempts?: number;
+		retryAfterMs?: number;
 		membership?: string;
 	}>;
 	try {
@@ -251,6 +287,8 @@ export async function execute(
 			};
 			if (r.membership !== undefined) entry.membership = r.membership;
 			if (r.attempts !== undefined) entry.attempts = r.attempts;
+			// When another try makes sense (an unreachable server: an hour), for the ledger's back-off.
+			if (r.retryAfterMs !== undefined) entry.retryAfterMs = r.retryAfterMs;
 			return entry;
 		});
 		if (operation === 'membership') {

@@ -9,7 +9,9 @@ export type {
 	RequestLogEntry,
 } from './server';
 export { SYNAPSE_RATE_LIMITS, RateLimiter } from './rate-limit';
-export type { RateLimitConfig, RateLimitOptions } from './rate-limit';
+export type { RateLimitConfig, RateLimitName, RateLimitOptions } from './rate-limit';
+export { manualClock, realClock, scaledClock, type FakeClock } from './clock';
+export type { TransactionScope } from './transactions';
 
 /** Starts a fake homeserver on 127.0.0.1 (random port). `url` is its base URL; call `stop()` when done. */
 export async function startFakeHomeserver(

@@ -1,4 +1,4 @@
-import { startFakeHomeserver, type FakeHomeserver } from './index';
+import { manualClock, startFakeHomeserver, type FakeHomeserver } from './index';
 
 type Call = {
 	status: number;
@@ -72,7 +72,7 @@ describe('fake homeserver: documented responses', () => {
 		});
 	});
 
-	test('login: flows, password login, bad password, device reuse invalidates old token', async () => {
+	test('login: flows, password login, bad password; re-login on a known device keeps its old token (handlers/device.py check_device_registered)', async () => {
 		const anon = client(hs);
 		expect((await anon('GET', '/v3/login')).body).toEqual({
 			flows: [{ type: 'm.login.password' }, { type: 'm.login.application_service' }],
@@ -107,15 +107,20 @@ describe('fake homeserver: documented responses', () => {
 		});
 		expect(second.body.device_id).toBe('BOTDEVICE');
 		expect(hs.deviceCount('@bot:localhost')).toBe(devicesBefore);
+		// Synapse reuses the device and mints one more token; nothing revokes the first (was: 401).
+		expect(second.body.access_token).not.toBe(first.body.access_token);
+		for (const token of [first.body.access_token, second.body.access_token])
+			expect((await client(hs, String(token))('GET', '/v3/account/whoami')).body.device_id).toBe(
+				'BOTDEVICE',
+			);
+		// Logging out the device ends every session on it.
+		await client(hs, String(second.body.access_token))('POST', '/v3/logout', {});
 		expect(
 			(await client(hs, String(first.body.access_token))('GET', '/v3/account/whoami')).status,
 		).toBe(401);
-		expect(
-			(await client(hs, String(second.body.access_token))('GET', '/v3/account/whoami')).status,
-		).toBe(200);
 	});
 
-	test('login is rate limited (Synapse: 0.17/s, burst 3)', async () => {
+	test('login is rate limited (Synapse 1.67: rc_login 0.17/s, burst 3)', async () => {
 		hs.setRateLimits({});
 		const anon = client(hs);
 		const statuses: number[] = [];
@@ -255,12 +260,17 @@ describe('fake homeserver: documented responses', () => {
 		]);
 	});
 
-	test('unreachable remote servers answer 502 after the configured delay', async () => {
-		hs.unreachableDelayMs = 150;
-		const started = Date.now();
-		const r = await call('POST', `/v3/rooms/${enc(roomId)}/invite`, { user_id: '@x:127.0.0.1:1' });
+	test('unreachable remote servers answer 502 after the configured delay (homeserver clock)', async () => {
+		await hs.stop();
+		const clock = manualClock();
+		hs = await startFakeHomeserver({ rateLimits: false, clock, unreachableDelayMs: 3_800 });
+		bot = hs.createUser('bot');
+		roomId = hs.createRoom({ creator: bot.userId });
+		const r = await client(hs, bot.accessToken)('POST', `/v3/rooms/${enc(roomId)}/invite`, {
+			user_id: '@x:127.0.0.1:1',
+		});
 		expect([r.status, r.body.error]).toEqual([502, "Can't connect to server 127.0.0.1:1"]);
-		expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+		expect(clock.now()).toBe(3_800);
 	});
 
 	test('kick withdraws an invite and removes a member; ban and unban', async () => {
@@ -486,40 +496,54 @@ describe('fake homeserver: rate limits and faults', () => {
 	let hs: FakeHomeserver;
 	afterEach(() => hs.stop());
 
-	test('invite 429 carries retry_after_ms and Retry-After (issuer bucket)', async () => {
+	test('invite 429 carries retry_after_ms; Retry-After only when asked for (issuer bucket)', async () => {
+		// synapse/api/errors.py LimitExceededError: 1.67 answers the body only; ≥ 1.103 adds the header.
+		const clock = manualClock();
 		hs = await startFakeHomeserver({
-			rateLimits: { invitesPerIssuer: { perSecond: 1, burst: 3 }, invitesPerRoom: false },
+			clock,
+			retryAfterHeader: true,
+			rateLimits: {
+				invitesPerIssuer: { perSecond: 1, burst: 3 },
+				invitesPerRoom: false,
+				message: false,
+			},
 		});
 		const bot = hs.createUser('bot');
 		const roomId = hs.createRoom({ creator: bot.userId });
 		const call = client(hs, bot.accessToken);
 		const results: Call[] = [];
-		for (let i = 0; i < 4; i++)
+		for (let i = 0; i < 3; i++) {
 			results.push(
 				await call('POST', `/v3/rooms/${enc(roomId)}/invite`, { user_id: `@u${i}:localhost` }),
 			);
+			clock.advance(100);
+		}
+		results.push(
+			await call('POST', `/v3/rooms/${enc(roomId)}/invite`, { user_id: '@u3:localhost' }),
+		);
 		expect(results.map((r) => r.status)).toEqual([200, 200, 200, 429]);
 		const limited = results[3];
-		expect(limited.body).toMatchObject({ errcode: 'M_LIMIT_EXCEEDED', error: 'Too Many Requests' });
-		const ms = Number(limited.body.retry_after_ms);
-		expect(ms).toBeGreaterThan(800);
-		expect(ms).toBeLessThanOrEqual(1000);
-		expect(limited.headers.get('retry-after')).toBe(String(Math.ceil(ms / 1000)));
+		// Three actions since t=0 at 1/s: the fourth fits at t=1 s, 700 ms after this one (t=0.3 s).
+		expect(limited.body).toEqual({
+			errcode: 'M_LIMIT_EXCEEDED',
+			error: 'Too Many Requests',
+			retry_after_ms: 700,
+		});
+		expect(limited.headers.get('retry-after')).toBe('1');
 		// Malformed ids are rejected at parse time and cost no token.
 		expect(
 			(await call('POST', `/v3/rooms/${enc(roomId)}/invite`, { user_id: 'nope' })).status,
 		).toBe(400);
-		await new Promise((r) => setTimeout(r, ms + 20));
+		clock.advance(700);
 		expect(
 			(await call('POST', `/v3/rooms/${enc(roomId)}/invite`, { user_id: '@u9:localhost' })).status,
 		).toBe(200);
 		expect(hs.countRequests({ path: /\/invite$/, status: 429 })).toBe(1);
 	});
 
-	test('per-invitee limit (Synapse default 0.003/s burst 5) and the 1.67 header-less mode', async () => {
+	test('per-invitee limit (Synapse default 0.003/s burst 5) and the 1.67 header-less default', async () => {
 		hs = await startFakeHomeserver({
-			rateLimits: { invitesPerIssuer: false, invitesPerRoom: false },
-			retryAfterHeader: false,
+			rateLimits: { invitesPerIssuer: false, invitesPerRoom: false, message: false },
 		});
 		const bot = hs.createUser('bot');
 		const call = client(hs, bot.accessToken);
@@ -535,7 +559,7 @@ describe('fake homeserver: rate limits and faults', () => {
 		expect(last!.headers.get('retry-after')).toBeNull();
 	});
 
-	test('exempt users skip every limiter', async () => {
+	test('exempt users (override_ratelimit 0/0) skip every limiter checked with a requester', async () => {
 		hs = await startFakeHomeserver({
 			rateLimits: { invitesPerIssuer: { perSecond: 0.1, burst: 1 } },
 		});

@@ -1,18 +1,19 @@
 /**
  * A strict, in-memory Matrix homeserver for tests, benchmarks and demos. Every status code, errcode
  * and error message mirrors the observations in ../../shared/reference/matrix-api.md (Synapse 1.67 /
- * HEAD). Built on node:http only; binds 127.0.0.1 on a random port.
+ * HEAD); rate limits, their order and transaction IDs copy Synapse's source (see rate-limit.ts,
+ * rate-limits.ts, transactions.ts and the routes below). Built on node:http only; binds 127.0.0.1
+ * on a random port.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIPv6, type Socket } from 'node:net';
 import { createEventContent, creatorEntry, userPowerLevel } from './room-versions';
-import {
-	RateLimiter,
-	SYNAPSE_RATE_LIMITS,
-	type RateLimitName,
-	type RateLimitOptions,
-} from './rate-limit';
+import { realClock, scaledClock, type FakeClock } from './clock';
+import { DelayedError, forbidden, HttpError, notFound, unrecognized } from './errors';
+import type { RateLimitOptions } from './rate-limit';
+import { HomeserverRateLimits } from './rate-limits';
+import { TransactionCache, type TransactionScope, type TxnSession } from './transactions';
 
 export interface MatrixEvent {
 	type: string;
@@ -28,8 +29,8 @@ export interface MatrixEvent {
 interface StoredEvent {
 	pos: number;
 	event: MatrixEvent;
-	/** The device that sent it and its transaction id (echoed to that device in /sync). */
-	txn?: { device: string; txnId: string };
+	/** Who sent it and its transaction id (echoed in /sync to the same transaction space). */
+	txn?: { session: TxnSession; txnId: string };
 }
 
 interface Room {
@@ -45,11 +46,14 @@ interface User {
 	remote: boolean;
 	devices: Set<string>;
 	blocksInvites: boolean;
+	/** A Synapse server admin (may use the admin API). */
+	admin: boolean;
 }
 
 interface Session {
 	userId: string;
 	deviceId: string;
+	token: string;
 }
 
 export interface FaultOptions {
@@ -80,8 +84,18 @@ export interface FakeHomeserverOptions {
 	serverName?: string;
 	/** Synapse defaults unless overridden; `false` disables a limiter, `rateLimits: false` all of them. */
 	rateLimits?: RateLimitOptions | false;
-	/** Send `Retry-After` with 429 (Synapse ≥ 1.103). Set false to mimic 1.67 (body only). */
+	/** Send `Retry-After` with 429 as Synapse ≥ 1.103 does. Default false: 1.67 sends the body only. */
 	retryAfterHeader?: boolean;
+	/** Wait before answering a 429 (Synapse ≥ 1.108: 500 ms). Default 0 (1.67). Homeserver clock. */
+	rateLimitedPauseMs?: number;
+	/** Transaction IDs are per access token (1.67, default) or per device (HEAD, MSC3970). */
+	transactionScope?: TransactionScope;
+	/** The homeserver's clock (rate limits, txn expiry, delays). Default: real time. */
+	clock?: FakeClock;
+	/** Shorthand for `clock: scaledClock(timeScale)`: time runs that many times faster. */
+	timeScale?: number;
+	/** Key per-IP limits by `X-Forwarded-For` (Synapse listener `x_forwarded: true`). Default false. */
+	trustForwardedFor?: boolean;
 	faults?: FaultOptions;
 	/** Delay before a 502 for an unreachable remote server (Synapse takes ~3.8 s). Default 0. */
 	unreachableDelayMs?: number;
@@ -91,23 +105,6 @@ export interface FakeHomeserverOptions {
 }
 
 type Json = Record<string, unknown>;
-
-class HttpError extends Error {
-	constructor(
-		readonly status: number,
-		readonly errcode: string,
-		message: string,
-		readonly extra: Json = {},
-		readonly headers: Record<string, string> = {},
-	) {
-		super(message);
-	}
-}
-
-const forbidden = (message: string) => new HttpError(403, 'M_FORBIDDEN', message);
-const notFound = (message: string) => new HttpError(404, 'M_NOT_FOUND', message);
-const unrecognized = (status = 404) =>
-	new HttpError(status, 'M_UNRECOGNIZED', 'Unrecognized request');
 
 const DEFAULT_POWER_LEVELS = {
 	users_default: 0,
@@ -175,10 +172,11 @@ export class FakeHomeserver {
 	private readonly rooms = new Map<string, Room>();
 	private readonly aliases = new Map<string, string>();
 	private readonly filters = new Map<string, Json[]>();
-	private readonly txns = new Map<string, string>();
 	private readonly remoteServers = new Map<string, 'reachable' | 'unreachable'>();
-	private readonly exempt = new Set<string>();
-	private readonly limiters = new Map<RateLimitName, RateLimiter>();
+	/** The homeserver's time: rate limits, transaction expiry and delays read it. */
+	readonly clock: FakeClock;
+	readonly limits: HomeserverRateLimits;
+	private readonly transactions: TransactionCache;
 	private readonly inviteCounts = new Map<string, number>();
 	private readonly waiters = new Set<() => void>();
 	private readonly log: RequestLogEntry[] = [];
@@ -189,12 +187,26 @@ export class FakeHomeserver {
 	private random: () => number;
 	private stopped = false;
 	retryAfterHeader: boolean;
+	rateLimitedPauseMs: number;
 	unreachableDelayMs: number;
+	trustForwardedFor: boolean;
 
 	constructor(private readonly options: FakeHomeserverOptions = {}) {
 		this.serverName = options.serverName ?? 'localhost';
-		this.retryAfterHeader = options.retryAfterHeader ?? true;
+		this.retryAfterHeader = options.retryAfterHeader ?? false;
+		this.rateLimitedPauseMs = options.rateLimitedPauseMs ?? 0;
 		this.unreachableDelayMs = options.unreachableDelayMs ?? 0;
+		this.trustForwardedFor = options.trustForwardedFor ?? false;
+		this.clock =
+			options.clock ??
+			(options.timeScale !== undefined && options.timeScale !== 1
+				? scaledClock(options.timeScale)
+				: realClock);
+		this.limits = new HomeserverRateLimits(this.clock, () => ({
+			retryAfterHeader: this.retryAfterHeader,
+			pauseMs: this.rateLimitedPauseMs,
+		}));
+		this.transactions = new TransactionCache(this.clock, options.transactionScope);
 		this.faults = options.faults ?? {};
 		let seed = options.seed ?? 0x2f6b1a3;
 		// mulberry32: reproducible fault patterns across runs
@@ -242,19 +254,24 @@ export class FakeHomeserver {
 
 	// ---------------------------------------------------------------- test controls
 
+	/** Replaces every limiter (all buckets start empty): Synapse defaults for those not named. */
 	setRateLimits(options: RateLimitOptions | false): void {
-		this.limiters.clear();
-		if (options === false) return;
-		for (const name of Object.keys(SYNAPSE_RATE_LIMITS) as RateLimitName[]) {
-			const config = options[name] === undefined ? SYNAPSE_RATE_LIMITS[name] : options[name];
-			if (config) this.limiters.set(name, new RateLimiter({ ...config }));
-		}
+		this.limits.configure(options);
 	}
 
-	/** Like Synapse's admin `override_ratelimit`: the user skips every requester-keyed limiter. */
+	/**
+	 * Like Synapse's admin `override_ratelimit` with 0 messages per second: the user passes every
+	 * limiter that is checked with a requester (invites, messages, joins; not login).
+	 */
 	exemptFromRateLimits(userId: string, exempt = true): void {
-		if (exempt) this.exempt.add(userId);
-		else this.exempt.delete(userId);
+		this.limits.setOverride(userId, exempt ? { messagesPerSecond: 0, burstCount: 0 } : undefined);
+	}
+
+	/** Makes a local user a Synapse server admin (or not): only admins may use the admin API. */
+	setAdmin(userId: string, admin = true): void {
+		const user = this.users.get(userId);
+		if (!user || user.remote) throw new Error('fake homeserver: admins must be local users');
+		user.admin = admin;
 	}
 
 	setFaults(faults: FaultOptions): void {
@@ -289,7 +306,10 @@ export class FakeHomeserver {
 		this.remoteServers.set(name, state);
 	}
 
-	createUser(idOrLocalpart: string, options: { password?: string; displayname?: string } = {}) {
+	createUser(
+		idOrLocalpart: string,
+		options: { password?: string; displayname?: string; admin?: boolean } = {},
+	) {
 		const userId = idOrLocalpart.startsWith('@')
 			? idOrLocalpart
 			: `@${idOrLocalpart}:${this.serverName}`;
@@ -303,6 +323,7 @@ export class FakeHomeserver {
 			remote,
 			devices: new Set(),
 			blocksInvites: false,
+			admin: !remote && options.admin === true,
 		};
 		this.users.set(userId, user);
 		if (remote) return { userId, accessToken: '', deviceId: '' };
@@ -527,7 +548,7 @@ export class FakeHomeserver {
 
 	private newSession(userId: string, deviceId: string): string {
 		const token = `syt_${Buffer.from(userId.slice(1, userId.indexOf(':'))).toString('base64url')}_${randomBytes(15).toString('base64url')}`;
-		this.sessions.set(token, { userId, deviceId });
+		this.sessions.set(token, { userId, deviceId, token });
 		return token;
 	}
 
@@ -570,12 +591,13 @@ export class FakeHomeserver {
 		return stored;
 	}
 
-	private render(stored: StoredEvent, forDevice?: string, withRoomId = true): MatrixEvent {
+	private render(stored: StoredEvent, viewer?: Session, withRoomId = true): MatrixEvent {
 		const event: MatrixEvent = {
 			...stored.event,
 			unsigned: { age: Math.max(0, Date.now() - stored.event.origin_server_ts) },
 		};
-		if (stored.txn && stored.txn.device === forDevice)
+		// Echoed only within the transaction space that sent it (1.67: the same access token).
+		if (stored.txn && viewer && this.transactions.sameTransactionSpace(stored.txn.session, viewer))
 			event.unsigned!.transaction_id = stored.txn.txnId;
 		if (!withRoomId) delete (event as Partial<MatrixEvent>).room_id;
 		return event;
@@ -605,23 +627,6 @@ export class FakeHomeserver {
 		for (const waiter of [...this.waiters]) waiter();
 	}
 
-	private rateLimit(name: RateLimitName, key: string, requester: string): void {
-		const limiter = this.limiters.get(name);
-		if (!limiter || this.exempt.has(requester)) return;
-		const wait = limiter.take(key);
-		if (wait === undefined) return;
-		const headers: Record<string, string> = this.retryAfterHeader
-			? { 'Retry-After': String(Math.ceil(wait / 1000)) }
-			: {};
-		throw new HttpError(
-			429,
-			'M_LIMIT_EXCEEDED',
-			'Too Many Requests',
-			{ retry_after_ms: wait },
-			headers,
-		);
-	}
-
 	// ---------------------------------------------------------------- HTTP
 
 	private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -645,8 +650,7 @@ export class FakeHomeserver {
 			const affected = (this.faults.paths ?? /^(?!\/_matrix\/client\/versions$)/).test(
 				url.pathname,
 			);
-			if (this.faults.latencyMs && affected)
-				await new Promise((r) => setTimeout(r, this.faults.latencyMs));
+			if (this.faults.latencyMs && affected) await this.clock.sleep(this.faults.latencyMs);
 			const queued = this.failQueue.findIndex((f) => !f.path || f.path.test(url.pathname));
 			if (queued >= 0) {
 				const fault = this.failQueue.splice(queued, 1)[0];
@@ -663,13 +667,15 @@ export class FakeHomeserver {
 		} catch (caught) {
 			let error = caught;
 			if (error instanceof DelayedError) {
-				await new Promise((r) => setTimeout(r, (error as DelayedError).delayMs));
+				await this.clock.sleep(error.delayMs);
 				try {
 					error.fail();
 				} catch (failure) {
 					error = failure;
 				}
 			}
+			// synapse/http/server.py: a LimitExceededError with `pause` sleeps before it is answered.
+			if (error instanceof HttpError && error.pauseMs > 0) await this.clock.sleep(error.pauseMs);
 			if (error instanceof HttpError) {
 				status = error.status;
 				payload = { errcode: error.errcode, error: error.message, ...error.extra };
@@ -746,6 +752,18 @@ export class FakeHomeserver {
 				unstable_features: { 'org.matrix.msc3440.stable': true },
 			};
 		}
+		const adminPath = /^\/_synapse\/admin\/v1\/users\/([^/]*)\/override_ratelimit$/.exec(path);
+		if (adminPath) {
+			const session = this.auth(req, url);
+			entry.userId = session.userId;
+			let target: string;
+			try {
+				target = decodeURIComponent(adminPath[1]);
+			} catch {
+				throw unrecognized();
+			}
+			return this.overrideRatelimit(method, session, target, rawBody);
+		}
 		const match = /^\/_matrix\/client\/(v3|r0|v1)\/(.*)$/.exec(path);
 		if (!match) throw unrecognized();
 		let segments: string[];
@@ -761,7 +779,7 @@ export class FakeHomeserver {
 		if (head === 'login' && n === 1) {
 			if (method === 'GET')
 				return { flows: [{ type: 'm.login.password' }, { type: 'm.login.application_service' }] };
-			if (method === 'POST') return this.login(body());
+			if (method === 'POST') return this.login(body(), this.clientAddress(req));
 			throw unrecognized(405);
 		}
 		const session = this.auth(req, url);
@@ -844,12 +862,27 @@ export class FakeHomeserver {
 		throw unrecognized();
 	}
 
-	private login(body: Json): Json {
+	/** The client's IP (Synapse's `request.getClientAddress().host`, X-Forwarded-For if trusted). */
+	private clientAddress(req: IncomingMessage): string {
+		const forwarded = req.headers['x-forwarded-for'];
+		if (this.trustForwardedFor && typeof forwarded === 'string' && forwarded.trim())
+			return forwarded.split(',')[0].trim();
+		return req.socket.remoteAddress ?? 'unknown';
+	}
+
+	/**
+	 * synapse/rest/client/login.py + handlers/auth.py `validate_login`, in their order: the per-IP
+	 * limiter (`rc_login.address`, every attempt), a look at the failed-attempts limiter without
+	 * charging it, the password check (a failure charges `rc_login.failed_attempts`), then the
+	 * per-account limiter (`rc_login.account`, successful logins, by lowercased user ID).
+	 */
+	private login(body: Json, address: string): Json {
 		if (body.type !== 'm.login.password') {
 			if (typeof body.type !== 'string')
 				throw new HttpError(400, 'M_MISSING_PARAM', 'Missing JSON keys.');
 			throw new HttpError(400, 'M_UNKNOWN', 'Unknown login type ' + body.type);
 		}
+		this.limits.ratelimit('loginAddress', address);
 		const identifier = body.identifier as Json | undefined;
 		let user: unknown = identifier?.type === 'm.id.user' ? identifier.user : body.user;
 		if (identifier && identifier.type !== 'm.id.user')
@@ -861,7 +894,7 @@ export class FakeHomeserver {
 			? `@${user.slice(1, user.indexOf(':')).toLowerCase()}${user.slice(user.indexOf(':'))}`
 			: `@${user.toLowerCase()}:${this.serverName}`;
 		const userId = user as string;
-		this.rateLimit('login', userId, '');
+		this.limits.ratelimit('loginFailed', userId.toLowerCase(), undefined, false);
 		const account = this.users.get(userId);
 		if (
 			!account ||
@@ -869,14 +902,15 @@ export class FakeHomeserver {
 			account.password === undefined ||
 			account.password !== body.password
 		) {
-			this.rateLimit('loginFailed', userId, '');
+			// `can_do_action`, not `ratelimit`: the 403 is answered, the failure only counted.
+			this.limits.canDo('loginFailed', userId.toLowerCase());
 			throw forbidden('Invalid username or password');
 		}
+		this.limits.ratelimit('loginAccount', userId.toLowerCase());
 		const deviceId =
 			typeof body.device_id === 'string' && body.device_id ? body.device_id : this.newDeviceId();
-		// Spec: logging in with a known device id invalidates the device's previous tokens.
-		for (const [token, s] of this.sessions)
-			if (s.userId === userId && s.deviceId === deviceId) this.sessions.delete(token);
+		// handlers/device.py `check_device_registered`: a known device is reused as it is, and its
+		// earlier access tokens stay valid (register.py mints one more; nothing is revoked).
 		account.devices.add(deviceId);
 		return {
 			user_id: userId,
@@ -884,6 +918,48 @@ export class FakeHomeserver {
 			home_server: this.serverName,
 			device_id: deviceId,
 		};
+	}
+
+	/**
+	 * synapse/rest/admin/users.py `RateLimitRestServlet`: GET/POST/DELETE
+	 * `/_synapse/admin/v1/users/<user>/override_ratelimit`, server admins only.
+	 */
+	private overrideRatelimit(method: string, session: Session, target: string, raw: string): Json {
+		if (method !== 'GET' && method !== 'POST' && method !== 'DELETE') throw unrecognized(405);
+		if (!this.users.get(session.userId)?.admin) throw forbidden('You are not a server admin');
+		const local = target.startsWith('@') && target.endsWith(`:${this.serverName}`);
+		if (!local)
+			throw new HttpError(
+				400,
+				'M_UNKNOWN',
+				method === 'GET' ? 'Can only look up local users' : 'Only local users can be ratelimited',
+			);
+		if (!this.users.has(target)) throw notFound('User not found');
+		if (method === 'GET') {
+			const current = this.limits.override(target);
+			return current
+				? { messages_per_second: current.messagesPerSecond, burst_count: current.burstCount }
+				: {};
+		}
+		if (method === 'DELETE') {
+			this.limits.setOverride(target, undefined);
+			return {};
+		}
+		const body = raw.trim() ? parseJsonObject(raw) : {};
+		const rate = body.messages_per_second ?? 0;
+		const burst = body.burst_count ?? 0;
+		for (const value of [rate, burst])
+			if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
+				throw new HttpError(
+					400,
+					'M_INVALID_PARAM',
+					`${JSON.stringify(value)} parameter must be a positive int`,
+				);
+		this.limits.setOverride(target, {
+			messagesPerSecond: rate as number,
+			burstCount: burst as number,
+		});
+		return { messages_per_second: rate, burst_count: burst };
 	}
 
 	private profile(userId: string, field?: string): Json {
@@ -921,17 +997,25 @@ export class FakeHomeserver {
 		}
 		const membership = this.membershipOf(room, me);
 		if (membership === 'join') return { room_id: roomId };
-		this.rateLimit('joins', me, me);
+		// room_member.py `update_membership`: a join by someone not yet joined meets `rc_joins.local`
+		// and a look at the room's join limiter (not charged here; every join in the room is recorded).
+		this.limits.ratelimit('joins', me, me);
+		this.limits.ratelimit('joinsPerRoom', roomId, me, false);
 		if (membership === 'ban') throw forbidden('You are banned from this room');
 		const rule = room.state.get(stateKey('m.room.join_rules', ''))?.event.content.join_rule;
 		if (rule !== 'public' && membership !== 'invite')
 			throw forbidden('You are not invited to this room.');
+		// The join event itself, like every event, is charged to rc_message after event auth.
+		this.limits.chargeEvent(me);
 		this.append(room, this.memberEvent(me, me, 'join'));
+		this.limits.record('joinsPerRoom', roomId);
 		this.wake();
 		return { room_id: roomId };
 	}
 
 	private createRoomRequest(me: string, body: Json): Json {
+		// Synapse 1.67 `RoomCreationHandler.create_room` charges rc_message (HEAD: rc_room_creation).
+		this.limits.chargeEvent(me);
 		const alias =
 			typeof body.room_alias_name === 'string'
 				? `#${body.room_alias_name}:${this.serverName}`
@@ -989,6 +1073,8 @@ export class FakeHomeserver {
 			if (action === 'leave') {
 				const membership = this.membershipOf(room, me);
 				if (membership === 'join' || membership === 'invite') {
+					// A leave is a membership event like any other: rc_message.
+					this.limits.chargeEvent(me);
 					this.append(room, this.memberEvent(me, me, 'leave'));
 					this.wake();
 				} else if (membership !== 'leave') throw forbidden(`User ${me} is not in room ${roomId}`);
@@ -1042,6 +1128,7 @@ export class FakeHomeserver {
 		if (method === 'PUT' && action === 'state' && (rest.length === 2 || rest.length === 3)) {
 			const r = requireJoined();
 			const content = body();
+			this.limits.chargeEvent(me, false);
 			const needed =
 				(this.powerLevels(r).events as Json | undefined)?.[x] ??
 				this.powerLevels(r).state_default ??
@@ -1050,16 +1137,33 @@ export class FakeHomeserver {
 				throw forbidden(
 					`You don't have permission to post that to the room. user_level (${this.levelOf(r, me)}) < send_level (${needed})`,
 				);
+			// handle_new_client_event: an identical state event is not persisted again (no charge).
+			const previous = r.state.get(stateKey(x, y ?? ''));
+			if (
+				previous &&
+				previous.event.sender === me &&
+				JSON.stringify(previous.event.content) === JSON.stringify(content)
+			)
+				return { event_id: previous.event.event_id };
+			this.limits.chargeEvent(me);
 			const stored = this.append(r, { type: x, sender: me, state_key: y ?? '', content });
 			this.wake();
 			return { event_id: stored.event.event_id };
 		}
 		if (method === 'PUT' && action === 'send' && rest.length === 3) {
-			const txnKey = `${me}|${session.deviceId}|${roomId}|${x}|${y}`;
-			const seen = this.txns.get(txnKey);
-			if (seen) return { event_id: seen };
+			// The HTTP transaction cache answers first (transactions.py), before any other check.
+			const cached = this.transactions.answer(url.pathname, session);
+			if (cached) return cached;
 			const content = body();
-			this.rateLimit('message', me, me);
+			// message.py `create_and_send_nonmember_event`: rc_message is looked at (not charged), then
+			// the room's event_txn_id table may answer with the event this transaction already made.
+			this.limits.chargeEvent(me, false);
+			const existing = this.transactions.eventFor(roomId, session, y);
+			if (existing) {
+				const answer = { event_id: existing };
+				this.transactions.rememberAnswer(url.pathname, session, answer);
+				return answer;
+			}
 			const r = requireJoinedForSend(room, me, roomId, this);
 			const needed =
 				(this.powerLevels(r).events as Json | undefined)?.[x] ??
@@ -1069,13 +1173,17 @@ export class FakeHomeserver {
 				throw forbidden(
 					`You don't have permission to post that to the room. user_level (${this.levelOf(r, me)}) < send_level (${needed})`,
 				);
+			// After event auth, `persist_and_notify_client_event` charges rc_message.
+			this.limits.chargeEvent(me);
 			const stored = this.append(r, { type: x, sender: me, content }, undefined, {
-				device: session.deviceId,
+				session,
 				txnId: y,
 			});
-			this.txns.set(txnKey, stored.event.event_id);
+			this.transactions.rememberEvent(roomId, session, y, stored.event.event_id);
+			const answer = { event_id: stored.event.event_id };
+			this.transactions.rememberAnswer(url.pathname, session, answer);
 			this.wake();
-			return { event_id: stored.event.event_id };
+			return answer;
 		}
 		if (!['joined_members', 'members', 'state', 'send'].includes(action)) throw unrecognized();
 		throw unrecognized(405);
@@ -1103,21 +1211,26 @@ export class FakeHomeserver {
 			);
 		const reason = typeof body.reason === 'string' ? body.reason : undefined;
 		if (action === 'invite') {
-			// Invites are charged before any validity check (Synapse's update_membership).
-			this.rateLimit('invitesPerRoom', `${me}|${roomId}`, me);
-			this.rateLimit('invitesPerUser', target, me);
-			this.rateLimit('invitesPerIssuer', me, me);
+			// room_member.py `update_membership` → `ratelimit_invite`, before any other check.
+			this.limits.chargeInvite(me, roomId, target);
 		}
 		if (!room) throw forbidden('Unknown room');
 		const current = this.membershipOf(room, target);
 		const mine = this.membershipOf(room, me);
 		if (action === 'invite') {
+			// `update_membership_locked`, then event auth: all before rc_message, so these 403s cost
+			// the invite limiters above but no rc_message token.
 			if (current === 'ban')
 				throw new HttpError(403, 'M_BAD_STATE', 'Cannot invite user who was banned');
 			if (mine !== 'join') throw forbidden(`${me} not in room ${roomId}.`);
 			if (current === 'join') throw forbidden(`${target} is already in the room.`);
 			if (this.levelOf(room, me) < this.required(room, 'invite'))
 				throw forbidden("You don't have permission to invite users");
+			if (this.users.get(target)?.blocksInvites)
+				throw new HttpError(403, 'M_INVITE_BLOCKED', 'Invites have been blocked by the recipient');
+			// message.py `persist_and_notify_client_event`: rc_message is charged here, before the
+			// invite goes over federation, so an unreachable server's 502 has cost a token too.
+			this.limits.chargeEvent(me);
 			const server = target.slice(target.indexOf(':') + 1);
 			if (server !== this.serverName) {
 				if (!isValidServerName(server)) throw forbidden(`Federation denied with ${server}.`);
@@ -1127,9 +1240,9 @@ export class FakeHomeserver {
 					});
 				}
 			}
-			if (this.users.get(target)?.blocksInvites)
-				throw new HttpError(403, 'M_INVITE_BLOCKED', 'Invites have been blocked by the recipient');
-			if (current !== 'invite') this.append(room, this.memberEvent(me, target, 'invite', reason));
+			// A repeated invite is a new event: the stored one carries the invitee's displayname, so
+			// `update_membership_locked`'s duplicate check (same sender, membership and content) misses.
+			this.append(room, this.memberEvent(me, target, 'invite', reason));
 			const key = `${roomId}|${target}`;
 			this.inviteCounts.set(key, (this.inviteCounts.get(key) ?? 0) + 1);
 			this.wake();
@@ -1138,19 +1251,24 @@ export class FakeHomeserver {
 		if (mine !== 'join') throw forbidden(`${me} not in room ${roomId}.`);
 		const myLevel = this.levelOf(room, me);
 		const theirLevel = this.levelOf(room, target);
+		// Kick, ban and unban have no limiter of their own: after event auth their membership event
+		// is charged to rc_message like any other event.
 		if (action === 'kick') {
 			if (current !== 'join' && current !== 'invite' && current !== 'knock')
 				throw forbidden(`${target} is not in the room`);
 			if (myLevel < this.required(room, 'kick') || (theirLevel >= myLevel && target !== me))
 				throw forbidden(`You cannot kick user ${target}.`);
+			this.limits.chargeEvent(me);
 			this.append(room, this.memberEvent(me, target, 'leave', reason));
 		} else if (action === 'ban') {
 			if (myLevel < this.required(room, 'ban') || (theirLevel >= myLevel && target !== me))
 				throw forbidden(`You cannot ban user ${target}.`);
+			this.limits.chargeEvent(me);
 			this.append(room, this.memberEvent(me, target, 'ban', reason));
 		} else {
 			if (current !== 'ban') throw forbidden(`${target} is not banned`);
 			if (myLevel < this.required(room, 'ban')) throw forbidden(`You cannot unban user ${target}.`);
+			this.limits.chargeEvent(me);
 			this.append(room, this.memberEvent(me, target, 'leave', reason));
 		}
 		this.wake();
@@ -1281,11 +1399,11 @@ export class FakeHomeserver {
 				}
 				join[room.id] = {
 					timeline: {
-						events: timeline.map((s) => this.render(s, session.deviceId, false)),
+						events: timeline.map((s) => this.render(s, session, false)),
 						limited,
 						prev_batch: `s${timeline.length ? timeline[0].pos - 1 : upTo}`,
 					},
-					state: { events: state.map((s) => this.render(s, session.deviceId, false)) },
+					state: { events: state.map((s) => this.render(s, session, false)) },
 					account_data: { events: [] },
 					ephemeral: { events: [] },
 					unread_notifications: { highlight_count: 0, notification_count: 0 },
@@ -1331,15 +1449,6 @@ export class FakeHomeserver {
 			}
 		}
 		return { join, invite, leave, knock: {} };
-	}
-}
-
-class DelayedError extends Error {
-	constructor(
-		readonly delayMs: number,
-		readonly fail: () => never,
-	) {
-		super('delayed');
 	}
 }
 

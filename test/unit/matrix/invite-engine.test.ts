@@ -1,7 +1,16 @@
 import { fetchTransport } from '../../../lib/http/fetch-transport';
+import type { HttpTransport } from '../../../lib/http/types';
 import { MatrixClient } from '../../../lib/matrix/client';
-import { inviteUsers, membershipReport, revokeUsers } from '../../../lib/matrix/invite-engine';
+import {
+	inviteUsers,
+	membershipReport,
+	revokeUsers,
+	UNREACHABLE_SERVER_RETRY_MS,
+} from '../../../lib/matrix/invite-engine';
+import { inviteFloor } from '../../../lib/matrix/pacer';
 import { startFakeHomeserver, type FakeHomeserver } from '../../fakes/matrix';
+import { VirtualClock } from '../../fakes/matrix/clock';
+import { simulatedSynapse } from '../../fakes/matrix/synapse-sim';
 
 function botClient(hs: FakeHomeserver, token: string) {
 	return new MatrixClient(
@@ -118,27 +127,31 @@ describe('invite engine against the fake homeserver', () => {
 		expect(hs.countRequests({ path: /\/invite$/ })).toBe(0);
 	});
 
-	test('200 users under 10/s burst 10: close to the floor, few 429s, none lost, each invited once', async () => {
+	test("told the server's limits (60 users, 10/s burst 10, no rc_message): paced by them, few 429s, none lost, each invited once", async () => {
 		hs = await startFakeHomeserver({
-			rateLimits: { invitesPerIssuer: { perSecond: 10, burst: 10 }, invitesPerRoom: false },
+			rateLimits: {
+				invitesPerIssuer: { perSecond: 10, burst: 10 },
+				invitesPerRoom: false,
+				message: false,
+			},
 		});
 		const bot = hs.createUser('bot');
 		const roomId = hs.createRoom({ creator: bot.userId });
-		const users = Array.from({ length: 200 }, (_, i) => `@attendee${i}:localhost`);
-		const started = Date.now();
+		const users = Array.from({ length: 60 }, (_, i) => `@attendee${i}:localhost`);
 		const { results, stats } = await inviteUsers(
 			botClient(hs, bot.accessToken),
 			users.map((userId) => ({ room: roomId, userId })),
-			{ concurrency: 4 },
+			{
+				concurrency: 4,
+				limits: { perIssuer: { perSecond: 10, burst: 10 }, perRoom: false, message: false },
+			},
 		);
-		const seconds = (Date.now() - started) / 1000;
-		const floor = (200 - 10) / 10;
 		expect(results.every((r) => r.status === 'invited')).toBe(true);
 		expect(users.every((u) => hs.inviteCount(roomId, u) === 1)).toBe(true);
-		expect(seconds).toBeLessThan(floor * 1.15 + 1);
 		const limited = hs.countRequests({ path: /\/invite$/, status: 429 });
 		expect(limited).toBe(stats.rateLimited);
-		expect(limited).toBeLessThan(10);
+		expect(limited).toBeLessThan(5);
+		expect(stats.mode).toBe('model');
 	}, 60_000);
 
 	test('per-invitee limit is respected locally: the 6th room waits, or gives up within the budget', async () => {
@@ -163,37 +176,9 @@ describe('invite engine against the fake homeserver', () => {
 			'gaveUp',
 		]);
 		expect(results[6].reason).toBe('inviteeRateLimited');
+		// Synapse: one more token per 1/0.003 s; the caller learns when to try again.
+		expect(results[5].retryAfterMs).toBeGreaterThan(300_000);
 		expect(hs.countRequests({ path: /\/invite$/, status: 429 })).toBe(0);
-	});
-
-	test('attempts turned away (short 429s, 5xx) do not use up the per-invitee limit locally', async () => {
-		// Before: every attempt took a local per-invitee token, so a 6th try after five 429s from the
-		// room's limiter waited 5.5 minutes (or gave up) although the server had charged nothing.
-		hs = await startFakeHomeserver({
-			rateLimits: { invitesPerIssuer: false, invitesPerRoom: false },
-		});
-		const bot = hs.createUser('bot');
-		hs.createUser('alice');
-		const room = hs.createRoom({ creator: bot.userId });
-		let turnedAway = 0;
-		const transport = fetchTransport(() => `Bearer ${bot.accessToken}`);
-		// The first 7 invites are answered the way Synapse answers a busy room limiter (no charge).
-		const busyFirst: typeof transport = async (request) => {
-			if (request.method === 'POST' && /\/invite$/.test(request.url) && turnedAway < 7) {
-				turnedAway++;
-				const body = { errcode: 'M_LIMIT_EXCEEDED', error: 'Too Many Requests', retry_after_ms: 20 };
-				return { status: 429, headers: { 'content-type': 'application/json' }, body } as never;
-			}
-			return transport(request);
-		};
-		const { results } = await inviteUsers(
-			new MatrixClient(hs.url, busyFirst),
-			[{ room, userId: '@alice:localhost' }],
-			{ budgetMs: 10_000 },
-		);
-		expect(turnedAway).toBe(7);
-		expect(results.map((r) => [r.status, r.attempts])).toEqual([['invited', 8]]);
-		expect(hs.inviteCount(room, '@alice:localhost')).toBe(1);
 	});
 
 	test('a server-side per-invitee 429 (long retry) ends as gaveUp without slowing everyone else', async () => {
@@ -201,6 +186,7 @@ describe('invite engine against the fake homeserver', () => {
 			rateLimits: {
 				invitesPerIssuer: false,
 				invitesPerRoom: false,
+				message: false,
 				invitesPerUser: { perSecond: 0.003, burst: 1 },
 			},
 		});
@@ -211,14 +197,18 @@ describe('invite engine against the fake homeserver', () => {
 			{ room: rooms[1], userId: '@alice:localhost' },
 			...Array.from({ length: 20 }, (_, i) => ({ room: rooms[0], userId: `@u${i}:localhost` })),
 		];
+		// The engine believes a looser per-invitee limit than the server's (burst 10 against 1).
 		const { results, stats } = await inviteUsers(botClient(hs, bot.accessToken), tasks, {
+			limits: { perIssuer: false, perRoom: false, message: false },
 			perInvitee: { perSecond: 1, burst: 10 },
 			budgetMs: 5_000,
 		});
 		expect(results[0].status).toBe('invited');
 		expect([results[1].status, results[1].reason]).toEqual(['gaveUp', 'inviteeRateLimited']);
+		expect(results[1].retryAfterMs).toBeGreaterThan(300_000);
 		expect(results.slice(2).every((r) => r.status === 'invited')).toBe(true);
-		expect(stats.learnedRate).toBeGreaterThanOrEqual(10);
+		// One 429 (alice's), and it held nobody else back.
+		expect(stats.rateLimited).toBe(1);
 	});
 
 	test('retries 5xx with backoff; gives up when the homeserver stays down; 401 stops the run', async () => {
@@ -347,5 +337,295 @@ describe('invite engine against the fake homeserver', () => {
 			'notPermitted',
 			'memberKept',
 		]);
+	});
+});
+
+/**
+ * Whole invite runs in virtual time against Synapse's limiters in Synapse's order
+ * (test/fakes/matrix/synapse-sim.ts): hours of Synapse-default pacing in milliseconds.
+ */
+describe("invite engine at Synapse's pace (virtual time)", () => {
+	const BOT = '@eventbot:sim.example';
+
+	function setUp(
+		rooms: number,
+		options: Parameters<typeof simulatedSynapse>[0]['rateLimits'] = {},
+	) {
+		const clock = new VirtualClock();
+		const roomIds = Array.from({ length: rooms }, (_, i) => `!room${i}:sim.example`);
+		const sim = simulatedSynapse({ clock, bot: BOT, rooms: roomIds, rateLimits: options });
+		const client = new MatrixClient('https://sim.example', sim.transport);
+		return { clock, roomIds, sim, client, timing: { now: clock.now, sleep: clock.sleep } };
+	}
+
+	/** The Matrix Invite node's order: each person with all their rooms. */
+	function tasksFor(people: number, roomIds: string[], server = 'sim.example') {
+		return Array.from({ length: people }, (_, p) =>
+			roomIds.map((room) => ({ room, userId: `@attendee${p}:${server}` })),
+		).flat();
+	}
+
+	test.each([
+		[600, 1],
+		[600, 3],
+		[40, 2],
+	])(
+		"%i people × %i rooms at Synapse's defaults, no budget: within 1.1× of the floor, nobody gaveUp, each invited once, no per-invitee 429",
+		async (people, rooms) => {
+			const { clock, roomIds, sim, client, timing } = setUp(rooms);
+			const tasks = tasksFor(people, roomIds);
+			const { results, stats } = await clock.run(inviteUsers(client, tasks, timing));
+			const floor = inviteFloor({ invites: tasks.length, rooms }).seconds;
+			expect(results.every((r) => r.status === 'invited')).toBe(true);
+			expect(tasks.every((t) => sim.inviteCount(t.room, t.userId) === 1)).toBe(true);
+			expect(stats.durationMs / 1000).toBeLessThanOrEqual(floor * 1.1);
+			expect(stats.durationMs / 1000).toBeGreaterThanOrEqual(floor);
+			// The only 429s are the probes' (rc_message); none from anybody's own bucket.
+			const refused = sim.invites.filter(([, status]) => status === 429);
+			expect(refused.every(([, , wait]) => (wait ?? 0) <= 5000)).toBe(true);
+			expect(refused.length).toBe(stats.probes);
+			expect(refused.length / tasks.length).toBeLessThan(0.05);
+			expect(stats.mode).toBe('model');
+		},
+	);
+
+	test("the issue's case: 40 people × 2 rooms within a 600 s budget end invited (floor 350 s)", async () => {
+		const { clock, roomIds, client, timing } = setUp(2);
+		const tasks = tasksFor(40, roomIds);
+		const { results } = await clock.run(
+			inviteUsers(client, tasks, { ...timing, budgetMs: 600_000 }),
+		);
+		expect(inviteFloor({ invites: 80, rooms: 2 }).seconds).toBe(350);
+		expect(results.filter((r) => r.status !== 'invited')).toEqual([]);
+	});
+
+	test("the bot's notices share rc_message: a run after ten notices corrects its model from the first 429s (one per request in flight) and burns nobody's tokens", async () => {
+		const { clock, roomIds, sim, client, timing } = setUp(1);
+		// The "starting…" replies of earlier commands filled the bucket.
+		for (let i = 0; i < 10; i++) sim.limits.chargeEvent(BOT);
+		const tasks = tasksFor(30, roomIds);
+		const { results, stats } = await clock.run(inviteUsers(client, tasks, timing));
+		expect(results.every((r) => r.status === 'invited')).toBe(true);
+		// Floor with the ten notices counted: (30 + 10 − 10) / 0.2 s.
+		const floor = inviteFloor({ invites: 30, notices: 10 }).seconds;
+		expect(floor).toBe(150);
+		expect(stats.durationMs / 1000).toBeLessThanOrEqual(floor * 1.1);
+		// The four requests in flight at the start bounce once each; then the model agrees.
+		expect(stats.rateLimited).toBeLessThanOrEqual(4 + stats.probes);
+		expect(stats.mode).toBe('model');
+		const refusedPerPerson = new Map<string, number>();
+		for (const [user, status] of sim.invites)
+			if (status === 429) refusedPerPerson.set(user, (refusedPerPerson.get(user) ?? 0) + 1);
+		expect(Math.max(...refusedPerPerson.values())).toBe(1);
+	});
+
+	test('after a 429 the same invitee is not retried at once: the next request goes to someone else', async () => {
+		const { clock, roomIds, sim, client, timing } = setUp(1);
+		for (let i = 0; i < 10; i++) sim.limits.chargeEvent(BOT);
+		const tasks = ['@alice:sim.example', '@bob:sim.example', '@carol:sim.example'].map(
+			(userId) => ({ room: roomIds[0], userId }),
+		);
+		const { results } = await clock.run(inviteUsers(client, tasks, { ...timing, concurrency: 1 }));
+		expect(results.map((r) => r.status)).toEqual(['invited', 'invited', 'invited']);
+		expect(sim.invites.map(([user, status]) => [user, status])).toEqual([
+			['@alice:sim.example', 429],
+			['@bob:sim.example', 200],
+			['@carol:sim.example', 200],
+			['@alice:sim.example', 200],
+		]);
+	});
+
+	test('short 429s are taken to have cost the invitee a token (Synapse charges per-invitee before rc_message): no request is sent that her bucket must refuse', async () => {
+		const { clock, roomIds, sim, client, timing } = setUp(1);
+		// Six short 429s for alice, as rc_message would answer while others use the bot's bucket.
+		let refusals = 0;
+		const sendTimes: number[] = [];
+		const transport: HttpTransport = async (request) => {
+			const body = request.body as { user_id?: string } | undefined;
+			if (request.method === 'POST' && body?.user_id === '@alice:sim.example') {
+				sendTimes.push(clock.now());
+				if (refusals < 6) {
+					// What Synapse would have done: her per-invitee bucket charged, rc_message refusing.
+					sim.limits.ratelimit('invitesPerUser', '@alice:sim.example', BOT);
+					refusals++;
+					return {
+						status: 429,
+						headers: {},
+						body: { errcode: 'M_LIMIT_EXCEEDED', error: 'Too Many Requests', retry_after_ms: 20 },
+					} as never;
+				}
+			}
+			return sim.transport(request);
+		};
+		const { results } = await clock.run(
+			inviteUsers(
+				new MatrixClient('https://sim.example', transport),
+				[{ room: roomIds[0], userId: '@alice:sim.example' }],
+				timing,
+			),
+		);
+		expect(results.map((r) => r.status)).toEqual(['invited']);
+		// Five tries fit her bucket; the sixth waited for a new token instead of meeting a 5.5-minute 429.
+		expect(sendTimes.length).toBe(7);
+		expect(sendTimes[5] - sendTimes[4]).toBeGreaterThan(300_000);
+		expect(sim.invites.filter(([, status]) => status === 429)).toEqual([]);
+	});
+
+	test('a remote server that does not exist: one request (502 after ~4 s), classified serverUnreachable with a retry hint; its other invitees are not tried, other servers are untouched', async () => {
+		const clock = new VirtualClock();
+		const roomIds = ['!room0:sim.example'];
+		const sim = simulatedSynapse({ clock, bot: BOT, rooms: roomIds, unreachableDelayMs: 4_000 });
+		sim.unreachable.add('gone.example');
+		const client = new MatrixClient('https://sim.example', sim.transport);
+		const users = [
+			'@a:gone.example',
+			'@b:gone.example',
+			'@c:sim.example',
+			'@d:other.example',
+			'@e:gone.example',
+		];
+		const { results } = await clock.run(
+			inviteUsers(
+				client,
+				users.map((userId) => ({ room: roomIds[0], userId })),
+				{ now: clock.now, sleep: clock.sleep },
+			),
+		);
+		expect(results.map((r) => [r.status, r.reason, r.attempts, r.retryAfterMs])).toEqual([
+			['serverUnreachable', 'remoteServerUnreachable', 1, UNREACHABLE_SERVER_RETRY_MS],
+			['serverUnreachable', 'remoteServerUnreachable', 0, UNREACHABLE_SERVER_RETRY_MS],
+			['invited', 'invited', 1, undefined],
+			['invited', 'invited', 1, undefined],
+			['serverUnreachable', 'remoteServerUnreachable', 0, UNREACHABLE_SERVER_RETRY_MS],
+		]);
+		expect(sim.invites.filter(([user]) => user.endsWith(':gone.example'))).toEqual([
+			['@a:gone.example', 502, undefined],
+		]);
+	});
+
+	test('no budget means no gaveUp: one person into 7 rooms waits for two new tokens; with a budget the two end gaveUp with a retry hint', async () => {
+		const unlimited = setUp(7);
+		const tasks = unlimited.roomIds.map((room) => ({ room, userId: '@alice:sim.example' }));
+		const done = await unlimited.clock.run(inviteUsers(unlimited.client, tasks, unlimited.timing));
+		expect(done.results.every((r) => r.status === 'invited')).toBe(true);
+		expect(done.stats.durationMs).toBeGreaterThanOrEqual(2 * (1000 / 0.003) - 1);
+		expect(unlimited.sim.invites.filter(([, status]) => status === 429)).toEqual([]);
+
+		const budgeted = setUp(7);
+		const limited = await budgeted.clock.run(
+			inviteUsers(
+				budgeted.client,
+				tasks.map((t, i) => ({ ...t, room: budgeted.roomIds[i] })),
+				{
+					...budgeted.timing,
+					budgetMs: 60_000,
+				},
+			),
+		);
+		expect(limited.results.map((r) => r.status)).toEqual([
+			...Array(5).fill('invited'),
+			'gaveUp',
+			'gaveUp',
+		]);
+		expect(limited.results[5]).toMatchObject({ reason: 'inviteeRateLimited' });
+		expect(limited.results[5].retryAfterMs).toBeGreaterThan(270_000);
+	});
+
+	test("a homeserver looser than Synapse's defaults: the first probe gets through and the run learns the real pace (500 invites at 10/s)", async () => {
+		const { clock, roomIds, client, timing } = setUp(1, {
+			message: { perSecond: 10, burst: 10 },
+			invitesPerIssuer: { perSecond: 10, burst: 10 },
+			invitesPerRoom: false,
+		});
+		const tasks = tasksFor(500, roomIds);
+		const { results, stats } = await clock.run(inviteUsers(client, tasks, timing));
+		const floor = inviteFloor({
+			invites: 500,
+			limits: {
+				message: { perSecond: 10, burst: 10 },
+				perIssuer: { perSecond: 10, burst: 10 },
+				perRoom: false,
+			},
+		}).seconds;
+		expect(floor).toBe(49);
+		expect(results.every((r) => r.status === 'invited')).toBe(true);
+		expect(stats.mode).toBe('learning');
+		expect(stats.durationMs / 1000).toBeLessThanOrEqual(floor * 1.25);
+		expect(stats.rateLimited / 500).toBeLessThan(0.05);
+	});
+
+	test('a stricter homeserver (rc_message 0.1/s): repeated surprises switch the run to learning, and it still ends with everyone invited once', async () => {
+		const { clock, roomIds, sim, client, timing } = setUp(1, {
+			message: { perSecond: 0.1, burst: 10 },
+		});
+		const tasks = tasksFor(40, roomIds);
+		const { results, stats } = await clock.run(inviteUsers(client, tasks, timing));
+		expect(results.every((r) => r.status === 'invited')).toBe(true);
+		expect(tasks.every((t) => sim.inviteCount(t.room, t.userId) === 1)).toBe(true);
+		expect(stats.mode).toBe('learning');
+		const floor = inviteFloor({
+			invites: 40,
+			limits: { message: { perSecond: 0.1, burst: 10 } },
+		}).seconds;
+		expect(stats.durationMs / 1000).toBeLessThanOrEqual(floor * 1.3);
+	});
+});
+
+describe("invite engine: lifting the bot's own limits (Synapse admin override_ratelimit)", () => {
+	let hs: FakeHomeserver;
+	afterEach(() => hs.stop());
+
+	test('an admin bot lifts its limits once and invites without a single 429; the override stays', async () => {
+		hs = await startFakeHomeserver();
+		const bot = hs.createUser('bot', { admin: true });
+		const roomId = hs.createRoom({ creator: bot.userId });
+		const tasks = Array.from({ length: 40 }, (_, i) => ({
+			room: roomId,
+			userId: `@g${i}:localhost`,
+		}));
+		const { results, stats } = await inviteUsers(botClient(hs, bot.accessToken), tasks, {
+			liftRateLimits: true,
+		});
+		expect(results.every((r) => r.status === 'invited')).toBe(true);
+		expect(stats).toMatchObject({
+			rateLimitOverride: 'applied',
+			mode: 'unlimited',
+			rateLimited: 0,
+		});
+		expect(hs.countRequests({ status: 429 })).toBe(0);
+		expect(hs.limits.override(bot.userId)).toEqual({ messagesPerSecond: 0, burstCount: 0 });
+		const again = await inviteUsers(
+			botClient(hs, bot.accessToken),
+			[{ room: roomId, userId: '@late:localhost' }],
+			{ liftRateLimits: true },
+		);
+		expect(again.stats.rateLimitOverride).toBe('alreadyLifted');
+		expect(hs.countRequests({ method: 'POST', path: /override_ratelimit$/ })).toBe(1);
+	});
+
+	test("a bot that is not an admin is told so and goes on at the normal limits; nobody else's override changes", async () => {
+		hs = await startFakeHomeserver();
+		const bot = hs.createUser('bot');
+		const other = hs.createUser('other');
+		const roomId = hs.createRoom({ creator: bot.userId });
+		const tasks = Array.from({ length: 5 }, (_, i) => ({
+			room: roomId,
+			userId: `@g${i}:localhost`,
+		}));
+		const { results, stats } = await inviteUsers(botClient(hs, bot.accessToken), tasks, {
+			liftRateLimits: true,
+		});
+		expect(results.every((r) => r.status === 'invited')).toBe(true);
+		expect(stats).toMatchObject({ rateLimitOverride: 'notAdmin', mode: 'model' });
+		expect(hs.limits.override(bot.userId)).toBeUndefined();
+		expect(hs.limits.override(other.userId)).toBeUndefined();
+	});
+
+	test('without the option no admin call is made', async () => {
+		hs = await startFakeHomeserver();
+		const bot = hs.createUser('bot', { admin: true });
+		const roomId = hs.createRoom({ creator: bot.userId });
+		await inviteUsers(botClient(hs, bot.accessToken), [{ room: roomId, userId: '@a:localhost' }]);
+		expect(hs.countRequests({ path: /^\/_synapse\/admin\// })).toBe(0);
 	});
 });

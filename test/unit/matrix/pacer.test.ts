@@ -1,4 +1,15 @@
-import { AdaptivePacer, UNINFORMED_FLOOR } from '../../../lib/matrix/pacer';
+import {
+	AdaptivePacer,
+	estimateInviteSeconds,
+	inviteFloor,
+	InviteScheduler,
+	LimitBucket,
+	SYNAPSE_DEFAULT_LIMITS,
+	UNINFORMED_FLOOR,
+	type PacedAction,
+} from '../../../lib/matrix/pacer';
+import { SYNAPSE_RATE_LIMITS } from '../../fakes/matrix';
+import { VirtualClock } from '../../fakes/matrix/clock';
 import { RateLimiter } from '../../fakes/matrix/rate-limit';
 
 /**
@@ -75,7 +86,7 @@ async function stormWithConcurrentRuns() {
 	const run = async (startMs: number, invites: number) => {
 		await time.sleep(startMs);
 		const pacer = new AdaptivePacer({ now: time.now, sleep: time.sleep });
-		for (let done = 0; done < invites; ) {
+		for (let done = 0; done < invites;) {
 			await pacer.acquire();
 			await time.sleep(5);
 			const wait = server.take('bot');
@@ -218,5 +229,247 @@ describe('AdaptivePacer (virtual time against a leaky bucket)', () => {
 		const before = clock;
 		expect(await pacer.acquire(clock + 5_000)).toBe(false);
 		expect(clock).toBe(before);
+	});
+});
+
+describe("Synapse's limits on our side", () => {
+	test("the engine's defaults are the fake homeserver's (= synapse/config/ratelimiting.py)", () => {
+		expect(SYNAPSE_DEFAULT_LIMITS).toEqual({
+			perRoom: SYNAPSE_RATE_LIMITS.invitesPerRoom,
+			perInvitee: SYNAPSE_RATE_LIMITS.invitesPerUser,
+			perIssuer: SYNAPSE_RATE_LIMITS.invitesPerIssuer,
+			message: SYNAPSE_RATE_LIMITS.message,
+		});
+	});
+
+	test("LimitBucket admits exactly what Synapse's Ratelimiter admits (random arrivals)", () => {
+		let seed = 7;
+		const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+		for (const config of [
+			{ perSecond: 0.2, burst: 10 },
+			{ perSecond: 0.003, burst: 5 },
+			{ perSecond: 3, burst: 1 },
+		]) {
+			let now = 0;
+			const synapse = new RateLimiter(config, () => now);
+			const ours = new LimitBucket(config);
+			for (let i = 0; i < 400; i++) {
+				now += random() * (2000 / config.perSecond) * (random() < 0.7 ? 0.1 : 1);
+				const ready = ours.readyAt(now) <= now;
+				if (ready) {
+					// What we send, Synapse admits.
+					expect(synapse.check('k').allowed).toBe(true);
+					ours.charge(now);
+				} else if (ours.readyAt(now) - now > 3) {
+					// What we hold back (beyond our 2 ms margin), Synapse would refuse.
+					expect(synapse.check('k', false).allowed).toBe(false);
+				}
+			}
+		}
+	});
+
+	test('inviteFloor / estimateInviteSeconds: the slowest limiter decides', () => {
+		// The issue's figures: 40 into one room 150 s, 40 people into two rooms 350 s (rc_message).
+		expect(inviteFloor({ invites: 40 })).toEqual({ seconds: 150, limiter: 'message' });
+		expect(estimateInviteSeconds({ invites: 80, rooms: 2 })).toBe(350);
+		expect(estimateInviteSeconds({ invites: 600 })).toBe(2950);
+		expect(estimateInviteSeconds({ invites: 1800, rooms: 3 })).toBe(8950);
+		// Notices posted meanwhile take rc_message tokens too.
+		expect(estimateInviteSeconds({ invites: 600, notices: 20 })).toBe(3050);
+		// One person into 7 rooms: their own bucket (5, then one per 333 s).
+		expect(inviteFloor({ invites: 7, rooms: 7, perPerson: 7 })).toEqual({
+			seconds: 2 / 0.003,
+			limiter: 'perInvitee',
+		});
+		// Without rc_message, the invite limiters: 0.3/s per issuer and per room.
+		expect(inviteFloor({ invites: 310, limits: { message: false } }).seconds).toBeCloseTo(1000, 6);
+		expect(
+			inviteFloor({ invites: 310, rooms: [300, 10], limits: { message: false, perIssuer: false } }),
+		).toEqual({ seconds: (300 - 10) / 0.3, limiter: 'perRoom' });
+		// Within the bursts, or with the bot's limits lifted: no wait at all.
+		expect(inviteFloor({ invites: 10 })).toEqual({ seconds: 0, limiter: 'none' });
+		expect(estimateInviteSeconds({ invites: 1800, rooms: 3, lifted: true })).toBe(0);
+	});
+});
+
+describe('InviteScheduler (virtual time)', () => {
+	const invite = (n: number, roomId = '!r'): PacedAction => ({
+		kind: 'invite',
+		roomId,
+		invitee: `@p${n}:x`,
+	});
+
+	test("at Synapse's defaults: ten at once, then what rc_message allows; probes at the first block, then after 60 s, 120 s, 240 s…", async () => {
+		const clock = new VirtualClock();
+		const scheduler = new InviteScheduler({ now: clock.now, sleep: clock.sleep });
+		const sent: Array<[number, boolean]> = [];
+		await clock.run(
+			(async () => {
+				for (let n = 0; sent.filter(([, probe]) => !probe).length < 100; n++) {
+					const keys = scheduler.reserveKeys(invite(n));
+					const ticket = await scheduler.acquire(invite(n));
+					if (!ticket) throw new Error('no deadline was set');
+					sent.push([clock.now(), ticket.probe]);
+					if (ticket.probe) {
+						keys.release();
+						// Synapse at its defaults refuses the probe: rc_message has a token in `modelWaitMs`.
+						scheduler.rateLimited(ticket, ticket.modelWaitMs);
+					} else scheduler.succeeded(ticket);
+				}
+			})(),
+		);
+		const regular = sent.filter(([, probe]) => !probe).map(([at]) => at);
+		expect(regular.slice(0, 10)).toEqual(Array(10).fill(0));
+		// Replayed through Synapse's own limiters in Synapse's order: every regular invite passes
+		// the issuer limiter and rc_message; every probe is refused by one of them.
+		let now = 0;
+		const message = new RateLimiter(SYNAPSE_RATE_LIMITS.message, () => now);
+		const issuer = new RateLimiter(SYNAPSE_RATE_LIMITS.invitesPerIssuer, () => now);
+		for (const [at, probe] of sent) {
+			now = at;
+			const passed = issuer.take('bot') === undefined && message.take('bot') === undefined;
+			expect(passed).toBe(!probe);
+		}
+		// 100 invites take (100 − 10) / 0.2 s; the refused probes cost a few issuer tokens only.
+		expect(regular[99] / 1000).toBeGreaterThanOrEqual(450);
+		expect(regular[99] / 1000).toBeLessThan(450 * 1.01);
+		const probes = sent.filter(([, probe]) => probe).map(([at]) => Math.round(at / 1000));
+		expect(probes.length).toBe(4);
+		expect(probes[1] - probes[0]).toBeGreaterThanOrEqual(60);
+		expect(probes[2] - probes[1]).toBeGreaterThanOrEqual(120);
+		expect(probes[3] - probes[2]).toBeGreaterThanOrEqual(240);
+		expect(scheduler.mode).toBe('model');
+	});
+
+	test("a probe the server takes switches to learning; a 429 at a bucket's very edge decides nothing", async () => {
+		const clock = new VirtualClock();
+		const scheduler = new InviteScheduler({ now: clock.now, sleep: clock.sleep });
+		await clock.run(
+			(async () => {
+				for (let n = 0; n < 10; n++)
+					scheduler.succeeded((await scheduler.acquire(invite(n))) as never);
+				const edge = await scheduler.acquire(invite(10));
+				expect(edge && edge.probe).toBe(true);
+				scheduler.rateLimited(edge as never, 0);
+				expect(scheduler.mode).toBe('model');
+				const probe = await scheduler.acquire(invite(11));
+				expect(probe && probe.probe).toBe(true);
+				scheduler.succeeded(probe as never);
+			})(),
+		);
+		expect(scheduler.mode).toBe('learning');
+		expect(scheduler.rate).toBeGreaterThanOrEqual(10);
+	});
+
+	test("a probe's 429 is read as of its arrival: latency does not make Synapse look looser than the model", async () => {
+		const clock = new VirtualClock();
+		const scheduler = new InviteScheduler({ now: clock.now, sleep: clock.sleep });
+		await clock.run(
+			(async () => {
+				for (let n = 0; n < 10; n++)
+					scheduler.succeeded((await scheduler.acquire({ kind: 'event' })) as never);
+				await clock.sleep(3_333);
+				const probe = await scheduler.acquire({ kind: 'event' });
+				expect(probe && probe.probe).toBe(true);
+				// 900 ms on the way: the server's token is 767 ms off when it answers — the model's time.
+				await clock.sleep(900);
+				scheduler.rateLimited(probe as never, 5_000 - 3_333 - 900);
+			})(),
+		);
+		expect(scheduler.mode).toBe('model');
+	});
+
+	test("a probe answered 200 only after the model's token was due proves nothing: counted as an ordinary invite", async () => {
+		const clock = new VirtualClock();
+		const scheduler = new InviteScheduler({ now: clock.now, sleep: clock.sleep });
+		await clock.run(
+			(async () => {
+				for (let n = 0; n < 10; n++)
+					scheduler.succeeded((await scheduler.acquire({ kind: 'event' })) as never);
+				const probe = await scheduler.acquire({ kind: 'event' });
+				expect(probe && probe.probe).toBe(true);
+				await clock.sleep(6_000);
+				scheduler.succeeded(probe as never);
+				expect(scheduler.mode).toBe('model');
+				// The server counted it: the next slot is one token period later, not at once.
+				const next = await scheduler.acquire({ kind: 'event' });
+				expect(next && next.probe).toBe(false);
+				expect(clock.now()).toBeGreaterThanOrEqual(10_000);
+			})(),
+		);
+	});
+
+	test('rc_message reserved for notices: the invites leave that share of the bucket unused', async () => {
+		const clock = new VirtualClock();
+		// 3 of Synapse's 12 rc_message tokens a minute are left for notices.
+		const scheduler = new InviteScheduler({
+			now: clock.now,
+			sleep: clock.sleep,
+			reserveMessagesPerMinute: 3,
+		});
+		const times: number[] = [];
+		await clock.run(
+			(async () => {
+				for (let n = 0; n < 30; n++) {
+					const ticket = await scheduler.acquire({ kind: 'event' });
+					if (!ticket) throw new Error('no deadline was set');
+					if (ticket.probe) scheduler.rateLimited(ticket, ticket.modelWaitMs);
+					else {
+						times.push(clock.now());
+						scheduler.succeeded(ticket);
+					}
+				}
+			})(),
+		);
+		const steady = times.slice(10);
+		const perSecond = (steady.length - 1) / ((steady[steady.length - 1] - steady[0]) / 1000);
+		expect(perSecond).toBeCloseTo(0.2 - 3 / 60, 2);
+	});
+
+	test('a notice posted outside the run (noteMessageSent) takes its rc_message token from the invites', async () => {
+		let now = 0;
+		const scheduler = new InviteScheduler({ now: () => now, limits: { perIssuer: false } });
+		for (let i = 0; i < 9; i++) await scheduler.acquire({ kind: 'event' });
+		scheduler.noteMessageSent();
+		// Ten events in the bucket: the next one waits for a token (1 / 0.2 s), or is probed.
+		const next = await scheduler.acquire({ kind: 'event' });
+		expect(next && next.probe).toBe(true);
+		expect(next && next.modelWaitMs).toBeCloseTo(5000, -1);
+	});
+
+	test('a deadline the model cannot meet is refused without sleeping', async () => {
+		const clock = new VirtualClock();
+		const scheduler = new InviteScheduler({
+			now: clock.now,
+			sleep: clock.sleep,
+			limits: { perIssuer: false, perRoom: false },
+		});
+		await clock.run(
+			(async () => {
+				for (let n = 0; n < 10; n++) await scheduler.acquire({ kind: 'event' }, 1_000);
+				// The first block would be probed; a refused probe confirms the model.
+				const probe = await scheduler.acquire({ kind: 'event' }, 1_000);
+				scheduler.rateLimited(probe as never, 5_000);
+				expect(await scheduler.acquire({ kind: 'event' }, 1_000)).toBe(false);
+			})(),
+		);
+		expect(clock.now()).toBe(0);
+	});
+
+	test("the invitee's own bucket: five invites, then one per 333 s; a long 429 sets it from the server's answer", () => {
+		let now = 0;
+		const scheduler = new InviteScheduler({ now: () => now });
+		for (let room = 0; room < 5; room++) scheduler.reserveKeys(invite(1, `!room${room}`));
+		expect(scheduler.keyReadyAt(invite(1, '!room5'))).toBeCloseTo(1000 / 0.003 + 2, 0);
+		expect(scheduler.keyReadyAt(invite(2, '!room5'))).toBe(0);
+		now = 1000;
+		const { retryAt, inviteeLimited } = scheduler.rateLimited(
+			{ action: invite(2), at: now, probe: false, modelWaitMs: 0 },
+			200_000,
+		);
+		expect([retryAt, inviteeLimited]).toEqual([201_000, true]);
+		expect(scheduler.inviteeReadyAt('@p2:x')).toBeGreaterThanOrEqual(201_000);
+		// …and it held back nobody else.
+		expect(scheduler.keyReadyAt(invite(3))).toBe(now);
 	});
 });
