@@ -87,6 +87,8 @@ describe('Matrix Command Trigger', () => {
 				text: 'now please',
 				roomId,
 				sender: mod.userId,
+				role: 'moderator',
+				moderatorLevel: 50,
 				eventId,
 				timestamp: expect.any(String),
 			},
