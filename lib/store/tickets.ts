@@ -71,6 +71,11 @@ export interface PlanOptions {
 	force?: boolean;
 	/** Report unusable Matrix IDs of tickets with access once (default true). */
 	reportInvalid?: boolean;
+	/**
+	 * Decide without claiming or changing anything: what a real plan would do now (for an ETA
+	 * before a big batch). Withdrawals are listed without the check for other tickets.
+	 */
+	dryRun?: boolean;
 }
 
 /** Ledger scope of the "unusable Matrix ID reported" rows: one per ticket and answer. */
@@ -229,7 +234,23 @@ export async function planTickets(ledger: Ledger, inputs: TicketInput[], options
 	invites.forEach((p, n) => (p.row = resolvedInvites[n]));
 	const resolvedReports = await ledger.resolveKeys(reports.map((p) => p.row), reports.map((p) => p.step.subject));
 	reports.forEach((p, n) => (p.row = resolvedReports[n]));
-	if (invites.length && (options.force || options.reinviteLeft)) {
+	// A dry run predicts each claim from the rows as they are, and changes nothing.
+	const existing = new Map<string, GrantRow>();
+	for (const rows of byTicketHash.values()) for (const row of rows) existing.set(keyOf(row), row);
+	const reopenable = (row: GrantRow | undefined) =>
+		!!row && (row.state === 'done' || row.state === 'retry') && (options.force ? ['invited', 'accepted', 'withdrawn', 'failed'] : ['invited', 'accepted']).includes(String(row.outcome));
+	const claim = async (rows: StoredClaim[], reopen: boolean) => {
+		if (!options.dryRun) return ledger.backend.claim(rows, { now, leaseUntil, expiresAt: ledger.retentionFrom(now) });
+		return rows.map((row) => {
+			const found = existing.get(keyOf(row));
+			if (!found) return { status: 'new' as const, attempts: 1, outcome: null, reason: null };
+			if (reopen && reopenable(found)) return { status: 'reclaimed' as const, attempts: 2, outcome: null, reason: null };
+			if (found.state === 'done') return { status: 'done' as const, attempts: 1, outcome: found.outcome, reason: found.reason };
+			if (found.leaseUntil <= now) return { status: 'reclaimed' as const, attempts: 2, outcome: null, reason: null };
+			return { status: 'leased' as const, attempts: 1, outcome: found.outcome, reason: found.reason };
+		});
+	};
+	if (invites.length && (options.force || options.reinviteLeft) && !options.dryRun) {
 		const fromOutcomes = options.force ? (['invited', 'accepted', 'withdrawn', 'failed'] as const) : (['invited', 'accepted'] as const);
 		const reopened = await ledger.backend.transition(
 			invites.map((p) => p.row),
@@ -240,7 +261,7 @@ export async function planTickets(ledger: Ledger, inputs: TicketInput[], options
 		});
 	}
 	if (invites.length) {
-		const claims = await ledger.backend.claim(dedupe(invites.map((p) => p.row)), { now, leaseUntil, expiresAt: ledger.retentionFrom(now) });
+		const claims = await claim(dedupe(invites.map((p) => p.row)), options.force === true || options.reinviteLeft === true);
 		const byKey = new Map(dedupe(invites.map((p) => p.row)).map((row, n) => [keyOf(row), claims[n]]));
 		const taken = new Set<string>();
 		for (const p of invites) {
@@ -264,7 +285,7 @@ export async function planTickets(ledger: Ledger, inputs: TicketInput[], options
 
 	if (reports.length) {
 		const unique = dedupe(reports.map((p) => p.row));
-		const claims = await ledger.backend.claim(unique, { now, leaseUntil, expiresAt: ledger.retentionFrom(now) });
+		const claims = await claim(unique, false);
 		const byKey = new Map(unique.map((row, n) => [keyOf(row), claims[n]]));
 		const taken = new Set<string>();
 		for (const p of reports) {
@@ -281,6 +302,11 @@ export async function planTickets(ledger: Ledger, inputs: TicketInput[], options
 	for (const w of withdrawals) {
 		const { input: c, grant } = w;
 		const stepBase = { ...base(c), room: grant.scope, scope: grant.scope, subject: '', removeMember: w.removeMember };
+		if (options.dryRun) {
+			const userId = ledger.unseal(grant.sealed);
+			steps[c.index].push({ ...stepBase, action: 'withdraw', reason: w.because, userId, subject: userId ? `${c.ticket}:${userId}` : '' });
+			continue;
+		}
 		const [marked] = await ledger.backend.transition([grant], {
 			fromStates: ['done'],
 			fromOutcomes: ['invited', 'accepted'],

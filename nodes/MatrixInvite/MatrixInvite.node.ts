@@ -6,6 +6,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
+import * as estimate from './actions/estimate.operation';
 import * as members from './actions/members.operation';
 import * as message from './actions/message.operation';
 import { router } from './actions/router';
@@ -44,6 +45,12 @@ export class MatrixInvite implements INodeType {
 				noDataExpression: true,
 				options: [
 					{
+						name: 'Estimate Time',
+						value: 'estimate',
+						description: "How long inviting these people takes at the homeserver's pace (no request is made)",
+						action: 'Estimate how long invites take',
+					},
+					{
 						name: 'Invite',
 						value: 'invite',
 						description: 'Invite each person into one or more rooms',
@@ -73,6 +80,7 @@ export class MatrixInvite implements INodeType {
 			},
 			...members.description,
 			...message.description,
+			...estimate.description,
 		],
 	};
 

@@ -397,6 +397,18 @@ describe('Matrix Invite node', () => {
 		expect(hs.deviceCount(bot.userId)).toBe(2);
 	});
 
+	test('estimate: the time for these invites at Synapse\'s default limits, without a request', async () => {
+		hs.clearLog();
+		const input = Array.from({ length: 60 }, (_, i) => ({ plan: { room: i % 2 ? '!a:localhost' : '!b:localhost', userId: `@p${i}:localhost` } }));
+		const run = await runWorkflow({ workflow: node({ operation: 'estimate', estimateOptions: { notices: 2 } }), credentials: creds, input });
+		expect(run.status).toBe('success');
+		// 60 invites + 2 notices share rc_message (0.2/s, burst 10): (62 - 10) / 0.2 = 260 s.
+		expect(run.output('Matrix')).toEqual([{ invites: 60, rooms: 2, people: 60, seconds: 260, minutes: 5, limitedBy: 'message', lifted: false }]);
+		const lifted = await runWorkflow({ workflow: node({ operation: 'estimate', estimateOptions: { lifted: true } }), credentials: creds, input });
+		expect(lifted.output('Matrix')[0]).toMatchObject({ seconds: 0, lifted: true });
+		expect(hs.requests()).toEqual([]);
+	});
+
 	test('credential test: whoami with a token, with a password, and failures', async () => {
 		expect(await credentialTest('matrixBotApi', creds.matrixBotApi)).toMatchObject({
 			status: 'OK',

@@ -233,6 +233,19 @@ describe.each(STORES)('tickets on %s', (_kind, makeStore) => {
 		expect(await ledger.lookup({ matrixId: ALICE })).toEqual([]);
 	});
 
+	test('a dry run predicts the plan and changes nothing (for an ETA)', async () => {
+		const inputs = [ticket(5001, 'granted', ALICE, { rooms: [ROOM, OTHER_ROOM] }), ticket(5002, 'granted', null, { answer: 'x' }), ticket(5003, 'pending', MALLORY)];
+		const dry = await plan(inputs, { dryRun: true });
+		expect(await ledger.stats(EVENT)).toMatchObject({ seen: 0 });
+		const real = await run(inputs);
+		expect(actions(dry)).toEqual(actions(real));
+		await run([ticket(5009, 'granted', MALLORY)]);
+		const after = await plan([...inputs, ticket(5009, 'revoked', MALLORY)], { dryRun: true });
+		expect(actions(after)).toEqual([[`skip:already:invited:${ALICE}@${ROOM}`, `skip:already:invited:${ALICE}@${OTHER_ROOM}`], ['skip:alreadyReported'], ['skip:ticketPending'], [`withdraw:ticketRevoked:${MALLORY}@${ROOM}`]]);
+		// Still nothing changed by the dry run: the real revocation withdraws.
+		expect(actions(await plan([ticket(5009, 'revoked', MALLORY)]))).toEqual([[`withdraw:ticketRevoked:${MALLORY}@${ROOM}`]]);
+	});
+
 	test('the store holds no plaintext Matrix ID, ticket id or order code', async () => {
 		await run([ticket(5001, 'granted', ALICE)]);
 		await run([ticket(5001, 'granted', MALLORY)]);

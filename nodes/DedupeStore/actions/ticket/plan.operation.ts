@@ -41,6 +41,14 @@ export const description: INodeProperties[] = [
 		displayOptions: show('ticket', ops),
 		options: [
 			{
+				displayName: 'Dry Run',
+				name: 'dryRun',
+				type: 'boolean',
+				default: false,
+				description:
+					'Whether to only predict the steps (claim and change nothing), e.g. to tell how long a big batch will take before it starts',
+			},
+			{
 				displayName: 'Invite Again Who Left',
 				name: 'reinviteLeft',
 				type: 'boolean',
@@ -141,6 +149,7 @@ export async function execute(this: IExecuteFunctions, ledger: Ledger, items: IN
 				reinviteLeft: options.reinviteLeft === true,
 				force: options.force === true,
 				reportInvalid: options.reportInvalid !== false,
+				dryRun: options.dryRun === true,
 			},
 		);
 	} catch (error) {
