@@ -46,7 +46,7 @@ export const description: INodeProperties[] = [
 				type: 'boolean',
 				default: false,
 				description:
-					'Whether to only predict the steps (claim and change nothing), e.g. to tell how long a big batch will take before it starts',
+					'Whether to only predict the steps (claim and change nothing), e.g. to tell how long a big batch will take before it starts. Every step then leaves on the first output, its action in the plan field.',
 			},
 			{
 				displayName: 'Invite Again Who Left',
@@ -160,7 +160,7 @@ export async function execute(this: IExecuteFunctions, ledger: Ledger, items: IN
 	steps.forEach((itemSteps, n) => {
 		const index = inputs[n].index;
 		for (const step of itemSteps) {
-			outputs[OUTPUT[step.action]].push({ json: { ...items[index].json, [planField]: step as unknown as IDataObject }, pairedItem: { item: index } });
+			outputs[options.dryRun === true ? 0 : OUTPUT[step.action]].push({ json: { ...items[index].json, [planField]: step as unknown as IDataObject }, pairedItem: { item: index } });
 		}
 	});
 	return outputs;
