@@ -28,11 +28,11 @@ export interface DemoServices {
 	stop(): Promise<void>;
 }
 
-export async function startDemoServices(options: { pretixPort?: number; homeserverPort?: number; rateLimits?: boolean } = {}): Promise<DemoServices> {
+export async function startDemoServices(options: { pretixPort?: number; homeserverPort?: number; rateLimits?: boolean; /** The homeserver's clock runs this many times faster (tests of long batches). */ homeserverTimeScale?: number } = {}): Promise<DemoServices> {
 	// 'localhost': the demo's n8n runs on http://localhost:5678, whose OAuth callback a production
 	// pretix (https only) would refuse; the test-only policy registers it on the fake OAuth client.
 	const pretix = await startFakePretix({ port: options.pretixPort, webhooks: { timeFactor: 60 }, allowHttpRedirectUris: 'localhost' });
-	const homeserver = await startFakeHomeserver({ port: options.homeserverPort, serverName: 'example.org', ...(options.rateLimits === false ? { rateLimits: false } : {}) });
+	const homeserver = await startFakeHomeserver({ port: options.homeserverPort, serverName: 'example.org', ...(options.rateLimits === false ? { rateLimits: false } : {}), ...(options.homeserverTimeScale ? { timeScale: options.homeserverTimeScale } : {}) });
 	const bot = homeserver.createUser('eventbot', { password: 'demo-bot-password' });
 	const organizer = homeserver.createUser('organizer', { password: 'demo-organizer-password' });
 	// The people of the fixture orders: local accounts, and remote ones on reachable servers.

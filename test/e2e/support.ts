@@ -80,3 +80,19 @@ export async function command(services: DemoServices, n8n: N8nInstance, roomId: 
 export async function connectN8nApi(n8n: N8nInstance): Promise<void> {
 	await n8n.rest('PATCH', '/rest/credentials/n8nApiCredential', { name: 'n8n API', type: 'n8nApi', data: { apiKey: n8n.apiKey, baseUrl: `${n8n.baseUrl}/api/v1` } });
 }
+
+/** `!batchinvite` as the organizer: waits for the summary (a big batch first announces its ETA). */
+export async function batchInvite(services: DemoServices, n8n: N8nInstance, roomId: string, args = '', timeoutMs = 300_000): Promise<string[]> {
+	const before = botMessages(services, roomId).length;
+	services.homeserver.say(services.organizer.userId, roomId, `!batchinvite${args ? ' ' + args : ''}`);
+	const deadline = Date.now() + timeoutMs;
+	while (Date.now() < deadline) {
+		const replies = botMessages(services, roomId).slice(before);
+		if (replies.some((m) => /^(Batch invite finished|No pretix event|That event is not mapped|I could not read)/.test(m))) {
+			await delay(1500);
+			return botMessages(services, roomId).slice(before);
+		}
+		await delay(300);
+	}
+	throw new Error(`No summary for !batchinvite within ${timeoutMs} ms:\n${n8n.logs().slice(-3000)}`);
+}

@@ -10,7 +10,7 @@ import { Ledger, SqliteBackend } from '../../lib/store';
 import { startDemoServices, type DemoServices } from '../../scripts/demo';
 import { DEMO_LEDGER_SECRET, templateCredentials } from '../../scripts/template-credentials';
 import { delay, N8nInstance } from '../harness/n8n';
-import { command, loadTemplates, waitForNotification, webhookPath } from './support';
+import { batchInvite, command, loadTemplates, waitForNotification, webhookPath } from './support';
 
 const ALICE = '@alice:example.org';
 const PEOPLE = ['@alice:example.org', '@dave:example.org', '@frank:example.org', '@grace:example.net', '@heidi:chat.example.org', '@laura:example.org', '@peggy:example.org'];
@@ -56,8 +56,8 @@ describe('tickets decide who is in (real n8n, strict fake pretix)', () => {
 		services.pretix.addWebhook({ target_url: n8n.webhookUrl(webhookPath(templates)), action_types: ['pretix.event.order.*'] });
 		await delay(3000);
 		expect(await command(services, n8n, room, `!setroom ${services.pretixUrl}/exampleorg/summit26/`)).toEqual([expect.stringContaining('exampleorg/summit26')]);
-		const batch = await command(services, n8n, room, '!batchinvite');
-		expect(batch[0]).toMatch(/Batch invite finished/);
+		const batch = await batchInvite(services, n8n, room);
+		expect(batch.at(-1)).toMatch(/Batch invite finished/);
 		// Everyone of the fixture event with a usable Matrix ID is invited once; they join.
 		for (const user of PEOPLE) {
 			expect({ user, count: services.homeserver.inviteCount(room, user) }).toEqual({ user, count: 1 });
@@ -151,7 +151,7 @@ describe('tickets decide who is in (real n8n, strict fake pretix)', () => {
 		const workshop = services.homeserver.createRoom({ creator: services.organizer.userId, name: 'Workshop', members: [services.botUserId], powerLevels: { users: { [services.organizer.userId]: 100, [services.botUserId]: 50 }, invite: 50, kick: 50 } });
 		const mapped = await command(services, n8n, workshop, `!setroom ${services.pretixUrl}/exampleorg/summit26/ 203`);
 		expect(mapped[0]).toContain('product 203');
-		await command(services, n8n, workshop, '!batchinvite');
+		await batchInvite(services, n8n, workshop);
 		// Frank booked the workshop (E3PZV's add-on); nobody else did.
 		expect(memberships(['@frank:example.org', '@dave:example.org', '@heidi:chat.example.org'], workshop)).toEqual({ '@frank:example.org': 'invite', '@dave:example.org': 'none', '@heidi:chat.example.org': 'none' });
 		expect(membership('@frank:example.org')).toBe('join');
@@ -170,13 +170,13 @@ describe('tickets decide who is in (real n8n, strict fake pretix)', () => {
 		const juneRoom = services.homeserver.createRoom({ creator: services.organizer.userId, name: 'June meetup', members: [services.botUserId], powerLevels: { users: { [services.organizer.userId]: 100, [services.botUserId]: 50 }, invite: 50, kick: 50 } });
 		const mappedDate = await command(services, n8n, juneRoom, `!setroom ${services.pretixUrl}/exampleorg/meetups26/${june.id}/`);
 		expect(mappedDate[0]).toContain(`exampleorg/meetups26/${june.id}`);
-		await command(services, n8n, juneRoom, '!batchinvite');
+		await batchInvite(services, n8n, juneRoom);
 		expect(memberships(['@june:example.org', '@july:example.org'], juneRoom)).toEqual({ '@june:example.org': 'invite', '@july:example.org': 'none' });
 	});
 
 	test('case 8: someone who left is not invited again by a batch; !reinvite <order> brings them back', async () => {
 		services.homeserver.setMembership(room, '@dave:example.org', 'leave', { sender: '@dave:example.org' });
-		await command(services, n8n, room, '!batchinvite');
+		await batchInvite(services, n8n, room);
 		expect(membership('@dave:example.org')).toBe('leave');
 		const reply = await command(services, n8n, room, '!reinvite D9HLM');
 		expect(reply[0]).toMatch(/1 invited again/);
@@ -193,12 +193,12 @@ describe('tickets decide who is in (real n8n, strict fake pretix)', () => {
 			canceled = String(served.results[10].code);
 			services.pretix.cancelOrder(canceled);
 		});
-		await command(services, n8n, room, '!batchinvite', 1, 240_000);
+		await batchInvite(services, n8n, room);
 		const valid = generated.attendees.filter((a) => a.kind === 'valid' && a.code !== canceled).map((a) => String(a.answer));
 		expect(valid.length).toBeGreaterThan(100);
 		expect(valid.filter((user) => services.homeserver.inviteCount(room, user) !== 1)).toEqual([]);
 		// The canceled order was read before or after it changed; a second batch settles it either way.
-		await command(services, n8n, room, '!batchinvite', 1, 240_000);
+		await batchInvite(services, n8n, room);
 		const canceledUsers = generated.attendees.filter((a) => a.code === canceled && a.kind === 'valid').map((a) => String(a.answer));
 		for (const user of canceledUsers) expect(['none', 'leave']).toContain(membership(user));
 		expect(valid.filter((user) => services.homeserver.inviteCount(room, user) !== 1)).toEqual([]);
