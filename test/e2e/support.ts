@@ -19,7 +19,7 @@ type TemplateNode = { name: string; type: string; webhookId?: string; parameters
  * The templates, filled in: the organizers' room, the webhook secret; execution data kept for
  * successful runs too, so tests can see what each run did (`keepExecutions`, default true).
  */
-export function loadTemplates(services: DemoServices, options: { only?: string[]; keepExecutions?: boolean } = {}): WorkflowImport[] {
+export function loadTemplates(services: DemoServices, options: { only?: string[]; keepExecutions?: boolean; /** null: leave the shipped (empty) path secret */ webhookSecret?: string | null } = {}): WorkflowImport[] {
 	const dir = path.join(REPO_ROOT, 'workflows');
 	return readdirSync(dir)
 		.filter((file) => file.endsWith('.json'))
@@ -27,7 +27,7 @@ export function loadTemplates(services: DemoServices, options: { only?: string[]
 		.filter((workflow) => !options.only || options.only.includes(workflow.id))
 		.map((workflow) => {
 			for (const node of workflow.nodes as TemplateNode[]) {
-				if (node.type.endsWith('.pretixTrigger')) node.parameters.pathSecret = WEBHOOK_SECRET;
+				if (node.type.endsWith('.pretixTrigger') && options.webhookSecret !== null) node.parameters.pathSecret = options.webhookSecret ?? WEBHOOK_SECRET;
 			}
 			if (options.keepExecutions !== false) workflow.settings = { ...(workflow.settings as object), saveDataSuccessExecution: 'all' };
 			return workflow;
