@@ -62,6 +62,14 @@ describe.each(templates)('template %s', (_file, template) => {
 		expect(new Set(template.nodes.map((n) => n.id)).size).toBe(template.nodes.length);
 	});
 
+	test('keeps no item data of successful runs in n8n (attendees\' IDs); errors are kept until the purge', () => {
+		expect(template.settings).toMatchObject({ saveDataSuccessExecution: 'none', saveDataErrorExecution: 'all', saveManualExecutions: false });
+	});
+
+	test('carries the tag the purge and !forget find the package\'s workflows by', () => {
+		expect((template as unknown as { tags: Array<{ name: string }> }).tags).toEqual([{ name: 'pretix-matrix' }]);
+	});
+
 	test('uses only node types of this package (by package name) or n8n built-ins', () => {
 		for (const node of template.nodes) {
 			expect(node.type).not.toMatch(/^CUSTOM\./);
