@@ -100,10 +100,12 @@ describe('issue 12 attacks against the shipped templates (real n8n)', () => {
 		const say = async (text: string) => {
 			const seen = botMessages(services, volunteers).length;
 			services.homeserver.say(volunteer.userId, volunteers, text);
-			const deadline = Date.now() + 60_000;
+			const deadline = Date.now() + 120_000;
 			while (botMessages(services, volunteers).length === seen && Date.now() < deadline) await delay(250);
 			await delay(1500);
-			return botMessages(services, volunteers).slice(seen).join(' / ');
+			const replies = botMessages(services, volunteers).slice(seen).join(' / ');
+			if (!replies) console.log(`no reply to ${text.split(' ')[0]}:\n${n8n.logs().split('\n').filter((l) => /error|Error|batch|Batch/.test(l)).slice(-40).join('\n')}`);
+			return replies;
 		};
 		const setroom = await say(`!setroom ${services.pretixUrl}/exampleorg/summit26/`);
 		const batch = await say(`!batchinvite ${services.pretixUrl}/exampleorg/summit26/`);
