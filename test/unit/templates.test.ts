@@ -124,6 +124,17 @@ describe.each(templates)('template %s', (_file, template) => {
 		}
 	});
 
+	test("expressions name no node with several outputs: $('IF').first() would pick an output by the graph, not by the run", () => {
+		const multi = new Set(
+			template.nodes
+				.filter((n) => /\.(if|switch|splitInBatches)$/.test(n.type) || (n.type.endsWith('.dedupeStore') && ['claim', 'plan'].includes(String(n.parameters.operation))) || (n.type.endsWith('.mxidValidate') && n.parameters.invalidOutput !== 'same'))
+				.map((n) => n.name),
+		);
+		const text = JSON.stringify(template.nodes.map((n) => n.parameters));
+		const named = [...text.matchAll(/\$\('([^']+)'\)/g)].map((m) => m[1]).filter((name) => multi.has(name));
+		expect([...new Set(named)]).toEqual([]);
+	});
+
 	test('sticky notes cover no node', () => {
 		const notes = template.nodes.filter((n) => n.type.endsWith('.stickyNote'));
 		for (const note of notes) {
