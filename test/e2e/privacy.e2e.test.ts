@@ -26,6 +26,8 @@ import { PG_URL, REDIS_URL } from '../unit/store/backends';
 import { batchInvite, botMessages, command, connectN8nApi, loadTemplates, webhookPath } from './support';
 
 const EVENT = 'exampleorg/summit26';
+/** n8n removes the executions it does not keep within a minute (default: 15). */
+const N8N_ENV = { EXECUTIONS_DATA_PRUNE_HARD_DELETE_INTERVAL: '1' };
 type Json = Record<string, unknown>;
 
 /** Every fixture order's code, Matrix ID answers and e-mail addresses, as stored in pretix. */
@@ -106,8 +108,19 @@ describe.each(['embedded', 'postgres', 'redis'] as const)('privacy audit with th
 	 * drops the free pages deleted executions left. Same folder, port and log; the workflows stay live.
 	 */
 	async function restartWithVacuum(): Promise<void> {
+		// Executions n8n does not keep are soft-deleted, then removed for good at its next
+		// hard-deletion cycle (every EXECUTIONS_DATA_PRUNE_HARD_DELETE_INTERVAL minutes; 1 here).
+		const { DatabaseSync } = await import('node:sqlite');
+		const deadline = Date.now() + 240_000;
+		for (;;) {
+			const db = new DatabaseSync(path.join(n8n.userFolder, '.n8n/database.sqlite'), { readOnly: true });
+			const left = (db.prepare('SELECT count(*) AS n FROM execution_entity WHERE deletedAt IS NOT NULL').get() as { n: number }).n;
+			db.close();
+			if (left === 0 || Date.now() > deadline) break;
+			await delay(2000);
+		}
 		await n8n.stop();
-		n8n = await N8nInstance.start({ label: `privacy-${kind}`, userFolder: n8n.userFolder, installPackage: false, port: n8n.port, logFile: n8n.logFile, env: { DB_SQLITE_VACUUM_ON_STARTUP: 'true' }, publish: [] });
+		n8n = await N8nInstance.start({ label: `privacy-${kind}`, userFolder: n8n.userFolder, installPackage: false, port: n8n.port, logFile: n8n.logFile, env: { ...N8N_ENV, DB_SQLITE_VACUUM_ON_STARTUP: 'true' }, publish: [] });
 		await delay(3000);
 	}
 
@@ -132,7 +145,7 @@ describe.each(['embedded', 'postgres', 'redis'] as const)('privacy audit with th
 		services.homeserver.exemptFromRateLimits(services.botUserId);
 		const templates = loadTemplates(services, { keepExecutions: false });
 		const credentials = templateCredentials(services).map((c) => (c.id === 'dedupeStoreCredential' ? { ...c, data: ledgerCredential() } : c));
-		n8n = await N8nInstance.start({ label: `privacy-${kind}`, credentials, workflows: templates, publish: templates.filter((w) => w.id !== 'pretixMatrixPurge').map((w) => w.id) });
+		n8n = await N8nInstance.start({ label: `privacy-${kind}`, credentials, workflows: templates, publish: templates.filter((w) => w.id !== 'pretixMatrixPurge').map((w) => w.id), env: N8N_ENV });
 		await connectN8nApi(n8n);
 		backend = kind === 'postgres' ? new PostgresBackend({ connectionString: PG_URL, tablePrefix: pgPrefix }) : kind === 'redis' ? new RedisBackend({ url: REDIS_URL, keyPrefix: redisPrefix }) : new SqliteBackend({ path: path.join(n8n.userFolder, '.n8n/pretix-matrix-ledger.sqlite') });
 		await backend.init();
