@@ -238,6 +238,14 @@ export class Stage {
 			.join('\n');
 	}
 
+	/** What n8n answered to every delivery of one notification: status and the start of the body. */
+	deliveryHistory(notificationId: number): string {
+		return this.services.pretix.sender.deliveries
+			.filter((d) => Number(d.notificationId) === notificationId)
+			.map((d) => `[${d.attempts.map((a) => `${a.status ?? a.error ?? 'waiting'} ${(a.body ?? '').slice(0, 60)}`.trim()).join(' | ')}]`)
+			.join(' ');
+	}
+
 	/** Successful invites (HTTP 200) into the attendees' room, from the homeserver's request log. */
 	invitesMade(): number {
 		return this.services.homeserver

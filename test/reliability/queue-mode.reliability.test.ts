@@ -106,7 +106,7 @@ describe.each([
 					// (`status: error`, never started) or drops what a trigger handed it; its watchdog
 					// reads a busy pool or a starved CPU as a dead database after three 5 s pings and
 					// resets the pool, aborting whatever was using it.
-					DB_POSTGRESDB_POOL_SIZE: '10',
+					DB_POSTGRESDB_POOL_SIZE: '20',
 					DB_PING_TIMEOUT_MS: '20000',
 					// n8n drops a finished job from Redis at once by default; a main process slower than
 					// the worker then asks Bull whether the job finished only after it was gone, and waits
@@ -149,20 +149,36 @@ describe.each([
 			);
 
 			// Every notification was handled by exactly one webhook run (the batch would hide a lost
-			// one from the invite tally: it invites everybody too).
+			// one from the invite tally: it invites everybody too). A run whose trigger items n8n
+			// redacted cannot be attributed: n8n redacts a run for everyone when its credential check
+			// at the start failed (modules/redaction/dynamic-credentials-context-hook.js: "Could not
+			// check for resolvable credentials"), which only a starved database pool causes.
 			const handled = new Map<number, number>();
+			let unattributable = 0;
 			for (const run of await stage.n8n.executions(WEBHOOK_WORKFLOW, true)) {
 				if (run.status !== 'success') continue;
+				const redaction = (run.data as { redactionInfo?: { isRedacted?: boolean } } | undefined)
+					?.redactionInfo;
+				if (redaction?.isRedacted) {
+					unattributable++;
+					continue;
+				}
 				const ids = new Set(
 					runData(run, 'pretix webhook').map((item) => Number(item.notificationId)),
 				);
 				for (const id of ids) handled.set(id, (handled.get(id) ?? 0) + 1);
 			}
 			const notifications = [...new Set(plan.payloads.map((p) => Number(p.notification_id)))];
+			const notOnce = notifications
+				.filter((id) => handled.get(id) !== 1)
+				.map(
+					(id) =>
+						`${id}: ${handled.get(id) ?? 0} runs; pretix was answered ${stage.deliveryHistory(id)}`,
+				);
 
 			expect(outcomes.filter((o) => o !== 'delivered')).toEqual([]);
 			expect(tally).toEqual(exactlyOnce(expected));
-			expect(notifications.filter((id) => handled.get(id) !== 1)).toEqual([]);
+			expect({ notOnce, unattributable }).toEqual({ notOnce: [], unattributable: 0 });
 			expect(
 				runs
 					.filter((r) => r.status !== 'success')
