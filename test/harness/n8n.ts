@@ -296,7 +296,7 @@ export class N8nInstance {
 		return child;
 	}
 
-	private async waitReady(timeoutMs = 180_000): Promise<void> {
+	private async waitReady(timeoutMs = 300_000): Promise<void> {
 		const deadline = Date.now() + timeoutMs;
 		while (Date.now() < deadline) {
 			if (this.main?.exitCode !== null && this.main?.exitCode !== undefined) throw new Error(`n8n exited with code ${this.main.exitCode} during start-up:\n${tail(this.logs(), 3000)}`);
