@@ -206,10 +206,23 @@ export class CommandListener {
 		if (this.closed) throw new Error('The listener was closed before it connected');
 		this.client = this.createSdkClient();
 		await this.client.startClient({
+			filter: this.syncFilter(),
 			initialSyncLimit: 10,
 			lazyLoadMembers: true,
 			pollTimeout: 30_000,
 		});
+	}
+
+	/**
+	 * Chat messages only, up to 100 per room and sync. A sync carries just the last `limit` timeline
+	 * events of a room (Synapse's default 10) and marks the rest as a gap (`limited`) that the SDK
+	 * does not fetch, so in a busy room — a batch's invites are a member event each — a command
+	 * typed between two syncs was dropped without a trace (issue 14).
+	 */
+	private syncFilter(): Sdk.Filter {
+		const filter = new (loadSdk().Filter)(this.userId);
+		filter.setDefinition({ room: { timeline: { types: ['m.room.message'], limit: 100 } } });
+		return filter;
 	}
 
 	/** Waits until the first sync completed (commands from then on are live). */

@@ -2,6 +2,7 @@ import type {
 	IDataObject,
 	INodeType,
 	INodeTypeDescription,
+	IRun,
 	ITriggerFunctions,
 	ITriggerResponse,
 } from 'n8n-workflow';
@@ -15,6 +16,7 @@ import {
 	type ListenerState,
 	type PermissionMode,
 } from '../../lib/matrix/listener';
+import { commandDeduplicationKey, handOff } from './hand-off';
 import { accessTokenFor } from './session';
 
 function list(value: unknown): string[] {
@@ -178,10 +180,28 @@ export class MatrixCommandTrigger implements INodeType {
 		);
 		const minPowerLevel = Number(this.getNodeParameter('minPowerLevel', 50));
 		let onFirstCommand: (() => void) | undefined;
+		const closing = new AbortController();
+		// n8n's Engine 2.0 refuses triggers that wait for their execution (engine-v2-active-triggers.js
+		// assertSupported), so there the command is handed over without a receipt.
+		const engineV2 = this.getWorkflowSettings?.()?.engineType === 'v2';
+		const workflowId = String(this.getWorkflow().id ?? '');
+		const nodeId = String(this.getNode().id ?? this.getNode().name);
 
 		const emitCommand = (command: CommandEvent) => {
-			this.emit([this.helpers.returnJsonArray([command as unknown as IDataObject])]);
-			onFirstCommand?.();
+			const data = [this.helpers.returnJsonArray([command as unknown as IDataObject])];
+			if (manual || engineV2) {
+				this.emit(data);
+				onFirstCommand?.();
+				return;
+			}
+			// Until n8n has started an execution for it: under load n8n may fail to (see hand-off.ts).
+			const key = commandDeduplicationKey(workflowId, nodeId, command.eventId);
+			void handOff({
+				emit: (done) => this.emit(data, undefined, done, key),
+				createDeferred: () => this.helpers.createDeferredPromise<IRun>(),
+				signal: closing.signal,
+				warn: (message) => this.logger.warn(`Matrix Command Trigger: ${message}`),
+			});
 		};
 		const accessToken = await accessTokenFor(this, credentials, homeserverUrl);
 		const listener = new CommandListener({
@@ -222,6 +242,7 @@ export class MatrixCommandTrigger implements INodeType {
 		});
 
 		const closeFunction = async () => {
+			closing.abort();
 			await listener.close();
 		};
 

@@ -655,8 +655,12 @@ export async function runWebhookLifecycle(opts: RunOptions & { node: string; met
 // Long-lived triggers
 
 export interface TriggerHandle {
-	/** Every `emit()` call's data, in order. */
+	/** The data of every `emit()` that started an execution, in order. */
 	emitted: INodeExecutionData[][][];
+	/** `emit()` calls that failed before an execution existed (see `failStarts`). */
+	failedStarts: number;
+	/** `emit()` calls refused because their deduplication key had started an execution already. */
+	duplicates: number;
 	/** Runs of the downstream workflow, one per emit (when the trigger has downstream nodes). */
 	runs: EngineRun[];
 	errors: Error[];
@@ -669,8 +673,19 @@ export interface TriggerHandle {
 /**
  * Activates a trigger node in a real TriggerContext (production mode 'trigger'), like n8n's
  * ActiveWorkflowManager: every emit is recorded and, when nodes follow the trigger, runs them.
+ *
+ * `emit(data, responsePromise, donePromise, deduplicationKey)` keeps n8n 2.40's contract
+ * (`TriggerExecutionContextFactory` in n8n's workflows/triggers/trigger-execution-context.factory.js):
+ * `donePromise` is rejected when n8n could not start an execution (`failStarts`: the first N emits
+ * fail like n8n's does when loading the published workflow times out on its database pool),
+ * resolved with the run once the execution finished, and resolved with `undefined` when the key
+ * already started an execution (n8n's unique `deduplicationKey`, `ExecutionPersistence.create`).
+ * `rejectAfterRun`: the first N executions that did run still reject their `donePromise`, as n8n's
+ * does when `ActiveExecutions.getPostExecutePromise` no longer finds a finished execution.
  */
-export async function startTrigger(opts: RunOptions & { node: string; activation?: 'init' | 'activate' | 'manual' }): Promise<TriggerHandle> {
+export async function startTrigger(
+	opts: RunOptions & { node: string; activation?: 'init' | 'activate' | 'manual'; failStarts?: number; rejectAfterRun?: number },
+): Promise<TriggerHandle> {
 	const prepared = await prepare(opts);
 	const node = prepared.workflow.getNode(opts.node);
 	if (!node) throw new Error(`Trigger node ${opts.node} not found`);
@@ -680,6 +695,8 @@ export async function startTrigger(opts: RunOptions & { node: string; activation
 	const hasDownstream = (prepared.workflow.connectionsBySourceNode[node.name]?.main ?? []).some((c) => (c ?? []).length > 0);
 	const handle: TriggerHandle = {
 		emitted: [],
+		failedStarts: 0,
+		duplicates: 0,
 		runs: [],
 		errors: [],
 		response: undefined,
@@ -699,15 +716,51 @@ export async function startTrigger(opts: RunOptions & { node: string; activation
 		},
 	};
 	let pendingRuns: Promise<unknown> = Promise.resolve();
-	const emit = (data: INodeExecutionData[][]) => {
+	let startsToFail = opts.failStarts ?? 0;
+	let startsToRejectAfterRun = opts.rejectAfterRun ?? 0;
+	const startedKeys = new Set<string>();
+	type Done = { resolve: (value: unknown) => void; reject: (error: Error) => void };
+	const emit = (data: INodeExecutionData[][], _responsePromise?: unknown, donePromise?: Done, deduplicationKey?: string) => {
+		if (startsToFail > 0) {
+			startsToFail--;
+			handle.failedStarts++;
+			// Asynchronously, as n8n rejects it after its database call timed out.
+			setImmediate(() => donePromise?.reject(new Error('timeout exceeded when trying to connect')));
+			return;
+		}
+		if (deduplicationKey !== undefined) {
+			if (startedKeys.has(deduplicationKey)) {
+				handle.duplicates++;
+				setImmediate(() => donePromise?.resolve(undefined));
+				return;
+			}
+			startedKeys.add(deduplicationKey);
+		}
 		handle.emitted.push(data);
 		if (hasDownstream) {
 			pendingRuns = pendingRuns.then(async () => {
 				const runPrepared = await prepare({ ...opts, staticData: handle.staticData, credentialsHelper: prepared.credentialsHelper });
 				const runNode = runPrepared.workflow.getNode(node.name)!;
-				handle.runs.push(await execute(runPrepared, runNode, data, mode));
+				let run: EngineRun;
+				try {
+					run = await execute(runPrepared, runNode, data, mode);
+				} catch (error) {
+					donePromise?.resolve({ status: 'error' }); // n8n settles with the failed run
+					throw error;
+				}
+				handle.runs.push(run);
+				if (startsToRejectAfterRun > 0) {
+					startsToRejectAfterRun--;
+					donePromise?.reject(new Error('Execution not found'));
+				} else donePromise?.resolve(run);
 			});
-		}
+		} else
+			setImmediate(() => {
+				if (startsToRejectAfterRun > 0) {
+					startsToRejectAfterRun--;
+					donePromise?.reject(new Error('Execution not found'));
+				} else donePromise?.resolve({ status: 'success' });
+			});
 	};
 	const emitError = (error: Error) => {
 		handle.errors.push(error);

@@ -207,15 +207,23 @@ export class N8nInstance {
 		};
 		const instance = new N8nInstance(options, userFolder, port, env, owner);
 		if (options.credentials?.length) instance.cli(['import:credentials', `--input=${instance.writeInput('credentials.json', options.credentials)}`]);
-		for (const workflow of options.workflows ?? []) {
-			// `active` is read-only for the API and ignored by the import; strip it, like n8n's docs say.
-			const { active: _active, ...rest } = workflow;
-			instance.cli(['import:workflow', `--input=${instance.writeInput(`workflow-${workflow.id}.json`, rest)}`]);
+		if (options.workflows?.length) {
+			// One CLI run for all of them (an array file): each run boots n8n, which takes half a minute
+			// on a busy machine. `active` is read-only for the API and ignored by the import; strip it,
+			// like n8n's docs say.
+			const workflows = options.workflows.map(({ active: _active, ...rest }) => rest);
+			instance.cli(['import:workflow', `--input=${instance.writeInput('workflows.json', workflows)}`]);
 		}
-		await instance.launch();
-		await instance.authenticate();
-		await instance.assertPackageLoaded();
-		for (const id of options.publish ?? (options.workflows ?? []).map((w) => w.id)) await instance.publish(id);
+		try {
+			await instance.launch();
+			await instance.authenticate();
+			await instance.assertPackageLoaded();
+			for (const id of options.publish ?? (options.workflows ?? []).map((w) => w.id)) await instance.publish(id);
+		} catch (error) {
+			// Nobody else holds the instance yet: do not leave its processes running.
+			await instance.stop();
+			throw error;
+		}
 		return instance;
 	}
 
@@ -260,17 +268,40 @@ export class N8nInstance {
 	private spawnN8n(args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
 		const child = spawn(process.execPath, [N8N_BIN, ...args], { env: { ...this.spawnEnv(), ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
 		const prefix = args[0] === 'start' ? '' : `[${args[0]} ${child.pid}] `;
-		const forward = (chunk: Buffer) => {
-			const text = prefix ? chunk.toString().replace(/^/gm, prefix) : chunk.toString();
-			this.logStream?.write(text);
-			if (this.options.inheritOutput) process.stdout.write(text);
+		// Whole lines only: the processes share one log, and a chunk may end mid-line (a worker's
+		// prefix glued into the middle of the main's line would name the wrong process).
+		const forwarder = () => {
+			let partial = '';
+			const write = (lines: string) => {
+				const text = prefix ? lines.replace(/^(?=.)/gm, prefix) : lines;
+				if (this.logStream && !this.logStream.writableEnded) this.logStream.write(text);
+				if (this.options.inheritOutput) process.stdout.write(text);
+			};
+			return {
+				data: (chunk: Buffer) => {
+					const text = partial + chunk.toString();
+					const end = text.lastIndexOf('\n') + 1;
+					partial = text.slice(end);
+					if (end) write(text.slice(0, end));
+				},
+				flush: () => {
+					if (partial) write(`${partial}\n`);
+					partial = '';
+				},
+			};
 		};
-		child.stdout?.on('data', forward);
-		child.stderr?.on('data', forward);
+		const out = forwarder();
+		const err = forwarder();
+		child.stdout?.on('data', out.data);
+		child.stderr?.on('data', err.data);
+		child.once('exit', () => {
+			out.flush();
+			err.flush();
+		});
 		return child;
 	}
 
-	private async waitReady(timeoutMs = 180_000): Promise<void> {
+	private async waitReady(timeoutMs = 300_000): Promise<void> {
 		const deadline = Date.now() + timeoutMs;
 		while (Date.now() < deadline) {
 			if (this.main?.exitCode !== null && this.main?.exitCode !== undefined) throw new Error(`n8n exited with code ${this.main.exitCode} during start-up:\n${tail(this.logs(), 3000)}`);

@@ -100,6 +100,10 @@ export interface StageOptions {
 	rateLimits?: Parameters<DemoServices['homeserver']['setRateLimits']>[0];
 }
 
+/** Starts still under way and stages not stopped yet, of this test file (jest loads this module per file). */
+const pendingStarts = new Set<Promise<Stage>>();
+const liveStages = new Set<Stage>();
+
 /** Demo services + n8n with every template but the purge published, pretix's webhook pointing at n8n. */
 export class Stage {
 	private constructor(
@@ -109,7 +113,30 @@ export class Stage {
 	) {}
 
 	static async start(options: StageOptions): Promise<Stage> {
+		const starting = Stage.launch(options);
+		pendingStarts.add(starting);
+		try {
+			const stage = await starting;
+			liveStages.add(stage);
+			return stage;
+		} finally {
+			pendingStarts.delete(starting);
+		}
+	}
+
+	/**
+	 * Stops every stage of the test file — also one whose start was still running when jest gave up
+	 * on its beforeAll (on a busy machine), which would otherwise outlive the file with its n8n
+	 * processes while afterAll dropped their database.
+	 */
+	static async stopAll(): Promise<void> {
+		await Promise.allSettled([...pendingStarts]);
+		for (const stage of [...liveStages]) await stage.stop();
+	}
+
+	private static async launch(options: StageOptions): Promise<Stage> {
 		const services = await startDemoServices();
+		let n8n: N8nInstance | undefined;
 		try {
 			services.homeserver.setRateLimits(
 				options.rateLimits ?? {
@@ -132,13 +159,14 @@ export class Stage {
 				env: options.env,
 				workers: options.workers,
 			};
-			const n8n = await N8nInstance.start(n8nOptions);
+			n8n = await N8nInstance.start(n8nOptions);
 			const stage = new Stage(services, n8n, templates);
 			services.pretix.addWebhook({ target_url: stage.webhookUrl, action_types: WEBHOOK_ACTIONS });
 			// Command triggers need their first sync before a typed command counts as new.
 			await delay(3000);
 			return stage;
 		} catch (error) {
+			await n8n?.destroy();
 			await services.stop();
 			throw error;
 		}
@@ -202,6 +230,22 @@ export class Stage {
 		return summaries[0];
 	}
 
+	/** pretix deliveries still without an outcome, each with what n8n answered so far (statuses only). */
+	undeliveredReport(): string {
+		return this.services.pretix.sender.deliveries
+			.filter((d) => !d.outcome)
+			.map((d) => `  notification ${String(d.notificationId)}: ${d.attempts.map((a) => a.status ?? a.error ?? 'waiting').join(', ')}`)
+			.join('\n');
+	}
+
+	/** What n8n answered to every delivery of one notification: status and the start of the body. */
+	deliveryHistory(notificationId: number): string {
+		return this.services.pretix.sender.deliveries
+			.filter((d) => Number(d.notificationId) === notificationId)
+			.map((d) => `[${d.attempts.map((a) => `${a.status ?? a.error ?? 'waiting'} ${(a.body ?? '').slice(0, 60)}`.trim()).join(' | ')}]`)
+			.join(' ');
+	}
+
 	/** Successful invites (HTTP 200) into the attendees' room, from the homeserver's request log. */
 	invitesMade(): number {
 		return this.services.homeserver
@@ -224,22 +268,24 @@ export class Stage {
 		const deadline = Date.now() + (options.timeoutMs ?? 300_000);
 		let lastInvites = -1;
 		let quietSince = Date.now();
+		let busy = '';
 		while (Date.now() < deadline) {
 			const pendingDeliveries = this.services.pretix.sender.deliveries.filter(
 				(d) => !d.outcome,
 			).length;
-			let running = 0;
+			const unfinished: string[] = [];
 			for (const id of workflowIds)
-				running += (await this.n8n.unfinishedExecutions(id)).length;
+				for (const e of await this.n8n.unfinishedExecutions(id)) unfinished.push(`${id} ${e.id} ${e.status}`);
 			const invites = this.invitesMade();
-			if (pendingDeliveries > 0 || running > 0 || invites !== lastInvites) {
+			busy = `${pendingDeliveries} deliveries pending, unfinished executions [${unfinished.join('; ')}], invites ${lastInvites} → ${invites}`;
+			if (pendingDeliveries > 0 || unfinished.length > 0 || invites !== lastInvites) {
 				lastInvites = invites;
 				quietSince = Date.now();
 			} else if (Date.now() - quietSince >= quietMs) return;
 			await delay(500);
 		}
 		throw new Error(
-			`Not quiet within ${options.timeoutMs ?? 300_000} ms:\n${this.n8n.logs().slice(-3000)}`,
+			`Not quiet within ${options.timeoutMs ?? 300_000} ms (${busy}):\n${this.undeliveredReport()}\n${this.n8n.logs().slice(-3000)}`,
 		);
 	}
 
@@ -310,6 +356,7 @@ export class Stage {
 	}
 
 	async stop(): Promise<void> {
+		liveStages.delete(this);
 		await this.n8n?.destroy();
 		await this.services.stop();
 	}
@@ -425,6 +472,19 @@ export function webhookPlan(
 	return { payloads: shuffle([...originals, ...dupes], options.seed), unique, duplicates };
 }
 
+/** The values of `promises`, or an error with `explain()` when they are not all settled within `timeoutMs`. */
+async function settled<T>(promises: Promise<T>[], timeoutMs: number, explain: () => string): Promise<T[]> {
+	let timer: NodeJS.Timeout | undefined;
+	const timeout = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => reject(new Error(`Not settled within ${timeoutMs} ms:\n${explain()}`)), timeoutMs);
+	});
+	try {
+		return await Promise.race([Promise.all(promises), timeout]);
+	} finally {
+		clearTimeout(timer);
+	}
+}
+
 /** Hands payloads to the fake pretix's sender (pretix's retry rules), `perTick` every `tickMs`. */
 export async function deliverAll(
 	stage: Stage,
@@ -503,7 +563,7 @@ export async function webhooksDuringBatch(
 	const delivering = deliverAll(stage, plan.payloads, options.perTick ?? 10, options.tickMs ?? 100);
 	await delay(options.batchAfterMs ?? 500);
 	const summary = await stage.batchInvite(300_000);
-	const outcomes = await Promise.all(await delivering);
+	const outcomes = await settled(await delivering, 300_000, () => stage.undeliveredReport());
 	await stage.quiesce([WEBHOOK_WORKFLOW, BATCH_WORKFLOW], { timeoutMs: 300_000 });
 	return { generated, plan, expected: expectedInvitees(generated), summary, outcomes };
 }

@@ -161,10 +161,10 @@ describe('reliability: malformed webhooks and commands', () => {
 	beforeAll(async () => {
 		stage = await Stage.start({ label: 'rel-malformed' });
 		await stage.mapAttendeesRoom();
-	}, 240_000);
+	}, 600_000);
 
 	afterAll(async () => {
-		await stage?.stop();
+		await Stage.stopAll();
 	});
 
 	async function ready(): Promise<number> {

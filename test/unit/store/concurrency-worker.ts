@@ -1,8 +1,14 @@
 /**
- * A separate OS process for the cross-process claim test: opens the store given on the command
- * line, waits for the common start time, claims the keys in batches (in the order given) and
- * prints which subjects it won, as JSON on stdout.
+ * A separate OS process for the cross-process claim test. It opens the store given on the command
+ * line and talks to the test over its standard streams, one line at a time:
+ *   → `ready`     the store is open (connected, schema checked)
+ *   ← `go`        from the test, once every process is ready
+ *   → `claiming`  written (synchronously, to a pipe) right before the first claim call
+ *   → `{"won":[…]}` the subjects this process won, after its last claim
+ * then closes the store and exits.
  */
+import { createInterface } from 'node:readline';
+
 import { Ledger } from '../../../lib/store';
 import { backendFromSpec, type BackendSpec } from './backends';
 
@@ -11,7 +17,17 @@ interface WorkerArgs {
 	secret: string;
 	subjects: string[];
 	batch: number;
-	startAt: number;
+}
+
+function nextLine(): Promise<string> {
+	return new Promise((resolve, reject) => {
+		const lines = createInterface({ input: process.stdin });
+		lines.once('line', (line) => {
+			resolve(line.trim());
+			lines.close();
+		});
+		lines.once('close', () => reject(new Error('stdin closed before "go"')));
+	});
 }
 
 async function main(): Promise<void> {
@@ -19,8 +35,10 @@ async function main(): Promise<void> {
 	const backend = backendFromSpec(args.spec);
 	await backend.init();
 	const ledger = new Ledger(backend, { secret: args.secret });
-	await new Promise((resolve) => setTimeout(resolve, Math.max(0, args.startAt - Date.now())));
-	const startedAt = Date.now();
+	process.stdout.write('ready\n');
+	const command = await nextLine();
+	if (command !== 'go') throw new Error(`expected "go", got "${command}"`);
+	process.stdout.write('claiming\n');
 	const won: string[] = [];
 	for (let i = 0; i < args.subjects.length; i += args.batch) {
 		const batch = args.subjects.slice(i, i + args.batch);
@@ -31,9 +49,8 @@ async function main(): Promise<void> {
 			if (result.claimed) won.push(batch[index]);
 		});
 	}
-	const finishedAt = Date.now();
+	process.stdout.write(`${JSON.stringify({ won })}\n`);
 	await backend.close();
-	process.stdout.write(JSON.stringify({ won, startedAt, finishedAt }));
 }
 
 main().catch((error) => {
