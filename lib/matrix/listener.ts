@@ -37,7 +37,7 @@ export interface CommandEvent {
 	 * else in a direct message is a `member` (no authority over any event).
 	 */
 	role: CommandRole;
-	/** With `directMessages` only: the room holds exactly the bot and the sender. */
+	/** With `directMessages` only: a direct message (only the bot and the sender, no alias, not public). */
 	direct?: boolean;
 	/** The power level that makes a room's moderator (for checks in other rooms). */
 	moderatorLevel: number;
@@ -76,8 +76,9 @@ export interface ListenerOptions {
 	autoJoin?: boolean;
 	/**
 	 * Self-service commands: join direct-message invites (`is_direct`) from anyone, and accept the
-	 * commands from anyone in a room the bot shares with the sender alone (role `member`). Every
-	 * emitted command says whether it came from such a room (`direct`).
+	 * commands from anyone in a direct message — a room the bot shares with the sender alone, with
+	 * no published alias and not public (role `member`). Every emitted command says whether it came
+	 * from such a room (`direct`).
 	 */
 	directMessages?: boolean;
 	state?: ListenerState;
@@ -492,14 +493,18 @@ export class CommandListener {
 	}
 
 	/**
-	 * A room the bot shares with the sender alone: a direct message, whatever the clients' `m.direct`
-	 * bookkeeping says. Fails closed (not direct) when the members cannot be read.
+	 * A direct message: a room the bot shares with the sender alone, without a published alias and
+	 * not open to anyone (an event room where only an organizer has joined yet is no DM), whatever
+	 * the clients' `m.direct` bookkeeping says. Fails closed (not direct) when the state cannot be read.
 	 */
 	private async isDirect(roomId: string, sender: string): Promise<boolean> {
-		const members = await this.rest.joinedMembers(roomId);
-		if (!members.ok || !members.value?.joined || typeof members.value.joined !== 'object') return false;
-		const joined = Object.keys(members.value.joined);
-		return joined.length === 2 && joined.includes(this.userId) && joined.includes(sender);
+		const state = await this.rest.request<Array<{ type?: unknown; state_key?: unknown; content?: Record<string, unknown> }>>('GET', ['rooms', roomId, 'state']);
+		if (!state.ok || !Array.isArray(state.value)) return false;
+		const joined = state.value.filter((e) => e?.type === 'm.room.member' && e.content?.membership === 'join').map((e) => String(e.state_key));
+		const alias = state.value.find((e) => e?.type === 'm.room.canonical_alias')?.content;
+		const rule = state.value.find((e) => e?.type === 'm.room.join_rules')?.content?.join_rule;
+		const published = !!alias && (typeof alias.alias === 'string' || (Array.isArray(alias.alt_aliases) && alias.alt_aliases.length > 0));
+		return joined.length === 2 && joined.includes(this.userId) && joined.includes(sender) && !published && rule !== 'public';
 	}
 
 	/**

@@ -75,6 +75,20 @@ describe('CommandListener with directMessages', () => {
 		expect(emitted[0]).toMatchObject({ sender: mod.userId, role: 'moderator', direct: false });
 	});
 
+	test('an event room where only the sender and the bot have joined is no DM: it has an alias (or is public)', async () => {
+		const mod = hs.createUser('mod');
+		const eventRoom = hs.createRoom({ creator: mod.userId, alias: '#summit:localhost', members: [bot.userId] });
+		const open = hs.createRoom({ creator: mod.userId, preset: 'public_chat', members: [bot.userId] });
+		const emitted = await listen({ directMessages: true });
+		hs.say(mod.userId, eventRoom, '!claim A B');
+		hs.say(mod.userId, open, '!claim C D');
+		await until(() => emitted.length === 2);
+		expect(emitted.map((c) => [c.args[0], c.role, c.direct])).toEqual([
+			['A', 'moderator', false],
+			['C', 'moderator', false],
+		]);
+	});
+
 	test('without the option: no join of a stranger\'s DM invite, and no direct flag on commands', async () => {
 		await listen({ autoJoin: true });
 		const dm = await openDirectMessage();
