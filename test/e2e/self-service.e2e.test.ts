@@ -127,12 +127,12 @@ describe('self-service access (real n8n): registration tokens, invite codes, sea
 		expect(show).toContain(`\`${token}\` — 3 of 3 uses left`);
 		expect(show).toContain('`nosuchtoken` — no such token');
 
-		// Someone in the room who is no bot admin is refused and learns nothing.
+		// A moderator of the room who is no bot admin is told so and learns nothing.
 		const helper = user('helper');
 		hs().setMembership(room, helper.userId, 'join');
 		hs().setPowerLevel(room, helper.userId, 50);
 		const refused = await say(helper.userId, room, '!token list');
-		expect(refused).toEqual(['Sorry, you are not allowed to use bot commands here.']);
+		expect(refused).toEqual(['Only bot admins may manage registration tokens.']);
 
 		const [deleted] = await command(services, n8n, room, `!token delete ${token}`);
 		expect(deleted).toContain(`\`${token}\` — deleted`);
