@@ -62,6 +62,23 @@ describe('self-service access (real n8n): registration tokens, invite codes, sea
 		return botMessages(services, room).slice(before);
 	}
 
+	/** Registers an account with a registration token, as a client does (register.py, UIA stages). */
+	async function register(name: string, token: string): Promise<{ userId: string; accessToken: string }> {
+		const post = async (body: Json) => {
+			const response = await fetch(`${services.homeserverUrl}/_matrix/client/v3/register`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+			return { status: response.status, body: (await response.json()) as Json };
+		};
+		const account = { username: name, password: `${name}-Passw0rd` };
+		const { body: challenge } = await post(account);
+		const session = String(challenge.session);
+		expect((await post({ ...account, auth: { type: 'm.login.registration_token', token, session } })).status).toBe(401);
+		const done = await post({ ...account, auth: { type: 'm.login.dummy', session } });
+		expect(done.status).toBe(200);
+		const person = { userId: String(done.body.user_id), accessToken: String(done.body.access_token) };
+		users.set(name, person);
+		return person;
+	}
+
 	/** pretix tells the ticket-token template about a change; waits for its execution to finish. */
 	async function notify(action: string, code: string): Promise<void> {
 		const sent = services.pretix.notify(action, { event: 'summit26', code });
@@ -146,7 +163,7 @@ describe('self-service access (real n8n): registration tokens, invite codes, sea
 		expect(hs().admin.allTokens()).toEqual([]);
 	});
 
-	test('a ticket without a Matrix account gets one token by e-mail (seen at the SMTP sink), loses it when canceled; a ticket with an ID gets none', async () => {
+	test('a ticket without a Matrix account gets one token by e-mail (seen at the SMTP sink), registers with it and claims the seat; the token goes with the cancellation; a ticket with an ID gets none', async () => {
 		const order = newOrder('', 'no-account@example.org');
 		const withId = newOrder('@dave:example.org', 'dave@example.org');
 		await notify('pretix.event.order.paid', order.code);
@@ -165,13 +182,19 @@ describe('self-service access (real n8n): registration tokens, invite codes, sea
 		expect(smtp.to('no-account@example.org')).toHaveLength(1);
 		expect(hs().admin.allTokens().filter((t) => t.token.startsWith('ticket-'))).toHaveLength(1);
 
+		// The attendee registers with the token (Synapse's m.login.registration_token flow), then claims the seat.
+		const newcomer = await register('newcomer', token);
+		expect(hs().admin.token(token)).toMatchObject({ uses_allowed: 1, pending: 0, completed: 1 });
 		const [stats] = await command(services, n8n, services.attendeesRoom, '!stats');
-		expect(stats).toBe('Registration tokens for tickets without a Matrix account: 1 sent, 0 used to register, 1 not used yet.');
+		expect(stats).toBe('Registration tokens for tickets without a Matrix account: 1 sent, 1 used to register, 0 not used yet.');
+		const dm = await openDm('newcomer');
+		expect(await say(newcomer.userId, dm, `!claim ${order.url}`)).toEqual(['Welcome! The ticket is yours now: I invited you into 1 room — look at your invites.']);
+		expect(membership(services.attendeesRoom, newcomer.userId)).toBe('invite');
 
 		services.pretix.cancelOrder(order.code);
 		await notify('pretix.event.order.canceled', order.code);
 		expect(hs().admin.token(token)).toBeUndefined();
-	});
+		});
 
 	test('an invite code is redeemed in a direct message into 3 rooms, one failing: the other two invite, the organizers hear of the third', async () => {
 		const organizer = services.organizer.userId;

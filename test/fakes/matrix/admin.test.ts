@@ -72,8 +72,8 @@ describe('fake homeserver: Synapse registration tokens', () => {
 			[{ expiry_time: 'tomorrow' }, 'expiry_time must be an integer or null'],
 			[{ expiry_time: clock.now() - 1 }, 'expiry_time must not be in the past'],
 		];
-		for (const [body, error] of cases) {
-			expect({ body, ...(await admin('POST', `${TOKENS}/new`, body)) }).toEqual({ body, status: 400, body: { errcode: 'M_INVALID_PARAM', error } });
+		for (const [input, error] of cases) {
+			expect({ input, ...(await admin('POST', `${TOKENS}/new`, input)) }).toEqual({ input, status: 400, body: { errcode: 'M_INVALID_PARAM', error } });
 		}
 		expect(hs.admin.allTokens()).toEqual([]);
 		// parse_json_object_from_request: no body, not JSON, not an object.
