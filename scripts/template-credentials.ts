@@ -18,6 +18,10 @@ export interface TemplateSecrets {
 	ledgerSecret?: string;
 	/** n8n's own API (key and base URL), for deleting stored executions; a placeholder when absent. */
 	n8nApi?: { apiKey: string; baseUrl: string };
+	/** A Synapse server admin's access token (registration tokens); a placeholder when absent. */
+	matrixAdminToken?: string;
+	/** An SMTP server without TLS (the e2e suite's sink); placeholders when absent. */
+	smtp?: { host: string; port: number };
 }
 
 /** Credentials the templates refer to, with placeholder values (or the demo services' values). */
@@ -68,6 +72,25 @@ export function templateCredentials(
 			name: 'n8n API',
 			type: 'n8nApi',
 			data: { apiKey: n8nApi?.apiKey ?? 'replace-with-an-n8n-api-key', baseUrl: n8nApi?.baseUrl ?? 'http://localhost:5678/api/v1' },
+		},
+		{
+			// A Synapse server admin's token, for registration tokens (not the bot's, unless the bot is one).
+			id: 'matrixAdminCredential',
+			name: 'Matrix admin',
+			type: 'matrixAdminApi',
+			data: {
+				homeserverUrl: services?.homeserverUrl ?? 'https://matrix.example.org',
+				accessToken: secrets.matrixAdminToken ?? 'replace-with-a-server-admin-access-token',
+			},
+		},
+		{
+			// n8n's own SMTP credential (Send Email), for registration tokens sent to attendees.
+			id: 'smtpCredential',
+			name: 'SMTP',
+			type: 'smtp',
+			data: secrets.smtp
+				? { host: secrets.smtp.host, port: secrets.smtp.port, secure: false, disableStartTls: true, user: '', password: '' }
+				: { host: 'smtp.example.org', port: 587, secure: false, disableStartTls: false, user: 'replace-with-the-smtp-user', password: 'replace-with-the-smtp-password' },
 		},
 	];
 }

@@ -24,7 +24,7 @@ const POWER_LEVEL_RETRY_MS = 30_000;
  * moderators (power level ≥ the minimum in *that* room) may act on the events mapped to that room
  * only — the templates scope every command by `roomId` unless `role` is `admin`.
  */
-export type CommandRole = 'admin' | 'moderator';
+export type CommandRole = 'admin' | 'moderator' | 'member';
 
 export interface CommandEvent {
 	command: string;
@@ -32,8 +32,13 @@ export interface CommandEvent {
 	text: string;
 	roomId: string;
 	sender: string;
-	/** The sender's authority: a bot admin, or a moderator of this room. */
+	/**
+	 * The sender's authority: a bot admin, or a moderator of this room; with `directMessages`, anyone
+	 * else in a direct message is a `member` (no authority over any event).
+	 */
 	role: CommandRole;
+	/** With `directMessages` only: a direct message (only the bot and the sender, no alias, not public). */
+	direct?: boolean;
 	/** The power level that makes a room's moderator (for checks in other rooms). */
 	moderatorLevel: number;
 	eventId: string;
@@ -69,6 +74,13 @@ export interface ListenerOptions {
 	helpOnUnknown?: boolean;
 	/** Join rooms the bot is invited to by a permitted user. */
 	autoJoin?: boolean;
+	/**
+	 * Self-service commands: join direct-message invites (`is_direct`) from anyone, and accept the
+	 * commands from anyone in a direct message — a room the bot shares with the sender alone, with
+	 * no published alias and not public (role `member`). Every emitted command says whether it came
+	 * from such a room (`direct`).
+	 */
+	directMessages?: boolean;
 	state?: ListenerState;
 	/** Called whenever the persisted state changed (sync token, seen ids). */
 	onState?: (state: ListenerState) => void;
@@ -332,9 +344,9 @@ export class CommandListener {
 			this.track(this.onTimeline(event, room?.roomId ?? event.getRoomId() ?? ''));
 		});
 		client.on(sdk.RoomMemberEvent.Membership, (event, member) => {
-			if (!this.options.autoJoin || member.userId !== this.userId || member.membership !== 'invite')
+			if (!(this.options.autoJoin || this.options.directMessages) || member.userId !== this.userId || member.membership !== 'invite')
 				return;
-			this.track(this.onInvite(member.roomId, event.getSender() ?? ''));
+			this.track(this.onInvite(member.roomId, event.getSender() ?? '', event.getContent()?.is_direct === true));
 		});
 		client.on(sdk.HttpApiEvent.SessionLoggedOut, () => {
 			this.options.onError?.(
@@ -430,7 +442,8 @@ export class CommandListener {
 		if (parsed.kind === 'none' || parsed.kind === 'tooLong') return;
 		if (!this.remember(eventId)) return;
 		this.persist();
-		const role = await this.roleOf(roomId, sender);
+		const direct = this.options.directMessages ? await this.isDirect(roomId, sender) : undefined;
+		const role = (await this.roleOf(roomId, sender)) ?? (direct ? 'member' : null);
 		if (!role) {
 			if (this.options.replyToRefused) await this.refuse(roomId, eventId, sender);
 			return;
@@ -461,6 +474,7 @@ export class CommandListener {
 			sender,
 			role,
 			moderatorLevel: this.options.minPowerLevel ?? 50,
+			...(direct === undefined ? {} : { direct }),
 			eventId,
 			timestamp: new Date(event.getTs()).toISOString(),
 		});
@@ -492,13 +506,31 @@ export class CommandListener {
 	}
 
 	/**
-	 * Auto-Join follows invites from bot admins only: anybody can create a room (and be its
-	 * creator there), so an invite from anyone else proves nothing about their authority.
+	 * A direct message: a room the bot shares with the sender alone, without a published alias and
+	 * not open to anyone (an event room where only an organizer has joined yet is no DM), whatever
+	 * the clients' `m.direct` bookkeeping says. Fails closed (not direct) when the state cannot be read.
 	 */
-	private async onInvite(roomId: string, inviter: string): Promise<void> {
+	private async isDirect(roomId: string, sender: string): Promise<boolean> {
+		const state = await this.rest.request<Array<{ type?: unknown; state_key?: unknown; content?: Record<string, unknown> }>>('GET', ['rooms', roomId, 'state']);
+		if (!state.ok || !Array.isArray(state.value)) return false;
+		const joined = state.value.filter((e) => e?.type === 'm.room.member' && e.content?.membership === 'join').map((e) => String(e.state_key));
+		const alias = state.value.find((e) => e?.type === 'm.room.canonical_alias')?.content;
+		const rule = state.value.find((e) => e?.type === 'm.room.join_rules')?.content?.join_rule;
+		const published = !!alias && (typeof alias.alias === 'string' || (Array.isArray(alias.alt_aliases) && alias.alt_aliases.length > 0));
+		return joined.length === 2 && joined.includes(this.userId) && joined.includes(sender) && !published && rule !== 'public';
+	}
+
+	/**
+	 * Auto-Join follows invites from bot admins only: anybody can create a room (and be its
+	 * creator there), so an invite from anyone else proves nothing about their authority. With
+	 * `directMessages`, a direct-message invite (`is_direct`) from anyone is joined too: it gives
+	 * its inviter no authority, only a private room to talk to the bot.
+	 */
+	private async onInvite(roomId: string, inviter: string, isDirect = false): Promise<void> {
 		if (this.closed || this.joinedOnInvite.has(roomId)) return;
 		if (this.allowedRooms && !this.allowedRooms.has(roomId)) return;
-		if (!this.isBotAdmin(inviter)) return;
+		const fromAdmin = this.options.autoJoin === true && this.isBotAdmin(inviter);
+		if (!fromAdmin && !(this.options.directMessages && isDirect)) return;
 		this.joinedOnInvite.add(roomId);
 		const joined = await this.rest.join(roomId);
 		if (!joined.ok) {

@@ -368,6 +368,19 @@ export class Ledger {
 		return this.hasher.matrixIds(userId);
 	}
 
+	/**
+	 * A ledger row for an entry (its subject, Matrix ID and order code as keyed hashes), as claim and
+	 * settle store it; for the self-service rows of codes.ts. Throws LedgerInputError on bad input.
+	 */
+	entryRow(entry: LedgerEntryInput): StoredClaim {
+		return this.toStored(entry, 0);
+	}
+
+	/** Encrypts a value under the ledger secret for a row's `sealed` column (unseal reads it back). */
+	seal(value: string): string {
+		return this.sealer.seal(value);
+	}
+
 	/** The Matrix ID sealed in a grant row, or null when it cannot be read under these secrets. */
 	unseal(sealed: string | null): string | null {
 		if (!sealed) return null;

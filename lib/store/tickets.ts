@@ -80,6 +80,16 @@ export interface PlanOptions {
 
 /** Ledger scope of the "unusable Matrix ID reported" rows: one per ticket and answer. */
 export const INVALID_SCOPE = '#invalid';
+/**
+ * Ledger scope of seat claims: a ticket's Matrix ID set by its holder through the claim flow
+ * (`claimSeats`), sealed in the row. Plan uses it instead of the pretix answer, so a later run
+ * never takes back what the holder claimed.
+ */
+export const CLAIM_SCOPE = '#claim';
+/** Ledger scope of registration tokens bound to tickets (codes.ts); never a grant. */
+export const TICKET_TOKEN_SCOPE = '#regtoken';
+/** Rows of these scopes carry a ticket hash but grant no room. */
+const NOT_GRANTS = new Set([INVALID_SCOPE, CLAIM_SCOPE, TICKET_TOKEN_SCOPE]);
 const WITHDRAWING = 'withdrawing';
 /**
  * Reason of a grant whose Matrix ID was already invited or joined when the ticket granted it, with
@@ -100,7 +110,13 @@ function isLive(row: GrantRow, now: number): boolean {
 }
 
 function isGrantRow(row: GrantRow): boolean {
-	return row.scope !== INVALID_SCOPE;
+	return !NOT_GRANTS.has(row.scope);
+}
+
+/** The Matrix ID the ticket's holder claimed in this event, or null. */
+function claimedUserId(ledger: Ledger, rows: GrantRow[], event: string): string | null {
+	const claim = rows.find((row) => row.scope === CLAIM_SCOPE && row.event === event && row.state === 'done');
+	return claim ? ledger.unseal(claim.sealed) : null;
 }
 
 function textOf(value: unknown, what: string, index: number, max = 300): string {
@@ -201,6 +217,12 @@ export async function planTickets(ledger: Ledger, inputs: TicketInput[], options
 			for (const grant of live) withdrawals.push({ input: c, grant, because: 'ticketRevoked', removeMember: true });
 			if (live.length === 0) steps[c.index].push({ ...base(c), action: 'skip', reason: 'nothingGranted', room: null, userId: null, scope: '', subject: '' });
 			continue;
+		}
+		// A seat its holder claimed keeps the claimed Matrix ID, whatever pretix's answer says now.
+		const claimed = claimedUserId(ledger, grantsOfTicket(c.ticket), c.event);
+		if (claimed) {
+			c.userId = claimed;
+			c.invalidReason = null;
 		}
 		if (c.userId) {
 			const own = new Set(ledger.matrixIdHashes(c.userId));
@@ -507,4 +529,128 @@ export function summarizeTicketRun(entries: RunEntry[]): TicketRunSummary {
 	}
 	summary.tickets = tickets.size;
 	return summary;
+}
+
+export interface SeatInput {
+	/** Ledger event key, e.g. `<organizer>/<event>`. */
+	event: unknown;
+	/** The pretix position id. */
+	ticket: unknown;
+	orderCode?: unknown;
+	access: unknown;
+	/** The parent position when the ticket is an add-on (it goes with its parent). */
+	addonTo?: unknown;
+	/** Whether pretix already has a usable Matrix ID for the ticket (such seats are taken last). */
+	answered?: unknown;
+}
+
+export type SeatStatus =
+	/** The sender now holds this seat. */
+	| 'claimed'
+	/** The sender held it already (claimed before, or invited with this ID). */
+	| 'alreadyYours'
+	/** moveSeat: the seat went from another account to the sender. */
+	| 'moved'
+	/** Another account holds every seat of the order the sender could take. */
+	| 'takenByOther'
+	/** The ticket no longer grants access (canceled, expired, blocked). */
+	| 'noAccess'
+	/** Not yet: unpaid, awaiting approval, not valid yet. */
+	| 'pending'
+	/** Another seat of the order went to the sender; this one stays as it is. */
+	| 'notChosen';
+
+export interface SeatResult {
+	status: SeatStatus;
+}
+
+export interface ClaimOptions {
+	/** A seat another account holds moves to the sender (the other account's invite is withdrawn by Plan). Default: refused. */
+	moveSeat?: boolean;
+}
+
+/**
+ * One account per seat: the sender claims one seat of an order they proved they hold (the order's
+ * secret). Among the order's tickets that grant access, the sender keeps a seat they hold already,
+ * else takes the first free one (tickets without a usable pretix answer first), with its add-ons.
+ * A seat is held by the account that claimed it, or else by the Matrix ID its live grants were
+ * given to. Claims are ledger rows (`#claim`, the ID sealed): the first of two accounts claiming a
+ * free seat at once wins it. Returns one result per input, in order.
+ */
+export async function claimSeats(ledger: Ledger, inputs: SeatInput[], userId: unknown, options: ClaimOptions = {}): Promise<SeatResult[]> {
+	const sender = textOf(userId, 'Matrix ID of the sender', 0, 255);
+	const own = new Set(ledger.matrixIdHashes(sender));
+	const seats = inputs.map((input, index) => {
+		if (!input || typeof input !== 'object') throw new LedgerInputError('Each item needs a ticket', index);
+		const access = input.access;
+		if (access !== 'granted' && access !== 'pending' && access !== 'revoked') throw new LedgerInputError('The access must be granted, pending or revoked (the Pretix nodes set it)', index);
+		return {
+			index,
+			event: textOf(input.event, 'event', index, 200),
+			ticket: textOf(input.ticket, 'ticket (position id)', index, 100),
+			orderCode: optional(input.orderCode),
+			access: access as TicketAccess,
+			addonTo: optional(input.addonTo),
+			answered: input.answered === true,
+		};
+	});
+	const results: SeatResult[] = seats.map((seat) => ({ status: seat.access === 'revoked' ? 'noAccess' : seat.access === 'pending' ? 'pending' : 'notChosen' }));
+	const now = ledger.time();
+	const hashes = [...new Set(seats.flatMap((seat) => ledger.ticketHashes(seat.ticket)))];
+	const rows = hashes.length ? await ledger.backend.grants({ tickets: hashes }, now) : [];
+	const rowsOf = (seat: (typeof seats)[number]) => {
+		const mine = new Set(ledger.ticketHashes(seat.ticket));
+		return rows.filter((row) => row.ticket !== null && mine.has(row.ticket) && row.event === seat.event);
+	};
+	/** 'sender', 'other' or null (free). */
+	const holderOf = (seat: (typeof seats)[number]): 'sender' | 'other' | null => {
+		const ticketRows = rowsOf(seat);
+		const claim = ticketRows.find((row) => row.scope === CLAIM_SCOPE && row.state === 'done');
+		if (claim) return claim.mxid && own.has(claim.mxid) ? 'sender' : 'other';
+		const live = ticketRows.filter((row) => isGrantRow(row) && row.state === 'done' && (row.outcome === 'invited' || row.outcome === 'accepted'));
+		if (live.length === 0) return null;
+		return live.every((row) => row.mxid && own.has(row.mxid)) ? 'sender' : 'other';
+	};
+	// Parents only: add-ons follow the seat they belong to.
+	const parents = seats.filter((seat) => seat.access === 'granted' && !(seat.addonTo && seats.some((other) => other.ticket === seat.addonTo)));
+	const write = async (seat: (typeof seats)[number], exclusive: boolean): Promise<boolean> => {
+		const row = ledger.grantRow({ event: seat.event, scope: CLAIM_SCOPE, subject: `claim:${seat.ticket}`, ticket: seat.ticket, userId: sender, orderCode: seat.orderCode });
+		const [resolved] = await ledger.resolveKeys([row], [`claim:${seat.ticket}`]);
+		if (exclusive) {
+			const [claim] = await ledger.backend.claim([resolved], { now, leaseUntil: now + 60_000, expiresAt: ledger.retentionFrom(now) });
+			if (claim.status !== 'new' && claim.status !== 'reclaimed') return false;
+		}
+		await ledger.backend.settle([resolved], { kind: 'complete', outcome: null, reason: 'claimed', retryable: false, now, expiresAt: ledger.retentionFrom(now) });
+		return true;
+	};
+	const chosen = async (seat: (typeof seats)[number], status: SeatStatus) => {
+		results[seat.index] = { status };
+		for (const addon of seats.filter((other) => other.addonTo === seat.ticket && other.access === 'granted')) {
+			if (status !== 'alreadyYours') await write(addon, false);
+			results[addon.index] = { status };
+		}
+	};
+	const holders = parents.map((seat) => ({ seat, holder: holderOf(seat) }));
+	const held = holders.find((h) => h.holder === 'sender');
+	if (held) {
+		await chosen(held.seat, 'alreadyYours');
+		return results;
+	}
+	const free = holders.filter((h) => h.holder === null).sort((a, b) => Number(a.seat.answered) - Number(b.seat.answered));
+	for (const { seat } of free) {
+		if (await write(seat, true)) {
+			await chosen(seat, 'claimed');
+			return results;
+		}
+		// Another account won this seat a moment ago: try the next one.
+	}
+	const taken = holders.filter((h) => h.holder === 'other');
+	if (taken.length && options.moveSeat) {
+		await write(taken[0].seat, false);
+		await chosen(taken[0].seat, 'moved');
+		return results;
+	}
+	for (const { seat } of holders) results[seat.index] = { status: 'takenByOther' };
+	for (const seat of seats) if (seat.addonTo && results[seat.index].status === 'notChosen' && seat.access === 'granted') results[seat.index] = { status: 'takenByOther' };
+	return results;
 }

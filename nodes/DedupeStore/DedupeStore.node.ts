@@ -8,9 +8,13 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 
 import * as entry from './actions/entry';
 import * as event from './actions/event';
+import * as inviteCode from './actions/inviteCode';
 import { router } from './actions/router';
 import * as roomMapping from './actions/roomMapping';
+import * as seatClaim from './actions/seatClaim';
+import * as throttle from './actions/throttle';
 import * as ticket from './actions/ticket';
+import * as ticketToken from './actions/ticketToken';
 import { dedupeStoreConnectionTest } from './methods/credentialTest';
 
 /**
@@ -34,8 +38,8 @@ export class DedupeStore implements INodeType {
 		// Ticket → Record takes the four branches of Plan on inputs of their own, so it runs once, after
 		// all of them (n8n's v1 order waits for every input, or for every other branch to finish).
 		inputs: `={{ $parameter["resource"] === "ticket" && $parameter["operation"] === "record" ? [{ "type": "${NodeConnectionTypes.Main}", "displayName": "Invite" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Withdraw" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Report" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Unchanged" }] : ["${NodeConnectionTypes.Main}"] }}`,
-		// Claim splits items into New and Seen, Plan into its four actions; the rest have one output.
-		outputs: `={{ $parameter["resource"] === "entry" && $parameter["operation"] === "claim" ? [{ "type": "${NodeConnectionTypes.Main}", "displayName": "New" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Seen" }] : $parameter["resource"] === "ticket" && $parameter["operation"] === "plan" ? [{ "type": "${NodeConnectionTypes.Main}", "displayName": "Invite" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Withdraw" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Report" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Unchanged" }] : ["${NodeConnectionTypes.Main}"] }}`,
+		// Claim splits items into New and Seen, Plan into its four actions, the self-service operations into their outcomes; the rest have one output.
+		outputs: `={{ $parameter["resource"] === "entry" && $parameter["operation"] === "claim" ? [{ "type": "${NodeConnectionTypes.Main}", "displayName": "New" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Seen" }] : $parameter["resource"] === "ticket" && $parameter["operation"] === "plan" ? [{ "type": "${NodeConnectionTypes.Main}", "displayName": "Invite" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Withdraw" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Report" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Unchanged" }] : $parameter["resource"] === "inviteCode" && $parameter["operation"] === "redeem" ? [{ "type": "${NodeConnectionTypes.Main}", "displayName": "Invite" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Unchanged" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Refused" }] : $parameter["resource"] === "ticketToken" && $parameter["operation"] === "plan" ? [{ "type": "${NodeConnectionTypes.Main}", "displayName": "Create" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Delete" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Unchanged" }] : $parameter["resource"] === "throttle" && $parameter["operation"] === "count" ? [{ "type": "${NodeConnectionTypes.Main}", "displayName": "Allowed" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Throttled" }] : $parameter["resource"] === "seatClaim" && $parameter["operation"] === "claim" ? [{ "type": "${NodeConnectionTypes.Main}", "displayName": "Claimed" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Refused" }] : ["${NodeConnectionTypes.Main}"] }}`,
 		credentials: [
 			{
 				name: 'dedupeStoreApi',
@@ -56,19 +60,39 @@ export class DedupeStore implements INodeType {
 						description: 'Claims and outcomes of attendees, GDPR look-up and erasure',
 					},
 					{
-						name: 'Ticket',
-						value: 'ticket',
-						description: 'What each pretix ticket grants: plan invites and withdrawals, record outcomes',
-					},
-					{
 						name: 'Event',
 						value: 'event',
 						description: 'Statistics, purge, sync cursors',
 					},
 					{
+						name: 'Invite Code',
+						value: 'inviteCode',
+						description: 'Codes that grant a set of rooms: create, inspect, list, revoke, redeem',
+					},
+					{
 						name: 'Room Mapping',
 						value: 'roomMapping',
 						description: 'Which Matrix rooms an event’s attendees are invited to',
+					},
+					{
+						name: 'Seat Claim',
+						value: 'seatClaim',
+						description: 'An attendee claims their ticket for their own Matrix account (one account per seat)',
+					},
+					{
+						name: 'Throttle',
+						value: 'throttle',
+						description: 'Count attempts per sender and order code; too many in a row are throttled',
+					},
+					{
+						name: 'Ticket',
+						value: 'ticket',
+						description: 'What each pretix ticket grants: plan invites and withdrawals, record outcomes',
+					},
+					{
+						name: 'Ticket Token',
+						value: 'ticketToken',
+						description: 'Registration tokens for tickets whose holder has no Matrix account',
 					},
 				],
 				default: 'entry',
@@ -77,6 +101,10 @@ export class DedupeStore implements INodeType {
 			...entry.description,
 			...roomMapping.description,
 			...event.description,
+			...inviteCode.description,
+			...seatClaim.description,
+			...throttle.description,
+			...ticketToken.description,
 		],
 	};
 

@@ -133,6 +133,14 @@ export class MatrixCommandTrigger implements INodeType {
 						description: 'Whether to join rooms the bot is invited to by a bot admin (invites from anyone else are ignored)',
 					},
 					{
+						displayName: 'Direct Messages From Anyone',
+						name: 'directMessages',
+						type: 'boolean',
+						default: false,
+						description:
+							'Whether anyone may use these commands in a direct message with the bot (it joins direct-message invites from anyone); such commands carry role "member" and direct: true. Use it for self-service commands only.',
+					},
+					{
 						displayName: 'Help on Unknown Commands',
 						name: 'helpOnUnknown',
 						type: 'boolean',
@@ -219,6 +227,7 @@ export class MatrixCommandTrigger implements INodeType {
 			replyToRefused: options.replyToRefused !== false,
 			helpOnUnknown: options.helpOnUnknown !== false,
 			autoJoin: options.autoJoin === true,
+			directMessages: options.directMessages === true,
 			maxCommandAgeMs: maxCommandAgeMinutes(options.maxCommandAgeMinutes) * 60_000,
 			state: {
 				syncToken: typeof staticData.syncToken === 'string' ? staticData.syncToken : undefined,

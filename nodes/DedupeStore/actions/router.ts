@@ -5,8 +5,12 @@ import { withLedger } from '../../../lib/store';
 import { storeCredential, toNodeError, type Operation } from './common';
 import * as entry from './entry';
 import * as event from './event';
+import * as inviteCode from './inviteCode';
 import * as roomMapping from './roomMapping';
+import * as seatClaim from './seatClaim';
+import * as throttle from './throttle';
 import * as ticket from './ticket';
+import * as ticketToken from './ticketToken';
 
 const operations: Record<string, Record<string, Operation>> = {
 	entry: {
@@ -27,6 +31,20 @@ const operations: Record<string, Record<string, Operation>> = {
 		unset: roomMapping.unset.execute,
 		list: roomMapping.list.execute,
 		resolve: roomMapping.resolve.execute,
+	},
+	inviteCode: {
+		create: inviteCode.create.execute,
+		get: inviteCode.get.execute,
+		list: inviteCode.list.execute,
+		redeem: inviteCode.redeem.execute,
+		revoke: inviteCode.revoke.execute,
+	},
+	seatClaim: { claim: seatClaim.claim.execute },
+	throttle: { count: throttle.count.execute },
+	ticketToken: {
+		list: ticketToken.list.execute,
+		plan: ticketToken.plan.execute,
+		record: ticketToken.record.execute,
 	},
 	event: {
 		stats: event.stats.execute,
@@ -59,6 +77,9 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			}));
 			if (resource === 'entry' && operation === 'claim') return [[], failed];
 			if (resource === 'ticket' && operation === 'plan') return [[], [], [], failed];
+			if (resource === 'inviteCode' && operation === 'redeem') return [[], [], failed];
+			if (resource === 'ticketToken' && operation === 'plan') return [[], [], failed];
+			if ((resource === 'throttle' && operation === 'count') || (resource === 'seatClaim' && operation === 'claim')) return [[], failed];
 			return [failed];
 		}
 		throw nodeError;

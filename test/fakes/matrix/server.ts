@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIPv6, type Socket } from 'node:net';
 import { createEventContent, creatorEntry, userPowerLevel } from './room-versions';
+import { SynapseAdminApi } from './admin';
 import { realClock, scaledClock, type FakeClock } from './clock';
 import { DelayedError, forbidden, HttpError, notFound, unrecognized } from './errors';
 import type { RateLimitOptions } from './rate-limit';
@@ -177,6 +178,8 @@ export class FakeHomeserver {
 	readonly clock: FakeClock;
 	readonly limits: HomeserverRateLimits;
 	private readonly transactions: TransactionCache;
+	/** Registration tokens (admin API) and token-authenticated registration: admin.ts. */
+	readonly admin: SynapseAdminApi;
 	private readonly inviteCounts = new Map<string, number>();
 	private readonly waiters = new Set<() => void>();
 	private readonly log: RequestLogEntry[] = [];
@@ -207,6 +210,14 @@ export class FakeHomeserver {
 			pauseMs: this.rateLimitedPauseMs,
 		}));
 		this.transactions = new TransactionCache(this.clock, options.transactionScope);
+		this.admin = new SynapseAdminApi({
+			serverName: this.serverName,
+			auth: (req, url) => this.auth(req, url),
+			isAdmin: (userId) => this.users.get(userId)?.admin === true,
+			userExists: (userId) => this.users.has(userId),
+			register: (localpart, password) => this.createUser(localpart, { password }),
+			now: () => this.clock.now(),
+		});
 		this.faults = options.faults ?? {};
 		let seed = options.seed ?? 0x2f6b1a3;
 		// mulberry32: reproducible fault patterns across runs
@@ -417,13 +428,13 @@ export class FakeHomeserver {
 		roomId: string,
 		userId: string,
 		membership: string,
-		options: { sender?: string; reason?: string } = {},
+		options: { sender?: string; reason?: string; isDirect?: boolean } = {},
 	): void {
 		const room = this.requireRoom(roomId);
-		this.append(
-			room,
-			this.memberEvent(options.sender ?? userId, userId, membership, options.reason),
-		);
+		const event = this.memberEvent(options.sender ?? userId, userId, membership, options.reason);
+		// handlers/room.py `create_room`: invites of an `is_direct` room carry `is_direct: true`.
+		if (options.isDirect) event.content.is_direct = true;
+		this.append(room, event);
 		this.wake();
 	}
 
@@ -678,7 +689,7 @@ export class FakeHomeserver {
 			if (error instanceof HttpError && error.pauseMs > 0) await this.clock.sleep(error.pauseMs);
 			if (error instanceof HttpError) {
 				status = error.status;
-				payload = { errcode: error.errcode, error: error.message, ...error.extra };
+				payload = (error as { replacesBody?: Json }).replacesBody ?? { errcode: error.errcode, error: error.message, ...error.extra };
 				headers = error.headers;
 				entry.errcode = error.errcode;
 			} else {
@@ -764,6 +775,8 @@ export class FakeHomeserver {
 			}
 			return this.overrideRatelimit(method, session, target, rawBody);
 		}
+		const administered = this.admin.route(method, url, rawBody, req);
+		if (administered !== undefined) return administered;
 		const match = /^\/_matrix\/client\/(v3|r0|v1)\/(.*)$/.exec(path);
 		if (!match) throw unrecognized();
 		let segments: string[];
@@ -1031,7 +1044,7 @@ export class FakeHomeserver {
 		});
 		for (const invitee of Array.isArray(body.invite) ? body.invite : []) {
 			if (typeof invitee === 'string')
-				this.setMembership(roomId, invitee, 'invite', { sender: me });
+				this.setMembership(roomId, invitee, 'invite', { sender: me, isDirect: body.is_direct === true });
 		}
 		return { room_id: roomId };
 	}

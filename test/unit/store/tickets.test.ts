@@ -3,6 +3,7 @@
  * pending and revoked tickets, who is withdrawn and — above all — who is not.
  */
 import {
+	claimSeats,
 	Ledger,
 	LedgerInputError,
 	planTickets,
@@ -10,6 +11,7 @@ import {
 	UNREACHABLE_BACKOFF_MS,
 	type LedgerBackend,
 	type PlanOptions,
+	type SeatInput,
 	type TicketInput,
 	type TicketStep,
 } from '../../../lib/store';
@@ -252,5 +254,92 @@ describe.each(STORES)('tickets on %s', (_kind, makeStore) => {
 		await run([ticket(5010, 'granted', null, { answer: 'ivan:example.org' })]);
 		const dump = await store.dump();
 		for (const needle of ['alice', 'mallory', 'ivan', '5001', '5010', 'ORD5001']) expect(dump.toLowerCase()).not.toContain(needle.toLowerCase());
+	});
+});
+
+describe.each(STORES)('seat claims on %s', (_kind, makeStore) => {
+	let store: TestStore;
+	let backend: LedgerBackend;
+	let clock: number;
+	let ledger: Ledger;
+	const BOB = '@bob:example.org';
+
+	beforeEach(async () => {
+		store = makeStore();
+		clock = Math.floor(Date.now() / 1000) * 1000;
+		backend = store.create();
+		await backend.init();
+		ledger = new Ledger(backend, { secret: SECRET, now: () => clock });
+	});
+	afterEach(async () => {
+		await backend.close();
+		await store.cleanup();
+	});
+
+	const seat = (id: number, access: SeatInput['access'] = 'granted', extra: Partial<SeatInput> = {}): SeatInput => ({ event: EVENT, ticket: id, orderCode: 'ORD1', access, ...extra });
+	const plan = (inputs: TicketInput[]) => planTickets(ledger, inputs, LEASE);
+	const invite = async (inputs: TicketInput[]) => {
+		const steps = await plan(inputs);
+		await recordTicketOutcomes(ledger, steps.flat().filter((s) => s.action !== 'skip').map((step) => ({ step, status: step.action === 'invite' ? 'invited' : step.action === 'report' ? 'sent' : 'withdrawn' })));
+		return steps;
+	};
+	const statuses = (results: Array<{ status: string }>) => results.map((r) => r.status);
+
+	test('a ticket without a Matrix ID is claimed once; the same sender again is "alreadyYours", a second account is refused', async () => {
+		expect(statuses(await claimSeats(ledger, [seat(7001)], ALICE))).toEqual(['claimed']);
+		expect(statuses(await claimSeats(ledger, [seat(7001)], ALICE))).toEqual(['alreadyYours']);
+		expect(statuses(await claimSeats(ledger, [seat(7001)], BOB))).toEqual(['takenByOther']);
+		// Nothing of Bob's was stored: the claim row holds Alice.
+		expect(await ledger.lookup({ matrixId: BOB })).toEqual([]);
+		expect((await ledger.lookup({ matrixId: ALICE })).map((r) => r.scope)).toEqual(['#claim']);
+	});
+
+	test('Plan uses the claimed Matrix ID over pretix\'s empty or invalid answer, so later runs keep the claimant in', async () => {
+		await claimSeats(ledger, [seat(7001)], ALICE);
+		const claimed = await invite([ticket(7001, 'granted', ALICE)]);
+		expect(actions(claimed)).toEqual([[`invite:newGrant:${ALICE}@${ROOM}`]]);
+		// The webhook or a batch later reads pretix again: no answer, or a broken one — nothing is withdrawn or reported.
+		expect(actions(await plan([ticket(7001, 'granted', null, { answer: '' })]))).toEqual([[`skip:already:invited:${ALICE}@${ROOM}`]]);
+		expect(actions(await plan([ticket(7001, 'granted', null, { answer: 'not an id', invalidReason: 'noColon' })]))).toEqual([[`skip:already:invited:${ALICE}@${ROOM}`]]);
+		expect(actions(await plan([ticket(7001, 'granted', MALLORY)]))).toEqual([[`skip:already:invited:${ALICE}@${ROOM}`]]);
+		// Canceling the ticket still withdraws the claimant.
+		expect(actions(await plan([ticket(7001, 'revoked', null)]))).toEqual([[`withdraw:ticketRevoked:${ALICE}@${ROOM}`]]);
+	});
+
+	test('a seat invited with pretix\'s answer belongs to that ID: its owner is "alreadyYours", anyone else is refused — unless moveSeat', async () => {
+		await invite([ticket(7001, 'granted', ALICE)]);
+		expect(statuses(await claimSeats(ledger, [seat(7001, 'granted', { answered: true })], ALICE))).toEqual(['alreadyYours']);
+		expect(statuses(await claimSeats(ledger, [seat(7001, 'granted', { answered: true })], BOB))).toEqual(['takenByOther']);
+		expect(statuses(await claimSeats(ledger, [seat(7001, 'granted', { answered: true })], BOB, { moveSeat: true }))).toEqual(['moved']);
+		// Plan now moves the seat: Alice's invite is withdrawn, Bob invited; Mallory (another ticket) untouched.
+		await invite([ticket(7002, 'granted', MALLORY)]);
+		const moved = await plan([ticket(7001, 'granted', ALICE), ticket(7002, 'granted', MALLORY)]);
+		expect(actions(moved)).toEqual([[`invite:newGrant:${BOB}@${ROOM}`, `withdraw:answerChanged:${ALICE}@${ROOM}`], [`skip:already:invited:${MALLORY}@${ROOM}`]]);
+	});
+
+	test('one seat per account and order: a group order gives each claimant one ticket (unanswered first), its add-on goes with it', async () => {
+		const order = [seat(7001, 'granted', { answered: true }), seat(7002), seat(7003), seat(7004, 'granted', { addonTo: 7002 })];
+		expect(statuses(await claimSeats(ledger, order, ALICE))).toEqual(['notChosen', 'claimed', 'notChosen', 'claimed']);
+		expect(statuses(await claimSeats(ledger, order, BOB))).toEqual(['notChosen', 'notChosen', 'claimed', 'notChosen']);
+		expect(statuses(await claimSeats(ledger, order, ALICE))).toEqual(['notChosen', 'alreadyYours', 'notChosen', 'alreadyYours']);
+		expect(statuses(await claimSeats(ledger, order, MALLORY))).toEqual(['claimed', 'notChosen', 'notChosen', 'notChosen']);
+		expect(statuses(await claimSeats(ledger, order, '@dave:example.org'))).toEqual(['takenByOther', 'takenByOther', 'takenByOther', 'takenByOther']);
+	});
+
+	test('canceled and unpaid tickets are not claimed; two accounts claiming one free seat at once: exactly one gets it', async () => {
+		expect(statuses(await claimSeats(ledger, [seat(7001, 'revoked'), seat(7002, 'pending')], ALICE))).toEqual(['noAccess', 'pending']);
+		expect(await ledger.lookup({ matrixId: ALICE })).toEqual([]);
+		const [a, b] = await Promise.all([claimSeats(ledger, [seat(7010)], ALICE), claimSeats(ledger, [seat(7010)], BOB)]);
+		expect([statuses(a)[0], statuses(b)[0]].sort()).toEqual(['claimed', 'takenByOther']);
+	});
+
+	test('bad input is refused before anything is stored', async () => {
+		await expect(claimSeats(ledger, [seat(7001)], '')).rejects.toBeInstanceOf(LedgerInputError);
+		await expect(claimSeats(ledger, [{ ...seat(7001), access: 'yes' }], ALICE)).rejects.toBeInstanceOf(LedgerInputError);
+		await expect(claimSeats(ledger, [{ ...seat(7001), ticket: '' }], ALICE)).rejects.toBeInstanceOf(LedgerInputError);
+		expect(await ledger.stats(EVENT)).toMatchObject({ seen: 0 });
+		await claimSeats(ledger, [seat(7001)], ALICE);
+		const dump = await store.dump();
+		for (const needle of ['alice', '7001', 'ORD1']) expect(dump.toLowerCase()).not.toContain(needle.toLowerCase());
 	});
 });
