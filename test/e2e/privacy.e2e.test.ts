@@ -205,6 +205,10 @@ describe.each(['embedded', 'postgres', 'redis'] as const)('privacy audit with th
 		for (const [store, text] of await stores()) {
 			const left = ['@peggy:example.org', 'N7VWZ', ...peggy].filter((needle) => text.includes(needle));
 			console.log(`privacy audit (${kind}), after !forget @peggy: ${store}: ${left.length} hits`);
+			for (const needle of left) {
+				const at = text.indexOf(needle);
+				console.log(`  ${needle.slice(0, 12)}… in ${store}: …${text.slice(Math.max(0, at - 300), at + 100).replace(/[^\x20-\x7e]/g, '.')}…`);
+			}
 			expect({ store, left }).toEqual({ store, left: [] });
 		}
 		// The others still work: a repeated webhook of an invited order invites nobody twice.
