@@ -93,7 +93,8 @@ export class MatrixBotApi implements ICredentialType {
 			displayName: 'Session Token',
 			name: 'sessionToken',
 			type: 'hidden',
-			typeOptions: { expirable: true },
+			// A bearer token: stored and shown as a secret, like the access token.
+			typeOptions: { expirable: true, password: true },
 			default: '',
 		},
 	];

@@ -11,9 +11,8 @@ export class PretixOAuth2Api implements ICredentialType {
 
 	extends = ['oAuth2Api'];
 
-	// The product is spelled "pretix" (lower case); the name is fixed by the package's credential table.
-	// eslint-disable-next-line n8n-nodes-base/cred-class-field-display-name-miscased
-	displayName = 'pretix OAuth2 API';
+	// n8n's convention for OAuth2 credentials: "<Service> OAuth2 API", title case.
+	displayName = 'Pretix OAuth2 API';
 
 	documentationUrl = 'https://docs.pretix.eu/dev/api/oauth.html';
 
