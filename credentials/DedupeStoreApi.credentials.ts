@@ -15,7 +15,7 @@ export class DedupeStoreApi implements ICredentialType {
 	documentationUrl =
 		'https://github.com/n8n-nodes-pretix-matrix/n8n-nodes-pretix-matrix#dedupe-store';
 
-	icon: Icon = 'file:icons/store.svg';
+	icon: Icon = { light: 'file:icons/ledger.svg', dark: 'file:icons/ledger.dark.svg' };
 
 	properties: INodeProperties[] = [
 		{

@@ -21,7 +21,7 @@ export class MatrixBotApi implements ICredentialType {
 
 	documentationUrl = 'https://spec.matrix.org/latest/client-server-api/#login';
 
-	icon: Icon = 'file:icons/matrix.svg';
+	icon: Icon = { light: 'file:icons/matrixBot.svg', dark: 'file:icons/matrixBot.dark.svg' };
 
 	properties: INodeProperties[] = [
 		{

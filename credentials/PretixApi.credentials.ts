@@ -13,7 +13,7 @@ export class PretixApi implements ICredentialType {
 
 	documentationUrl = 'https://docs.pretix.eu/dev/api/tokenauth.html';
 
-	icon: Icon = 'file:icons/pretix.svg';
+	icon: Icon = { light: 'file:icons/pretix.svg', dark: 'file:icons/pretix.dark.svg' };
 
 	properties: INodeProperties[] = [
 		{

@@ -16,7 +16,7 @@ export class PretixOAuth2Api implements ICredentialType {
 
 	documentationUrl = 'https://docs.pretix.eu/dev/api/oauth.html';
 
-	icon: Icon = 'file:icons/pretix.svg';
+	icon: Icon = { light: 'file:icons/pretix.svg', dark: 'file:icons/pretix.dark.svg' };
 
 	properties: INodeProperties[] = [
 		{

@@ -62,7 +62,8 @@ export function parseServerName(serverName: string): ParsedServerName | ServerNa
 
 	if (host.startsWith('[')) {
 		const body = host.slice(1, -1);
-		if (!host.endsWith(']') || !IPV6_BODY.test(body) || !isIpv6Address(body)) return 'badServerName';
+		if (!host.endsWith(']') || !IPV6_BODY.test(body) || !isIpv6Address(body))
+			return 'badServerName';
 		return { host, hostKind: 'ipv6', port };
 	}
 	if (host.length === 0 || host.length > 255) return 'badServerName';

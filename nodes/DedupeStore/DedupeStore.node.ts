@@ -6,6 +6,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
+import { operationSubtitle } from '../subtitle';
 import * as entry from './actions/entry';
 import * as event from './actions/event';
 import { router } from './actions/router';
@@ -21,10 +22,15 @@ export class DedupeStore implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Dedupe Store',
 		name: 'dedupeStore',
-		icon: 'file:dedupeStore.svg',
+		icon: { light: 'file:dedupeStore.svg', dark: 'file:dedupeStore.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
+		subtitle: operationSubtitle([
+			...ticket.description,
+			...entry.description,
+			...roomMapping.description,
+			...event.description,
+		]),
 		description:
 			'Remember who was invited (privacy-minimal, concurrency-safe), map events to rooms, keep statistics',
 		defaults: {

@@ -1,14 +1,50 @@
 import type {
 	IExecuteFunctions,
 	INodeExecutionData,
+	INodeProperties,
 	INodeType,
 	INodeTypeDescription,
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
+import { operationSubtitle } from '../subtitle';
 import * as members from './actions/members.operation';
 import * as message from './actions/message.operation';
 import { router } from './actions/router';
+
+const operationProperty: INodeProperties = {
+	displayName: 'Operation',
+	name: 'operation',
+	type: 'options',
+	noDataExpression: true,
+	options: [
+		{
+			name: 'Invite',
+			value: 'invite',
+			description: 'Invite each person into one or more rooms',
+			action: 'Invite people into rooms',
+		},
+		{
+			name: 'Membership',
+			value: 'membership',
+			description: 'Report whether each person is invited, joined, left or never was in a room',
+			action: 'Report room memberships',
+		},
+		{
+			name: 'Message',
+			value: 'message',
+			description: 'Post a notice to a room, optionally as a reply',
+			action: 'Post a notice to a room',
+		},
+		{
+			name: 'Revoke',
+			value: 'revoke',
+			description: 'Withdraw pending invites or remove people from rooms',
+			action: 'Revoke invites or remove people',
+		},
+	],
+	default: 'invite',
+};
 
 /**
  * Gets attendees into Matrix rooms and keeps the rooms tidy: invites (rate-limit aware, each
@@ -18,10 +54,10 @@ export class MatrixInvite implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Matrix Invite',
 		name: 'matrixInvite',
-		icon: 'file:matrixInvite.svg',
+		icon: { light: 'file:matrixInvite.svg', dark: 'file:matrixInvite.dark.svg' },
 		group: ['output'],
 		version: 1,
-		subtitle: '={{$parameter["operation"]}}',
+		subtitle: operationSubtitle([operationProperty]),
 		description:
 			'Invite people into Matrix rooms, revoke invites, report memberships and post notices',
 		defaults: {
@@ -36,44 +72,7 @@ export class MatrixInvite implements INodeType {
 				required: true,
 			},
 		],
-		properties: [
-			{
-				displayName: 'Operation',
-				name: 'operation',
-				type: 'options',
-				noDataExpression: true,
-				options: [
-					{
-						name: 'Invite',
-						value: 'invite',
-						description: 'Invite each person into one or more rooms',
-						action: 'Invite people into rooms',
-					},
-					{
-						name: 'Membership',
-						value: 'membership',
-						description:
-							'Report whether each person is invited, joined, left or never was in a room',
-						action: 'Report room memberships',
-					},
-					{
-						name: 'Message',
-						value: 'message',
-						description: 'Post a notice to a room, optionally as a reply',
-						action: 'Post a notice to a room',
-					},
-					{
-						name: 'Revoke',
-						value: 'revoke',
-						description: 'Withdraw pending invites or remove people from rooms',
-						action: 'Revoke invites or remove people',
-					},
-				],
-				default: 'invite',
-			},
-			...members.description,
-			...message.description,
-		],
+		properties: [operationProperty, ...members.description, ...message.description],
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

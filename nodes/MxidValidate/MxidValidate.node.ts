@@ -20,7 +20,7 @@ export class MxidValidate implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'MXID Validate',
 		name: 'mxidValidate',
-		icon: 'file:mxidValidate.svg',
+		icon: { light: 'file:mxidValidate.svg', dark: 'file:mxidValidate.dark.svg' },
 		group: ['transform'],
 		version: 1,
 		subtitle:

@@ -1,6 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
+import { operationSubtitle } from '../subtitle';
 import * as attendee from './actions/attendee';
 import { authenticationProperty } from './actions/common';
 import * as event from './actions/event';
@@ -14,10 +15,16 @@ export class PretixOrders implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Pretix Orders',
 		name: 'pretixOrders',
-		icon: 'file:pretix.svg',
+		icon: { light: 'file:pretixOrders.svg', dark: 'file:pretixOrders.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
+		subtitle: operationSubtitle([
+			...organizer.description,
+			...event.description,
+			...attendee.description,
+			...order.description,
+			...oauthToken.description,
+		]),
 		description: 'Read pretix events and the attendees of their orders, one item per ticket holder',
 		defaults: {
 			name: 'Pretix Orders',

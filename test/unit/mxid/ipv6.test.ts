@@ -12,8 +12,13 @@ const nodeVerdict = (body: string) => IPV6_CHARS.test(body) && isIPv6(body);
 const ourVerdict = (body: string) => isValidServerName(`[${body}]`);
 
 const hexGroup = fc.stringMatching(/^[0-9A-Fa-f]{1,5}$/);
-const octet = fc.oneof(fc.integer({ min: 0, max: 300 }).map(String), fc.constantFrom('00', '01', '010', '255', '256'));
-const dottedTail = fc.array(octet, { minLength: 3, maxLength: 5 }).map((octets) => octets.join('.'));
+const octet = fc.oneof(
+	fc.integer({ min: 0, max: 300 }).map(String),
+	fc.constantFrom('00', '01', '010', '255', '256'),
+);
+const dottedTail = fc
+	.array(octet, { minLength: 3, maxLength: 5 })
+	.map((octets) => octets.join('.'));
 const piece = fc.oneof(
 	{ weight: 6, arbitrary: hexGroup },
 	{ weight: 3, arbitrary: fc.constant(':') },
@@ -36,7 +41,10 @@ const address = fc
 		const start = Math.min(from, head.length);
 		const end = Math.min(head.length, start + length);
 		// A `::` that stands for no group at all is one of the invalid forms to compare.
-		if (end === start) return from % 2 ? head.join(':') : `${head.slice(0, start).join(':')}::${head.slice(start).join(':')}`;
+		if (end === start)
+			return from % 2
+				? head.join(':')
+				: `${head.slice(0, start).join(':')}::${head.slice(start).join(':')}`;
 		return `${head.slice(0, start).join(':')}::${head.slice(end).join(':')}`;
 	});
 
