@@ -6,7 +6,6 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
-import { operationSubtitle } from '../subtitle';
 import * as entry from './actions/entry';
 import * as event from './actions/event';
 import { router } from './actions/router';
@@ -25,12 +24,9 @@ export class DedupeStore implements INodeType {
 		icon: { light: 'file:dedupeStore.svg', dark: 'file:dedupeStore.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: operationSubtitle([
-			...ticket.description,
-			...entry.description,
-			...roomMapping.description,
-			...event.description,
-		]),
+		// The operation's action, as n8n's panel names it (test/unit/subtitles.test.ts keeps it in step).
+		subtitle:
+			'={{ {"ticket/plan":"Plan what tickets change","ticket/record":"Record what happened","ticket/summarize":"Summarize a run","entry/claim":"Claim entries","entry/complete":"Complete entries","entry/fail":"Fail entries","entry/forget":"Forget a person","entry/lookup":"Look up a person","entry/release":"Release entries","roomMapping/list":"List room mappings","roomMapping/resolve":"Resolve rooms for an attendee","roomMapping/set":"Set a room mapping","roomMapping/unset":"Unset room mappings","event/getCursor":"Get a sync cursor","event/stats":"Get event statistics","event/purge":"Purge an event","event/setCursor":"Set a sync cursor"}[($parameter["resource"] || "") + "/" + $parameter["operation"]] || $parameter["operation"] }}',
 		description:
 			'Remember who was invited (privacy-minimal, concurrency-safe), map events to rooms, keep statistics',
 		defaults: {
