@@ -9,7 +9,7 @@ missing=()
 [ -x node_modules/.bin/node ] && [ -x node_modules/.bin/tsc ] || missing+=("the package toolchain (node_modules/)")
 [ -f .n8n-runtime/node_modules/n8n/bin/n8n ] || missing+=("the pinned n8n (.n8n-runtime/)")
 if [ ${#missing[@]} -gt 0 ]; then
-	printf 'setup: %s missing: running `npm run setup` first (a few minutes, once)\n' "$(IFS=';'; echo "${missing[*]}")"
+	printf 'setup: missing %s: running `npm run setup` first (a few minutes, once)\n' "$(printf '%s and ' "${missing[@]}" | sed 's/ and $//')"
 	# The caller builds right after this.
 	PRETIX_MATRIX_SETUP_SKIP_BUILD=1 bash scripts/setup.sh
 	exit 0

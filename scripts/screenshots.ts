@@ -6,7 +6,7 @@
  * data folder on a free port, waits for the demo to finish, then drives Debian's Chromium with
  * playwright-core (test/harness/browser.ts) through n8n's editor and writes docs/screenshots/:
  *   canvas-<template>.jpg   the canvas of each template in workflows/
- *   node-panel.jpg          a node's panel (Validate Matrix IDs in the batch invite, after the demo ran)
+ *   node-panel.jpg          a node's panel (the batch invite's Invite step)
  *   demo-chat.jpg           the demo's chat: what the organizer typed and what the bot answered
  * JPEG, not PNG: `n8n-node build` copies every PNG and SVG of the tree into the package.
  */
@@ -87,7 +87,12 @@ function startDemo(port: number, folder: string): Promise<Demo> {
 /** The bot's answers are Matrix notices whose body may carry newlines (lists): kept as lines. */
 function chatHtml(transcript: Demo['transcript']): string {
 	const escape = (text: string) =>
-		text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+		text
+			.replace(/&/g, '&amp;')
+			.replace(/</g, '&lt;')
+			.replace(/>/g, '&gt;')
+			// The bot's notices mark words with **…** (their formatted_body makes them bold in a client).
+			.replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>');
 	const rows = transcript
 		.map(({ who, text }) =>
 			who === 'organizer'
@@ -135,7 +140,8 @@ async function main(): Promise<void> {
 	const browser = await launchChromium();
 	const written: string[] = [];
 	try {
-		const context = await n8nSession(browser, demo.baseUrl, OWNER);
+		// Wide, so that a whole template fits at a readable zoom.
+		const context = await n8nSession(browser, demo.baseUrl, OWNER, { width: 1920, height: 1080 });
 		const page = await context.newPage();
 		for (const name of readdirSync(path.join(ROOT, 'workflows'))
 			.filter((f) => f.endsWith('.json'))
@@ -148,9 +154,10 @@ async function main(): Promise<void> {
 			written.push(file);
 		}
 
-		// A node's panel: the batch invite's Validate Matrix IDs, with the demo's run in its output.
+		// A node's panel: the batch invite's Invite step (Matrix Invite).
+		await page.setViewportSize({ width: 1440, height: 900 });
 		await page.goto('/workflow/pretixMatrixBatchInvite');
-		const node = page.locator('[data-test-id="canvas-node"][data-node-name="Validate Matrix IDs"]');
+		const node = page.locator('[data-test-id="canvas-node"][data-node-name="Invite"]');
 		await node.waitFor({ timeout: 60_000 });
 		await node.dblclick();
 		await page.locator('[data-test-id="ndv"]').first().waitFor({ timeout: 30_000 });
