@@ -1,12 +1,17 @@
-// tsc emits only code; n8n also needs the icons and the codex files next to the compiled nodes.
-const { src, dest, parallel } = require('gulp');
+/**
+ * `npm run build` = tsc + this: the same output as n8n's `n8n-node build` (@n8n/node-cli), which
+ * copies every PNG and SVG in the tree, and __schema__ JSON, outside dist/ and node_modules/ to the
+ * same path under dist/. tsc itself emits the codex files (*.node.json, included by tsconfig.json).
+ * Dot-folders are not matched by either (so the pinned n8n in .n8n-runtime/ stays out), and
+ * `scripts/compare-build.sh` checks the two builds are identical.
+ */
+const { src, dest } = require('gulp');
 
-function copyNodeAssets() {
-	return src(['nodes/**/*.{png,svg}', 'nodes/**/*.node.json'], { encoding: false }).pipe(dest('dist/nodes'));
+function copyStaticFiles() {
+	return src(['**/*.{png,svg}', '**/__schema__/**/*.json'], {
+		ignore: ['dist/**', 'node_modules/**'],
+		encoding: false,
+	}).pipe(dest('dist'));
 }
 
-function copyCredentialAssets() {
-	return src('credentials/**/*.{png,svg}', { encoding: false }).pipe(dest('dist/credentials'));
-}
-
-exports['build:icons'] = parallel(copyNodeAssets, copyCredentialAssets);
+exports['build:icons'] = copyStaticFiles;

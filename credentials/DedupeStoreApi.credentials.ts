@@ -9,14 +9,13 @@ import type { ICredentialType, Icon, INodeProperties } from 'n8n-workflow';
 export class DedupeStoreApi implements ICredentialType {
 	name = 'dedupeStoreApi';
 
-	// The name is fixed by the package's credential table; this is not a web API.
-	// eslint-disable-next-line n8n-nodes-base/cred-class-field-display-name-missing-api
-	displayName = 'Dedupe Store';
+	// n8n's convention ends every credential name in "API", web API or not.
+	displayName = 'Dedupe Store API';
 
 	documentationUrl =
 		'https://github.com/n8n-nodes-pretix-matrix/n8n-nodes-pretix-matrix#dedupe-store';
 
-	icon: Icon = 'file:icons/store.svg';
+	icon: Icon = { light: 'file:icons/ledger.svg', dark: 'file:icons/ledger.dark.svg' };
 
 	properties: INodeProperties[] = [
 		{
@@ -164,8 +163,7 @@ export class DedupeStoreApi implements ICredentialType {
 		{
 			displayName: 'Key Prefix',
 			name: 'redisKeyPrefix',
-			// Not a secret: the rule flags every field whose name contains "key".
-			// eslint-disable-next-line n8n-nodes-base/cred-class-field-type-options-password-missing
+			// Not a secret, though its name contains "key".
 			type: 'string',
 			default: 'pretix-matrix:',
 			description: 'Prefix of every key the ledger writes',

@@ -21,7 +21,7 @@ export class MatrixBotApi implements ICredentialType {
 
 	documentationUrl = 'https://spec.matrix.org/latest/client-server-api/#login';
 
-	icon: Icon = 'file:icons/matrix.svg';
+	icon: Icon = { light: 'file:icons/matrixBot.svg', dark: 'file:icons/matrixBot.dark.svg' };
 
 	properties: INodeProperties[] = [
 		{
@@ -93,7 +93,8 @@ export class MatrixBotApi implements ICredentialType {
 			displayName: 'Session Token',
 			name: 'sessionToken',
 			type: 'hidden',
-			typeOptions: { expirable: true },
+			// A bearer token: stored and shown as a secret, like the access token.
+			typeOptions: { expirable: true, password: true },
 			default: '',
 		},
 	];

@@ -8,13 +8,12 @@ import type { IAuthenticateGeneric, ICredentialTestRequest, ICredentialType, Ico
 export class PretixApi implements ICredentialType {
 	name = 'pretixApi';
 
-	// The product is spelled "pretix" (lower case); the name is fixed by the package's credential table.
-	// eslint-disable-next-line n8n-nodes-base/cred-class-field-display-name-miscased, n8n-nodes-base/cred-class-field-display-name-missing-api
-	displayName = 'pretix API (team token)';
+	// n8n's convention: title case, ending in "API" (as n8n's own "Airtable Personal Access Token API").
+	displayName = 'Pretix Team Token API';
 
 	documentationUrl = 'https://docs.pretix.eu/dev/api/tokenauth.html';
 
-	icon: Icon = 'file:icons/pretix.svg';
+	icon: Icon = { light: 'file:icons/pretix.svg', dark: 'file:icons/pretix.dark.svg' };
 
 	properties: INodeProperties[] = [
 		{

@@ -11,13 +11,12 @@ export class PretixOAuth2Api implements ICredentialType {
 
 	extends = ['oAuth2Api'];
 
-	// The product is spelled "pretix" (lower case); the name is fixed by the package's credential table.
-	// eslint-disable-next-line n8n-nodes-base/cred-class-field-display-name-miscased
-	displayName = 'pretix OAuth2 API';
+	// n8n's convention for OAuth2 credentials: "<Service> OAuth2 API", title case.
+	displayName = 'Pretix OAuth2 API';
 
 	documentationUrl = 'https://docs.pretix.eu/dev/api/oauth.html';
 
-	icon: Icon = 'file:icons/pretix.svg';
+	icon: Icon = { light: 'file:icons/pretix.svg', dark: 'file:icons/pretix.dark.svg' };
 
 	properties: INodeProperties[] = [
 		{

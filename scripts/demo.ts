@@ -3,7 +3,7 @@
  * a fake homeserver with a bot, an organizer and two rooms, so every template can run end to end on
  * one machine. Also used by the templates' e2e suite.
  */
-import { FAKE_TEAM_TOKEN, startFakePretix } from '../test/fakes/pretix';
+import { FAKE_OAUTH_CLIENT, FAKE_TEAM_TOKEN, startFakePretix } from '../test/fakes/pretix';
 import { startFakeHomeserver } from '../test/fakes/matrix';
 
 const FIXTURE_USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'ivan', 'laura', 'mallory', 'niaj', 'peggy', 'sybil', 'newbie', '@grace:example.net', '@heidi:chat.example.org', '@bob:matrix.example.net'];
@@ -16,6 +16,14 @@ export interface DemoServices {
 	homeserver: FakeHomeserver;
 	pretixUrl: string;
 	pretixToken: string;
+	/** The fake pretix's OAuth application (client ID and secret for the pretix OAuth2 credential). */
+	pretixOAuthClient: { clientId: string; clientSecret: string };
+	/**
+	 * Registers the OAuth callback of the n8n at `n8nBaseUrl` on the fake pretix's application, as an
+	 * organizer registers n8n's "OAuth Redirect URL" in pretix; returns it. n8n sends exactly this
+	 * (`<instance base URL>/rest/oauth2-credential/callback`), so "Connect" works in the demo.
+	 */
+	registerOAuthCallback(n8nBaseUrl: string): string;
 	homeserverUrl: string;
 	botToken: string;
 	botUserId: string;
@@ -29,8 +37,8 @@ export interface DemoServices {
 }
 
 export async function startDemoServices(options: { pretixPort?: number; homeserverPort?: number; rateLimits?: boolean; /** The homeserver's clock runs this many times faster (tests of long batches). */ homeserverTimeScale?: number } = {}): Promise<DemoServices> {
-	// 'localhost': the demo's n8n runs on http://localhost:5678, whose OAuth callback a production
-	// pretix (https only) would refuse; the test-only policy registers it on the fake OAuth client.
+	// 'localhost': the demo's n8n runs on http loopback, whose OAuth callback a production pretix
+	// (https only) would refuse; the test-only policy lets registerOAuthCallback register it.
 	const pretix = await startFakePretix({ port: options.pretixPort, webhooks: { timeFactor: 60 }, allowHttpRedirectUris: 'localhost' });
 	const homeserver = await startFakeHomeserver({ port: options.homeserverPort, serverName: 'example.org', ...(options.rateLimits === false ? { rateLimits: false } : {}), ...(options.homeserverTimeScale ? { timeScale: options.homeserverTimeScale } : {}) });
 	const bot = homeserver.createUser('eventbot', { password: 'demo-bot-password' });
@@ -44,6 +52,12 @@ export async function startDemoServices(options: { pretixPort?: number; homeserv
 		homeserver,
 		pretixUrl: pretix.url,
 		pretixToken: FAKE_TEAM_TOKEN,
+		pretixOAuthClient: { clientId: FAKE_OAUTH_CLIENT.clientId, clientSecret: FAKE_OAUTH_CLIENT.clientSecret },
+		registerOAuthCallback: (n8nBaseUrl) => {
+			const callback = `${n8nBaseUrl.replace(/\/+$/, '')}/rest/oauth2-credential/callback`;
+			pretix.registerRedirectUri(callback);
+			return callback;
+		},
 		homeserverUrl: homeserver.url,
 		botToken: bot.accessToken,
 		botUserId: bot.userId,

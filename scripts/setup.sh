@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The one set-up command (`npm run setup`, or `bash scripts/setup.sh`): installs everything the
-# project needs on a machine that has only Node 20 + npm, then builds the package.
+# The set-up (`npm run setup`; `npm start` and `npm test` run it themselves when it is missing):
+# installs everything the project needs on a machine that has only Node 20 + npm, then builds.
 #   1. the package's dev toolchain, including Node 24 from the npm package `node@24`;
-#   2. the pinned real n8n (scripts/n8n-runtime) used by `npm start`, the e2e suite and benchmarks.
+#   2. the pinned real n8n (.n8n-runtime) used by `npm start`, the e2e suite and benchmarks.
 # Everything is installed with --ignore-scripts (as n8n installs community packages); only the
 # Node 24 binary package and n8n's SQLite driver are rebuilt explicitly.
 set -euo pipefail
@@ -20,10 +20,15 @@ npm install --no-save --ignore-scripts --no-audit --no-fund --loglevel=error
 npm rebuild node --loglevel=error
 echo "setup: Node for npm scripts is $(node_modules/.bin/node --version)"
 
-echo "setup: installing n8n into scripts/n8n-runtime (from its package-lock.json)"
-npm --prefix scripts/n8n-runtime install --no-save --ignore-scripts --no-audit --no-fund --loglevel=error
-npm --prefix scripts/n8n-runtime rebuild node sqlite3 --loglevel=error
+echo "setup: installing n8n into .n8n-runtime (from its package-lock.json)"
+npm --prefix .n8n-runtime install --no-save --ignore-scripts --no-audit --no-fund --loglevel=error
+npm --prefix .n8n-runtime rebuild node sqlite3 --loglevel=error
 
-echo "setup: building the package"
-PATH="$PWD/node_modules/.bin:$PATH" npm run build --silent
+# What this set-up was made from, so scripts/ensure-setup.sh can tell when the lockfiles moved on.
+sha256sum package-lock.json .n8n-runtime/package-lock.json > node_modules/.setup-lockfiles
+
+if [ -z "${PRETIX_MATRIX_SETUP_SKIP_BUILD:-}" ]; then
+	echo "setup: building the package"
+	PATH="$PWD/node_modules/.bin:$PATH" npm run build --silent
+fi
 echo "setup: done"

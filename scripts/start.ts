@@ -175,6 +175,8 @@ async function main() {
 		},
 	});
 	if (importNow) writeFileSync(marker, new Date().toISOString());
+	// The fake pretix's OAuth application accepts this n8n's callback: "Connect" in the credential works.
+	services?.registerOAuthCallback(n8n.baseUrl);
 	// The harness hands credentials to n8n's CLI import in plain files: gone once imported.
 	rmSync(path.join(userFolder, 'imports'), { recursive: true, force: true });
 	const lines = [

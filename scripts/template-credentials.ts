@@ -48,7 +48,12 @@ export function templateCredentials(
 			id: 'pretixOAuth2Credential',
 			name: 'pretix OAuth2',
 			type: 'pretixOAuth2Api',
-			data: { url: services?.pretixUrl ?? 'https://pretix.eu', accessLevel: 'read', clientId: '', clientSecret: '' },
+			data: {
+				url: services?.pretixUrl ?? 'https://pretix.eu',
+				accessLevel: 'read',
+				clientId: services?.pretixOAuthClient.clientId ?? '',
+				clientSecret: services?.pretixOAuthClient.clientSecret ?? '',
+			},
 		},
 		{
 			id: 'matrixBotCredential',

@@ -81,6 +81,7 @@ async function send(
 			(error as { cause?: { code?: string }; name?: string }).cause?.code ??
 			(error as { name?: string }).name ??
 			'ENETWORK';
+		// eslint-disable-next-line @n8n/community-nodes/require-node-api-error -- lib has no node: callers map it (CONTRIBUTING.md)
 		throw new TransportError(`No response from the server (${code})`, code);
 	}
 	const text = await response.text();

@@ -247,12 +247,8 @@ export function normaliseHomeserverUrl(raw: string): string {
 	const trimmed = String(raw ?? '')
 		.trim()
 		.replace(/\/+$/, '');
-	let url: URL;
-	try {
-		url = new URL(trimmed);
-	} catch {
-		throw new Error('The homeserver URL is not a valid URL');
-	}
+	if (!URL.canParse(trimmed)) throw new Error('The homeserver URL is not a valid URL');
+	const url = new URL(trimmed);
 	if (url.protocol !== 'http:' && url.protocol !== 'https:')
 		throw new Error('The homeserver URL must start with http:// or https://');
 	return trimmed;

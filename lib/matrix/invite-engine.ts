@@ -515,9 +515,11 @@ async function identify(
 		return { me: await whoAmI(client, retryOptions(ctx)) };
 	} catch (error) {
 		const failure = error instanceof MatrixApiError ? error.failure : undefined;
+		// eslint-disable-next-line @n8n/community-nodes/require-node-api-error -- lib has no node: runError() maps it (CONTRIBUTING.md)
 		if (!failure || failureIsAuth(failure)) throw error;
 		if (failure.kind === 'network') return { reason: 'homeserverUnreachable' };
 		if (failure.status >= 500 || failure.status === 429) return { reason: 'homeserverError' };
+		// eslint-disable-next-line @n8n/community-nodes/require-node-api-error -- lib has no node: runError() maps it (CONTRIBUTING.md)
 		throw error;
 	}
 }

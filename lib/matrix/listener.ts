@@ -122,6 +122,7 @@ let loadedSdk: SdkModule | undefined;
  * listen (and tests of them) do not pay for it or need ESM support.
  */
 function loadSdk(): SdkModule {
+	// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
 	loadedSdk ??= require('matrix-js-sdk') as SdkModule;
 	return loadedSdk;
 }
@@ -135,6 +136,7 @@ let sdkLoggingSilenced = false;
 function silenceSdkLogging(): void {
 	if (sdkLoggingSilenced) return;
 	sdkLoggingSilenced = true;
+	// eslint-disable-next-line @typescript-eslint/no-require-imports -- the SDK is loaded on first use (loadSdk)
 	const { logger } = require('matrix-js-sdk/lib/logger.js') as { logger: unknown };
 	const root = logger as { methodFactory: unknown; rebuild?: () => void };
 	root.methodFactory = () => () => undefined;

@@ -1,5 +1,3 @@
-import { isIPv6 } from 'node:net';
-
 /**
  * The Matrix identifier grammar (spec appendices "Server Name" and "User Identifiers", v1.8+),
  * checked strictly: no normalisation happens here. See normalize.ts for what attendees type.
@@ -14,6 +12,8 @@ const DIGITS_AND_DOTS = /^[0-9.]+$/;
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 const IPV6_BODY = /^[0-9A-Fa-f:.]{2,45}$/;
 const PORT = /^\d{1,5}$/;
+const IPV6_GROUP = /^[0-9A-Fa-f]{1,4}$/;
+const IPV4_OCTET = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]\d|\d)$/;
 
 export type ServerNameProblem = 'badServerName' | 'badPort';
 
@@ -62,7 +62,8 @@ export function parseServerName(serverName: string): ParsedServerName | ServerNa
 
 	if (host.startsWith('[')) {
 		const body = host.slice(1, -1);
-		if (!host.endsWith(']') || !IPV6_BODY.test(body) || !isIPv6(body)) return 'badServerName';
+		if (!host.endsWith(']') || !IPV6_BODY.test(body) || !isIpv6Address(body))
+			return 'badServerName';
 		return { host, hostKind: 'ipv6', port };
 	}
 	if (host.length === 0 || host.length > 255) return 'badServerName';
@@ -73,6 +74,34 @@ export function parseServerName(serverName: string): ParsedServerName | ServerNa
 	}
 	if (!DNS_NAME.test(host)) return 'badServerName';
 	return { host, hostKind: 'dns', port };
+}
+
+/**
+ * An IPv6 address in RFC 4291 §2.2 text form: eight groups of 1–4 hex digits; one `::` standing for
+ * one or more groups of zeros; the last two groups optionally written as dotted IPv4 without leading
+ * zeros. Accepts what Node's `net.isIPv6` accepts (zone IDs aside, which IPV6_BODY already excludes),
+ * without importing `node:net` (test/unit/mxid/ipv6.test.ts compares the two).
+ */
+function isIpv6Address(text: string): boolean {
+	const halves = text.split('::');
+	if (halves.length > 2) return false;
+	const parts = halves.map((half) => (half === '' ? [] : half.split(':')));
+	let groups = 0;
+	for (const [h, half] of parts.entries()) {
+		for (const [i, part] of half.entries()) {
+			const isLast = h === parts.length - 1 && i === half.length - 1;
+			if (isLast && part.includes('.')) {
+				const octets = part.split('.');
+				if (octets.length !== 4 || !octets.every((octet) => IPV4_OCTET.test(octet))) return false;
+				groups += 2;
+			} else if (IPV6_GROUP.test(part)) {
+				groups += 1;
+			} else {
+				return false;
+			}
+		}
+	}
+	return halves.length === 2 ? groups <= 7 : groups === 8;
 }
 
 export function isValidServerName(serverName: string): boolean {

@@ -28,12 +28,10 @@ const MAX_PAGES = 100_000;
 
 export function normalizeInstanceUrl(input: string): string {
 	const raw = (input ?? '').trim();
-	let url: URL;
-	try {
-		url = new URL(raw);
-	} catch {
+	if (!URL.canParse(raw)) {
 		throw new PretixApiError('invalid_input', 'The pretix URL in the credential is not a valid URL. Expected e.g. https://pretix.eu or https://tickets.example.org.');
 	}
+	const url = new URL(raw);
 	if (url.protocol !== 'https:' && url.protocol !== 'http:') {
 		throw new PretixApiError('invalid_input', 'The pretix URL in the credential must start with https:// (or http:// for a local test instance).');
 	}
@@ -119,6 +117,7 @@ export class PretixClient {
 					await this.sleep(backoffMs(failed++, this.options.backoffBaseMs ?? 500, 30_000, this.options.random));
 					continue;
 				}
+				// eslint-disable-next-line @n8n/community-nodes/require-node-api-error -- lib has no node: toNodeError() maps it (CONTRIBUTING.md)
 				throw new PretixApiError('network', `${action}: no response from pretix (${code}).`, { hint: 'Check the pretix URL in the credential and that the server is reachable.' });
 			}
 			const status = response.status;
@@ -323,18 +322,15 @@ export class PretixClient {
 		} catch (error) {
 			// Already gone is what we wanted.
 			if (error instanceof PretixApiError && error.kind === 'not_found') return;
+			// eslint-disable-next-line @n8n/community-nodes/require-node-api-error -- lib has no node: toNodeError() maps it (CONTRIBUTING.md)
 			throw error;
 		}
 	}
 
 	private resolve(pathOrUrl: string): string {
 		if (pathOrUrl.startsWith('/')) return `${this.apiUrl}${pathOrUrl}`;
-		let url: URL;
-		try {
-			url = new URL(pathOrUrl);
-		} catch {
-			throw new PretixApiError('bad_response', 'pretix returned an invalid pagination link.');
-		}
+		if (!URL.canParse(pathOrUrl)) throw new PretixApiError('bad_response', 'pretix returned an invalid pagination link.');
+		const url = new URL(pathOrUrl);
 		const base = new URL(this.instanceUrl);
 		if (url.host === base.host && url.protocol === base.protocol) return url.toString();
 		if (!url.pathname.startsWith(`${base.pathname.replace(/\/$/, '')}/api/v1/`)) {

@@ -92,8 +92,8 @@ function canonical(value: string): string | undefined {
 export async function resolveEventUrl(client: PretixClient, input: string): Promise<EventRef> {
 	const parsed = parseEventUrl(input, client.instanceUrl);
 	if (parsed.kind === 'slugs') {
-		const { kind: _kind, ...ref } = parsed;
-		return ref;
+		const { organizer, event, subevent } = parsed;
+		return subevent === undefined ? { organizer, event } : { organizer, event, subevent };
 	}
 	const target = canonical(parsed.url.toString()) as string;
 	const targetHost = parsed.url.host.toLowerCase();

@@ -129,6 +129,7 @@ export class PostgresBackend implements LedgerBackend {
 		} catch (error) {
 			this.pool = null;
 			await pool.end().catch(() => undefined);
+			// eslint-disable-next-line @n8n/community-nodes/require-node-api-error -- lib has no node: toNodeError() maps it (CONTRIBUTING.md)
 			throw error;
 		}
 	}

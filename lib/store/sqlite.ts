@@ -165,6 +165,7 @@ export class SqliteBackend implements LedgerBackend {
 			if (this.options.path !== ':memory:')
 				mkdirSync(dirname(this.options.path), { recursive: true });
 			// Loaded lazily: `node:sqlite` exists on Node ≥22.5 only, and only this backend needs it.
+			// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, see above
 			const { DatabaseSync } = require('node:sqlite') as typeof import('node:sqlite');
 			const db = new DatabaseSync(this.options.path);
 			db.exec(

@@ -25,10 +25,12 @@ export class DedupeStore implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Dedupe Store',
 		name: 'dedupeStore',
-		icon: 'file:dedupeStore.svg',
+		icon: { light: 'file:dedupeStore.svg', dark: 'file:dedupeStore.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
+		// The operation's action, as n8n's panel names it (test/unit/subtitles.test.ts keeps it in step).
+		subtitle:
+			'={{ {"ticket/plan":"Plan what tickets change","ticket/record":"Record what happened","ticket/summarize":"Summarize a run","entry/claim":"Claim entries","entry/complete":"Complete entries","entry/fail":"Fail entries","entry/forget":"Forget a person","entry/lookup":"Look up a person","entry/release":"Release entries","roomMapping/list":"List room mappings","roomMapping/resolve":"Resolve rooms for an attendee","roomMapping/set":"Set a room mapping","roomMapping/unset":"Unset room mappings","event/getCursor":"Get a sync cursor","event/stats":"Get event statistics","event/purge":"Purge an event","event/setCursor":"Set a sync cursor"}[($parameter["resource"] || "") + "/" + $parameter["operation"]] || $parameter["operation"] }}',
 		description:
 			'Remember who was invited (privacy-minimal, concurrency-safe), map events to rooms, keep statistics',
 		defaults: {

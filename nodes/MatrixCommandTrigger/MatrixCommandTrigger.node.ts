@@ -41,7 +41,7 @@ export class MatrixCommandTrigger implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Matrix Command Trigger',
 		name: 'matrixCommandTrigger',
-		icon: 'file:matrixCommandTrigger.svg',
+		icon: { light: 'file:matrixCommandTrigger.svg', dark: 'file:matrixCommandTrigger.dark.svg' },
 		group: ['trigger'],
 		version: 1,
 		subtitle: '={{ ($parameter["prefix"] || "!") + " commands" }}',

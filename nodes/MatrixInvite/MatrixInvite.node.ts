@@ -19,10 +19,12 @@ export class MatrixInvite implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Matrix Invite',
 		name: 'matrixInvite',
-		icon: 'file:matrixInvite.svg',
+		icon: { light: 'file:matrixInvite.svg', dark: 'file:matrixInvite.dark.svg' },
 		group: ['output'],
 		version: 1,
-		subtitle: '={{$parameter["operation"]}}',
+		// The operation's action, as n8n's panel names it (test/unit/subtitles.test.ts keeps it in step).
+		subtitle:
+			'={{ {"invite":"Invite people into rooms","membership":"Report room memberships","message":"Post a notice to a room","revoke":"Revoke invites or remove people"}[$parameter["operation"]] || $parameter["operation"] }}',
 		description:
 			'Invite people into Matrix rooms, revoke invites, report memberships and post notices',
 		defaults: {

@@ -20,7 +20,7 @@ export class MxidValidate implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'MXID Validate',
 		name: 'mxidValidate',
-		icon: 'file:mxidValidate.svg',
+		icon: { light: 'file:mxidValidate.svg', dark: 'file:mxidValidate.dark.svg' },
 		group: ['transform'],
 		version: 1,
 		subtitle:
@@ -140,7 +140,9 @@ export class MxidValidate implements INodeType {
 					writeBack: options.writeBack === true,
 				};
 			} catch (error) {
-				if (!this.continueOnFail()) throw error;
+				// n8n's own wrapping: a NodeOperationError passes through, anything else keeps its message.
+				if (!this.continueOnFail())
+					throw new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
 				return { error: error as Error };
 			}
 		});
@@ -217,7 +219,7 @@ async function checkAll(
 						{ message: error.message },
 						{ message: error.message, httpCode: '401' },
 					);
-				throw error;
+				throw new NodeOperationError(this.getNode(), error as Error);
 			}
 		}
 	};

@@ -1,5 +1,4 @@
 import type { HttpTransport } from '../../lib/http/types';
-import { TransportError } from '../../lib/http/types';
 import { retryAfterMs, sleepMs } from '../../lib/http/retry';
 
 /**
@@ -35,9 +34,9 @@ export async function lookUpProfile(
 		let response;
 		try {
 			response = await transport<{ errcode?: string }>({ method: 'GET', url, timeoutMs: 20_000 });
-		} catch (error) {
-			if (error instanceof TransportError) return 'unreachable';
-			throw error;
+		} catch {
+			// An HttpTransport rejects only with a TransportError: no answer from the homeserver.
+			return 'unreachable';
 		}
 		const errcode =
 			response.body && typeof response.body === 'object' ? response.body.errcode : undefined;

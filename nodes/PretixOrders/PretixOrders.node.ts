@@ -14,10 +14,12 @@ export class PretixOrders implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Pretix Orders',
 		name: 'pretixOrders',
-		icon: 'file:pretix.svg',
+		icon: { light: 'file:pretixOrders.svg', dark: 'file:pretixOrders.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
+		// The operation's action, as n8n's panel names it (test/unit/subtitles.test.ts keeps it in step).
+		subtitle:
+			'={{ {"organizer/getMany":"Get many organizers","event/get":"Get an event","event/getMany":"Get many events","attendee/getMany":"Get many attendees","order/get":"Get an order","oauthToken/revoke":"Revoke the pretix access"}[($parameter["resource"] || "") + "/" + $parameter["operation"]] || $parameter["operation"] }}',
 		description: 'Read pretix events and the attendees of their orders, one item per ticket holder',
 		defaults: {
 			name: 'Pretix Orders',

@@ -13,7 +13,7 @@ export class PretixTrigger implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Pretix Trigger',
 		name: 'pretixTrigger',
-		icon: 'file:pretix.svg',
+		icon: { light: 'file:pretixTrigger.svg', dark: 'file:pretixTrigger.dark.svg' },
 		group: ['trigger'],
 		version: 1,
 		subtitle: '={{$parameter["resolveOrder"] ? "attendees of changed orders" : "order notifications"}}',

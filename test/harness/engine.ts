@@ -51,7 +51,7 @@ export const REPO_ROOT = path.resolve(__dirname, '../..');
 export const INSTALLED_USER_FOLDER = path.join(REPO_ROOT, '.tmp/engine-user');
 export const INSTALLED_PACKAGE_DIR = path.join(INSTALLED_USER_FOLDER, '.n8n/nodes/node_modules', PACKAGE_NAME);
 /** n8n-nodes-base of the pinned n8n: the source of the built-in `oAuth2Api` parent credential. */
-const N8N_NODES_BASE = path.join(REPO_ROOT, 'scripts/n8n-runtime/node_modules/n8n-nodes-base');
+const N8N_NODES_BASE = path.join(REPO_ROOT, '.n8n-runtime/node_modules/n8n-nodes-base');
 
 // ---------------------------------------------------------------------------------------------
 // Loading the package

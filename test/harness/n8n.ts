@@ -1,5 +1,5 @@
 /**
- * E2E harness: a real n8n 2.x (the pinned scripts/n8n-runtime install) in a temporary user folder on a
+ * E2E harness: a real n8n 2.x (the pinned .n8n-runtime install) in a temporary user folder on a
  * free port, with this package installed exactly as n8n installs community packages. Credentials and
  * workflows are imported with n8n's CLI, published through the public API, webhooks are called at
  * their production URLs and executions are read back through the public API.
@@ -14,7 +14,7 @@ import path from 'node:path';
 import { installPackedPackage, packPackage, PACKAGE_NAME } from './install-package';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
-export const N8N_RUNTIME = path.join(REPO_ROOT, 'scripts/n8n-runtime');
+export const N8N_RUNTIME = path.join(REPO_ROOT, '.n8n-runtime');
 const N8N_BIN = path.join(N8N_RUNTIME, 'node_modules/n8n/bin/n8n');
 
 /** The package's nodes and credentials as n8n must list them once the package is installed. */
@@ -156,7 +156,7 @@ export class N8nInstance {
 
 	/** Starts a fresh n8n (or a restart on `userFolder`), with the package installed, data imported and workflows published. */
 	static async start(options: N8nOptions = {}): Promise<N8nInstance> {
-		if (!existsSync(N8N_BIN)) throw new Error('n8n is not installed in scripts/n8n-runtime: run `npm run setup`');
+		if (!existsSync(N8N_BIN)) throw new Error('n8n is not installed in .n8n-runtime: run `npm run setup`');
 		mkdirSync(path.join(REPO_ROOT, '.tmp'), { recursive: true });
 		const userFolder = options.userFolder ?? mkdtempSync(path.join(REPO_ROOT, '.tmp', `n8n-${options.label ?? 'e2e'}-`));
 		if (options.installPackage ?? !options.userFolder) {

@@ -204,7 +204,9 @@ export async function execute(
 				keepMember: itemOptions.keepMembers === true,
 			};
 		} catch (error) {
-			if (!this.continueOnFail()) throw error;
+			// n8n's own wrapping: a NodeOperationError passes through, anything else keeps its message.
+			if (!this.continueOnFail())
+				throw new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
 			return { error: error as Error };
 		}
 	});

@@ -1,5 +1,11 @@
-import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
-import { NodeApiError, NodeOperationError, type JsonObject } from 'n8n-workflow';
+import {
+	NodeApiError,
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeProperties,
+	type JsonObject,
+} from 'n8n-workflow';
 
 import { assertSlug, parseAttendeeOptions, PretixApiError, resolveEventUrl, resolveOrganizerUrl, type Attendee, type AttendeeOptions, type EventRef, type PretixClient } from '../../../lib/pretix';
 

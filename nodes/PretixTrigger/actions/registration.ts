@@ -1,5 +1,4 @@
-import type { IHookFunctions } from 'n8n-workflow';
-import { NodeApiError, NodeOperationError, type JsonObject } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError, type IHookFunctions, type JsonObject } from 'n8n-workflow';
 
 import { assertSlug, DEFAULT_TRIGGER_ACTIONS, PretixApiError, pretixClientFor, type PretixClient } from '../../../lib/pretix';
 import { callerAuthProblem, withBasicAuth } from './caller-auth';
