@@ -13,7 +13,7 @@ export class MatrixAdminApi implements ICredentialType {
 
 	documentationUrl = 'https://element-hq.github.io/synapse/latest/usage/administration/admin_api/registration_tokens.html';
 
-	icon: Icon = 'file:icons/matrix.svg';
+	icon: Icon = { light: 'file:icons/matrixBot.svg', dark: 'file:icons/matrixBot.dark.svg' };
 
 	properties: INodeProperties[] = [
 		{

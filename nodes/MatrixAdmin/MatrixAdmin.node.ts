@@ -13,7 +13,7 @@ export class MatrixAdmin implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Matrix Admin',
 		name: 'matrixAdmin',
-		icon: 'file:matrixAdmin.svg',
+		icon: { light: 'file:matrixAdmin.svg', dark: 'file:matrixAdmin.dark.svg' },
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
