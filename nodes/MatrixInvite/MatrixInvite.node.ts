@@ -24,7 +24,7 @@ export class MatrixInvite implements INodeType {
 		version: 1,
 		// The operation's action, as n8n's panel names it (test/unit/subtitles.test.ts keeps it in step).
 		subtitle:
-			'={{ {"invite":"Invite people into rooms","membership":"Report room memberships","message":"Post a notice to a room","revoke":"Revoke invites or remove people"}[$parameter["operation"]] || $parameter["operation"] }}',
+			'={{ {"estimate":"Estimate how long invites take","invite":"Invite people into rooms","membership":"Report room memberships","message":"Post a notice to a room","revoke":"Revoke invites or remove people"}[$parameter["operation"]] || $parameter["operation"] }}',
 		description:
 			'Invite people into Matrix rooms, revoke invites, report memberships and post notices',
 		defaults: {

@@ -23,6 +23,7 @@ interface TemplateNode {
 	parameters: Record<string, unknown>;
 	credentials?: Record<string, { id: string; name: string }>;
 	webhookId?: string;
+	onError?: string;
 }
 
 interface Template {
@@ -124,15 +125,35 @@ describe.each(templates)('template %s', (_file, template) => {
 		}
 	});
 
-	test("expressions name no node with several outputs: $('IF').first() would pick an output by the graph, not by the run", () => {
+	test("$('X').first()/.all() name a node with several outputs only where one output leads to them (n8n picks the output by the graph, not by the run)", () => {
 		const multi = new Set(
 			template.nodes
-				.filter((n) => /\.(if|switch|splitInBatches)$/.test(n.type) || (n.type.endsWith('.dedupeStore') && ['claim', 'plan'].includes(String(n.parameters.operation))) || (n.type.endsWith('.mxidValidate') && n.parameters.invalidOutput !== 'same'))
+				.filter((n) => /\.(if|switch|splitInBatches|filter)$/.test(n.type) || (n.type.endsWith('.dedupeStore') && ['claim', 'plan'].includes(String(n.parameters.operation))) || (n.type.endsWith('.mxidValidate') && n.parameters.invalidOutput !== 'same') || n.onError === 'continueErrorOutput')
 				.map((n) => n.name),
 		);
-		const text = JSON.stringify(template.nodes.map((n) => n.parameters));
-		const named = [...text.matchAll(/\$\('([^']+)'\)/g)].map((m) => m[1]).filter((name) => multi.has(name));
-		expect([...new Set(named)]).toEqual([]);
+		/** The nodes reachable from one output of a node. */
+		const reachable = (from: string, output: number): Set<string> => {
+			const seen = new Set<string>();
+			const queue = (template.connections[from]?.main[output] ?? []).map((link) => link.node);
+			while (queue.length) {
+				const node = queue.shift()!;
+				if (seen.has(node)) continue;
+				seen.add(node);
+				for (const links of template.connections[node]?.main ?? []) for (const link of links) queue.push(link.node);
+			}
+			return seen;
+		};
+		const ambiguous: string[] = [];
+		for (const node of template.nodes) {
+			const text = JSON.stringify(node.parameters);
+			for (const match of text.matchAll(/\$\('([^']+)'\)\.(first|last|all)\(\)/g)) {
+				const target = match[1];
+				if (!multi.has(target)) continue;
+				const outputs = (template.connections[target]?.main ?? []).map((_links, output) => output).filter((output) => reachable(target, output).has(node.name));
+				if (outputs.length > 1) ambiguous.push(`${node.name} → $('${target}').${match[2]}() (reached from outputs ${outputs.join(', ')})`);
+			}
+		}
+		expect(ambiguous).toEqual([]);
 	});
 
 	test('sticky notes cover no node', () => {

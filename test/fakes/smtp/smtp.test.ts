@@ -1,14 +1,14 @@
 /**
  * The SMTP sink against RFC 5321's command sequence (§3.3 mail transactions, §4.1.1.4 DATA and
  * §4.5.2 dot-stuffing, §4.2 reply codes; 503 for commands out of order) and against nodemailer,
- * the client n8n's Send Email node uses (scripts/n8n-runtime's copy).
+ * the client n8n's Send Email node uses (.n8n-runtime's copy).
  */
 import { createConnection } from 'node:net';
 import path from 'node:path';
 
 import { startSmtpSink, type SmtpSink } from './index';
 
-const RUNTIME = path.resolve(__dirname, '../../../scripts/n8n-runtime/node_modules');
+const RUNTIME = path.resolve(__dirname, '../../../.n8n-runtime/node_modules');
 
 async function converse(port: number, lines: string[]): Promise<string[]> {
 	const socket = createConnection({ host: '127.0.0.1', port });
