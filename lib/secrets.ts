@@ -71,45 +71,57 @@ export function secretWeakness(value: unknown, policy: SecretPolicy): SecretWeak
 		? [...secret].filter((c) => policy.counted!.test(c)).length
 		: [...secret].length;
 	if (counted < policy.minLength) return 'tooShort';
-	if (hasLowVariety(secret)) return 'lowVariety';
+	if (hasLowVariety(secret, policy.minLength)) return 'lowVariety';
 	return undefined;
 }
 
-function hasLowVariety(secret: string): boolean {
+/**
+ * A secret is too regular when, after every run, sequence, keyboard walk and repeated block is
+ * taken out, fewer than `minLength` characters are left (or it uses fewer than 10 distinct
+ * characters). A long random secret that happens to contain "abcdef" still passes; a typed one made
+ * of such patterns does not.
+ */
+function hasLowVariety(secret: string, minLength: number): boolean {
 	const chars = [...secret];
 	if (new Set(chars).size < MIN_DISTINCT_CHARACTERS) return true;
+	const patterned = new Array<boolean>(chars.length).fill(false);
+	const mark = (from: number, length: number) => {
+		for (let k = from; k < from + length && k < chars.length; k++) patterned[k] = true;
+	};
 	let run = 1;
 	for (let i = 1; i < chars.length; i++) {
 		run = chars[i] === chars[i - 1] ? run + 1 : 1;
-		if (run >= MAX_RUN) return true;
+		if (run >= MAX_RUN) mark(i - run + 1, run);
 	}
-	const lower = secret.toLowerCase();
-	if (hasSequence(lower)) return true;
+	const lower = chars.join('').toLowerCase();
+	markSequences(lower, mark);
 	for (const row of KEYBOARD_ROWS) {
-		const reversed = [...row].reverse().join('');
-		for (let i = 0; i + SEQUENCE_LENGTH <= row.length; i++) {
-			if (lower.includes(row.slice(i, i + SEQUENCE_LENGTH))) return true;
-			if (lower.includes(reversed.slice(i, i + SEQUENCE_LENGTH))) return true;
+		for (const line of [row, [...row].reverse().join('')]) {
+			for (let i = 0; i + SEQUENCE_LENGTH <= line.length; i++) {
+				const walk = line.slice(i, i + SEQUENCE_LENGTH);
+				for (let at = lower.indexOf(walk); at !== -1; at = lower.indexOf(walk, at + 1)) mark(at, SEQUENCE_LENGTH);
+			}
 		}
 	}
-	const seen = new Set<string>();
-	for (let i = 0; i + REPEATED_BLOCK <= secret.length; i++) {
-		const block = secret.slice(i, i + REPEATED_BLOCK);
-		if (seen.has(block)) return true;
-		seen.add(block);
+	const first = new Map<string, number>();
+	for (let i = 0; i + REPEATED_BLOCK <= chars.length; i++) {
+		const block = chars.slice(i, i + REPEATED_BLOCK).join('');
+		const earlier = first.get(block);
+		if (earlier === undefined) first.set(block, i);
+		else if (i - earlier >= REPEATED_BLOCK) mark(i, REPEATED_BLOCK);
 	}
-	return false;
+	return patterned.filter((p) => !p).length < minLength;
 }
 
-/** "abcdef", "FEDCBA", "123456": consecutive code points, up or down. */
-function hasSequence(lower: string): boolean {
+/** "abcdef", "FEDCBA", "123456": consecutive code points, up or down, of SEQUENCE_LENGTH or more. */
+function markSequences(lower: string, mark: (from: number, length: number) => void): void {
 	let up = 1;
 	let down = 1;
 	for (let i = 1; i < lower.length; i++) {
 		const step = lower.charCodeAt(i) - lower.charCodeAt(i - 1);
 		up = step === 1 ? up + 1 : 1;
 		down = step === -1 ? down + 1 : 1;
-		if (up >= SEQUENCE_LENGTH || down >= SEQUENCE_LENGTH) return true;
+		if (up >= SEQUENCE_LENGTH) mark(i - up + 1, up);
+		if (down >= SEQUENCE_LENGTH) mark(i - down + 1, down);
 	}
-	return false;
 }
