@@ -47,7 +47,8 @@ const ORGANIZER = 'exampleorg';
 const BATCH_EVENT = 'batch26';
 const HOOK_EVENT = 'hook26';
 const LEDGER_SECRET = 'Rq4Vn8Lw2Xc6Bz1Mk7Jt3Hp9Gf5Sd0Ya';
-const WEBHOOK_SECRET = 'bench-webhook-secret-5b2e8d1f';
+/** A path secret the Pretix Trigger accepts (the templates ship an empty one, which refuses to publish). */
+const WEBHOOK_SECRET = 'Bv7pQ3xN9kT2wR6zM0cJ4hL8fS1dG5yE';
 
 function procStatus(pid: number): { hwm: number; rss: number } {
 	const text = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -58,9 +59,12 @@ function procStatus(pid: number): { hwm: number; rss: number } {
 
 function loadTemplate(file: string, organizersRoom: string): WorkflowImport {
 	const text = readFileSync(path.join(REPO_ROOT, 'workflows', file), 'utf8')
-		.replaceAll('!organizers-room:example.org', organizersRoom)
-		.replaceAll('replace-with-a-long-random-secret', WEBHOOK_SECRET);
-	return JSON.parse(text) as WorkflowImport;
+		.replaceAll('!organizers-room:example.org', organizersRoom);
+	const workflow = JSON.parse(text) as WorkflowImport;
+	for (const node of workflow.nodes as Array<{ type: string; parameters: Record<string, unknown> }>) {
+		if (node.type.endsWith('.pretixTrigger')) node.parameters.pathSecret = WEBHOOK_SECRET;
+	}
+	return workflow;
 }
 
 function webhookPath(workflow: WorkflowImport): string {

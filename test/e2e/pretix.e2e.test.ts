@@ -77,9 +77,9 @@ const PATH_SECRET = 'Xk29vTq7LmP3wZr8_nB4Hc6Jd0';
 const HOOK_USER = 'pretix';
 const HOOK_PASSWORD = 'h00k:p@ss word';
 
-/** Active paid positions of the fixture event (as the engine tests establish). */
+/** Active paid positions of the fixture event, add-ons included (as the engine tests establish). */
 const PAID_POSITIONS = [
-	5001, 5004, 5006, 5007, 5008, 5010, 5011, 5012, 5013, 5014, 5015, 5016, 5017, 5018,
+	5001, 5004, 5006, 5007, 5008, 5009, 5010, 5011, 5012, 5013, 5014, 5015, 5016, 5017, 5018,
 ];
 
 let fake: StartedFakePretix & FakePretix;
@@ -356,7 +356,7 @@ describe('Pretix Trigger in real n8n', () => {
 		const plan: Array<[WebhookFixtureName, number[] | 'none']> = [
 			['order-paid', [5001]],
 			['order-placed', 'none'], // B7NQX is pending: acknowledged, no run
-			['order-changed-item', [5006, 5007, 5008]],
+			['order-changed-item', [5006, 5007, 5008, 5009]], // 5009 is 5006's workshop add-on: a ticket of its own, its parent's attendee
 			['checkin', 'none'], // action not selected
 			['order-modified', [5013]],
 			['order-changed-cancel-position', [5004]], // the canceled position 5005 is not emitted

@@ -24,7 +24,8 @@ import {
 export { delay };
 
 export const EVENT_KEY = 'exampleorg/summit26';
-export const WEBHOOK_SECRET = 'reliability-webhook-secret-5d1e8b';
+/** A path secret the Pretix Trigger accepts (the templates ship an empty one, which refuses to publish). */
+export const WEBHOOK_SECRET = 'Rk4nW8qZ2vT6yB0pL9sH3dF7jC5mX1gA';
 export const BATCH_WORKFLOW = 'pretixMatrixBatchInvite';
 export const WEBHOOK_WORKFLOW = 'pretixMatrixWebhookInvite';
 /** Valid Matrix IDs of the paid fixture orders (see test/fixtures/pretix/README.md). */
@@ -67,9 +68,11 @@ export function loadTemplates(
 		.filter((file) => file.endsWith('.json'))
 		.map((file) => {
 			const text = readFileSync(path.join(dir, file), 'utf8')
-				.replaceAll('!organizers-room:example.org', services.organizersRoom)
-				.replaceAll('replace-with-a-long-random-secret', WEBHOOK_SECRET);
+				.replaceAll('!organizers-room:example.org', services.organizersRoom);
 			const workflow = JSON.parse(text) as WorkflowImport;
+			for (const node of workflow.nodes as TemplateNode[]) {
+				if (node.type.endsWith('.pretixTrigger')) node.parameters.pathSecret = WEBHOOK_SECRET;
+			}
 			patch?.(workflow);
 			return workflow;
 		});
