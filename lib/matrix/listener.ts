@@ -442,6 +442,9 @@ export class CommandListener {
 		const commands = this.options.commands?.length ? this.options.commands : DEFAULT_COMMANDS;
 		const parsed = parseCommand(content.body, { prefix: this.options.prefix, commands });
 		if (parsed.kind === 'none' || parsed.kind === 'tooLong') return;
+		// Another template's command (each template listens for its own): not ours to refuse, or
+		// every listener with replyToRefused would answer an attendee's `!claim` typed in a room.
+		if (parsed.kind === 'unknown' && !this.options.helpOnUnknown) return;
 		if (!this.remember(eventId)) return;
 		this.persist();
 		const direct = this.options.directMessages ? await this.isDirect(roomId, sender) : undefined;

@@ -153,6 +153,27 @@ describe('CommandListener', () => {
 		expect(third.emitted.map((e) => e.eventId)).toEqual([command, fresh]);
 	});
 
+	// Templates split the commands between listeners (status-reply: status, stats, help; invite
+	// codes: invitecode; …): only the listener of a command may refuse it, else one typed command
+	// would draw a refusal from every listener with replyToRefused.
+	test('a listener refuses only its own commands: another listener\'s command from a guest draws no notice', async () => {
+		const { emitted } = await listen({ commands: ['status', 'stats', 'help'], replyToRefused: true, helpOnUnknown: false });
+		const botNotices = () => hs.timeline(roomId, 'm.room.message').filter((e) => e.sender === bot.userId);
+		hs.say(guest.userId, roomId, '!claim https://pretix.example/org/ev/order/ABC12/secret/');
+		hs.say(guest.userId, roomId, '!batchinvite');
+		const own = hs.say(guest.userId, roomId, '!status');
+		await until(() => botNotices().length >= 1);
+		await new Promise((r) => setTimeout(r, 400));
+		expect(botNotices()).toHaveLength(1);
+		expect((botNotices()[0].content['m.relates_to'] as any)['m.in_reply_to'].event_id).toBe(own);
+		// Nobody else touched: the moderator's own command still runs, other commands emit nothing.
+		const mine = hs.say(mod.userId, roomId, '!stats');
+		hs.say(mod.userId, roomId, '!claim x');
+		await until(() => emitted.length >= 1);
+		await new Promise((r) => setTimeout(r, 300));
+		expect(emitted.map((e) => [e.command, e.eventId])).toEqual([['stats', mine]]);
+	});
+
 	test('a refusal answered 429 is retried after retry_after_ms and posted once; only delivered refusals silence the next', async () => {
 		const errors: string[] = [];
 		await listen({ replyToRefused: true, onError: (e) => void errors.push(e.message) });
