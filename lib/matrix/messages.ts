@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sleepMs } from '../http/retry';
 import type { MatrixClient } from './client';
-import { isEventId } from './ids';
+import { isEventId, isValidUserId } from './ids';
 import { withRetries } from './retrying';
 import { authError, failureIsAuth, resolveRoom, type RoomProblem } from './rooms';
 
@@ -26,6 +26,11 @@ export interface NoticeInput {
 	/** Event to reply to (e.g. the command that asked). */
 	replyTo?: string;
 	msgtype?: 'm.notice' | 'm.text';
+	/**
+	 * Users the message deliberately addresses (`m.mentions.user_ids`). Nobody else is pinged, however
+	 * the text or HTML looks: without it the message mentions no one (see buildNoticeContent).
+	 */
+	mentions?: readonly string[];
 }
 
 export interface SendFailure {
@@ -66,6 +71,12 @@ export function buildNoticeContent(input: NoticeInput): Record<string, unknown> 
 		content.formatted_body = html;
 	}
 	if (input.replyTo) content['m.relates_to'] = { 'm.in_reply_to': { event_id: input.replyTo } };
+	// Intentional mentions (spec v1.11, client-server API "User and room mentions"): with `m.mentions` present,
+	// clients and push rules notify only the users listed (and the room only for `room: true`), no
+	// longer whoever's name or ID appears in the body. An empty object therefore guarantees that a
+	// templated text quoting a display name, an ID or "@room" pings nobody. Never `room: true`.
+	const userIds = [...new Set((input.mentions ?? []).filter(isValidUserId))];
+	content['m.mentions'] = userIds.length ? { user_ids: userIds } : {};
 	return content;
 }
 

@@ -101,6 +101,7 @@ describe('Matrix Command Trigger', () => {
 			msgtype: 'm.notice',
 			body: 'Status: 2 args',
 			'm.relates_to': { 'm.in_reply_to': { event_id: eventId } },
+			'm.mentions': {},
 		});
 		// Static data carries the sync position and the handled event.
 		expect(t.staticData['node:Commands']).toMatchObject({

@@ -273,6 +273,8 @@ describe('Matrix Invite node', () => {
 			format: 'org.matrix.custom.html',
 			formatted_body: '<b>Invited:</b> 3',
 			'm.relates_to': { 'm.in_reply_to': { event_id: command } },
+			// spec "User and room mentions": the sent event mentions nobody unless asked to.
+			'm.mentions': {},
 		});
 		// The same logical message (idempotency key) is never posted twice.
 		const keyed = { ...parameters, messageOptions: { idempotencyKey: 'status-reply-1' } };

@@ -145,6 +145,7 @@ describe('messages', () => {
 		expect(buildNoticeContent({ room: '!r', text: 'hi' })).toEqual({
 			msgtype: 'm.notice',
 			body: 'hi',
+			'm.mentions': {},
 		});
 		expect(
 			buildNoticeContent({
@@ -159,8 +160,29 @@ describe('messages', () => {
 			format: 'org.matrix.custom.html',
 			formatted_body: '<p>Hello <b>you</b> &amp; me</p>',
 			'm.relates_to': { 'm.in_reply_to': { event_id: '$ev' } },
+			'm.mentions': {},
 		});
 		expect(htmlToPlain('a<br>b')).toBe('a\nb');
+	});
+
+	test('spec "User and room mentions": every message carries m.mentions, empty unless someone is addressed on purpose', () => {
+		// A text that names a user, links them as a pill and says @room: with m.mentions present,
+		// clients notify only the listed users, so an empty object pings nobody.
+		const loud = buildNoticeContent({
+			room: '!r',
+			text: '@room hello @alice:example.org',
+			html: '@room <a href="https://matrix.to/#/@alice:example.org">Alice</a>',
+		});
+		expect(loud['m.mentions']).toEqual({});
+		expect(loud['m.mentions']).not.toHaveProperty('room');
+		// Deliberate mentions list exactly the valid user IDs, once each; junk is dropped, never @room.
+		expect(
+			buildNoticeContent({
+				room: '!r',
+				text: 'hi',
+				mentions: ['@alice:example.org', '@alice:example.org', 'not an id', '#room:example.org'],
+			})['m.mentions'],
+		).toEqual({ user_ids: ['@alice:example.org'] });
 	});
 
 	test('sendNotice: 429s wait the retry_after_ms asked for, 5xx are retried until the budget (not a count) is spent', async () => {

@@ -103,6 +103,8 @@ describe('CommandListener', () => {
 					(e.content['m.relates_to'] as any)['m.in_reply_to'].event_id,
 			),
 		).toBe(true);
+		// spec "User and room mentions": the listener's own replies ping nobody either.
+		expect(replies.map((e) => e.content['m.mentions'])).toEqual([{}, {}]);
 		// Its own notices never loop back in, and state carries the sync token and seen ids.
 		await new Promise((r) => setTimeout(r, 200));
 		expect(emitted).toHaveLength(1);
