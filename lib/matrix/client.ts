@@ -209,6 +209,16 @@ export class MatrixClient {
 		});
 	}
 
+	/** One event of a room (404 M_NOT_FOUND when it does not exist or the bot may not see it). */
+	event(roomId: string, eventId: string) {
+		return this.request<{ sender?: unknown; content?: Record<string, unknown> }>('GET', [
+			'rooms',
+			roomId,
+			'event',
+			eventId,
+		]);
+	}
+
 	profile(userId: string) {
 		return this.request<{ displayname?: string; avatar_url?: string }>('GET', ['profile', userId]);
 	}

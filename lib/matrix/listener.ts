@@ -4,7 +4,7 @@ import { fetchTransport, sameOriginFetch } from '../http/fetch-transport';
 import { describeFailure, MatrixClient } from './client';
 import { DEFAULT_COMMANDS, helpText, parseCommand } from './commands';
 import { isRoomAlias, isRoomId } from './ids';
-import { buildNoticeContent, txnIdFor } from './messages';
+import { buildNoticeContent, threadRootOf, txnIdFor } from './messages';
 import { levelOf, readRoomPowerLevels } from './rooms';
 import { withRetries } from './retrying';
 
@@ -42,6 +42,11 @@ export interface CommandEvent {
 	/** The power level that makes a room's moderator (for checks in other rooms). */
 	moderatorLevel: number;
 	eventId: string;
+	/**
+	 * Only for a command typed in a thread: the thread's root event. Replies sent with `eventId` as
+	 * "Reply To" stay in the thread on their own (sendNotice reads it from the command event).
+	 */
+	threadId?: string;
 	/** ISO 8601, from the event's origin_server_ts. */
 	timestamp: string;
 }
@@ -444,10 +449,11 @@ export class CommandListener {
 		if (parsed.kind === 'none' || parsed.kind === 'tooLong') return;
 		if (!this.remember(eventId)) return;
 		this.persist();
+		const threadId = threadRootOf(content);
 		const direct = this.options.directMessages ? await this.isDirect(roomId, sender) : undefined;
 		const role = (await this.roleOf(roomId, sender)) ?? (direct ? 'member' : null);
 		if (!role) {
-			if (this.options.replyToRefused) await this.refuse(roomId, eventId, sender);
+			if (this.options.replyToRefused) await this.refuse(roomId, eventId, sender, threadId);
 			return;
 		}
 		if (stale) {
@@ -455,6 +461,7 @@ export class CommandListener {
 				await this.reply(
 					roomId,
 					eventId,
+					threadId,
 					`This command was missed while the bot was offline (older than ${Math.round(this.maxCommandAgeMs / 60_000)} minutes); please repeat it.`,
 				);
 			return;
@@ -464,6 +471,7 @@ export class CommandListener {
 				await this.reply(
 					roomId,
 					eventId,
+					threadId,
 					`Unknown command. ${helpText(this.options.prefix ?? '!', commands)}`,
 				);
 			return;
@@ -478,6 +486,7 @@ export class CommandListener {
 			moderatorLevel: this.options.minPowerLevel ?? 50,
 			...(direct === undefined ? {} : { direct }),
 			eventId,
+			...(threadId ? { threadId } : {}),
 			timestamp: new Date(event.getTs()).toISOString(),
 		});
 	}
@@ -550,12 +559,12 @@ export class CommandListener {
 	 * One refusal per sender and minute, so refused users cannot make the bot spam the room; only a
 	 * delivered refusal counts (one the homeserver rate-limited away does not silence the next).
 	 */
-	private async refuse(roomId: string, eventId: string, sender: string): Promise<void> {
+	private async refuse(roomId: string, eventId: string, sender: string, threadId?: string): Promise<void> {
 		const previous = this.refusing.get(sender) ?? Promise.resolve();
 		const attempt = previous.then(async () => {
 			const last = this.refusedAt.get(sender) ?? -Infinity;
 			if (this.now() - last <= 60_000) return;
-			if (await this.reply(roomId, eventId, 'Sorry, you are not allowed to use bot commands here.'))
+			if (await this.reply(roomId, eventId, threadId, 'Sorry, you are not allowed to use bot commands here.'))
 				this.refusedAt.set(sender, this.now());
 		});
 		this.refusing.set(sender, attempt);
@@ -571,8 +580,8 @@ export class CommandListener {
 	 * 5xx and network failures within the reply budget; the transaction id (one per command) makes
 	 * the retries post once. Resolves whether it was delivered.
 	 */
-	private async reply(roomId: string, eventId: string, text: string): Promise<boolean> {
-		const content = buildNoticeContent({ room: roomId, text, replyTo: eventId });
+	private async reply(roomId: string, eventId: string, threadId: string | undefined, text: string): Promise<boolean> {
+		const content = buildNoticeContent({ room: roomId, text, replyTo: eventId, threadRoot: threadId });
 		const txnId = txnIdFor('listener-reply', eventId);
 		const sent = await withRetries(() => this.rest.send(roomId, 'm.room.message', txnId, content), {
 			deadline: Date.now() + (this.options.replyBudgetMs ?? 60_000),

@@ -25,6 +25,11 @@ export interface NoticeInput {
 	html?: string;
 	/** Event to reply to (e.g. the command that asked). */
 	replyTo?: string;
+	/**
+	 * The thread `replyTo` belongs to (its root event). The reply then stays in that thread. For
+	 * sendNotice, undefined means "find out from the replied-to event"; null means "no thread".
+	 */
+	threadRoot?: string | null;
 	msgtype?: 'm.notice' | 'm.text';
 	/**
 	 * Users the message deliberately addresses (`m.mentions.user_ids`). Nobody else is pinged, however
@@ -70,7 +75,18 @@ export function buildNoticeContent(input: NoticeInput): Record<string, unknown> 
 		content.format = 'org.matrix.custom.html';
 		content.formatted_body = html;
 	}
-	if (input.replyTo) content['m.relates_to'] = { 'm.in_reply_to': { event_id: input.replyTo } };
+	if (input.replyTo && input.threadRoot) {
+		// Spec v1.11 "Threading": a message in a thread relates to the thread root with
+		// rel_type m.thread; `m.in_reply_to` with is_falling_back: true is the fallback that shows
+		// clients without thread support which message is answered (the command), while threaded
+		// clients keep the reply in the thread instead of rendering a quote.
+		content['m.relates_to'] = {
+			rel_type: 'm.thread',
+			event_id: input.threadRoot,
+			is_falling_back: true,
+			'm.in_reply_to': { event_id: input.replyTo },
+		};
+	} else if (input.replyTo) content['m.relates_to'] = { 'm.in_reply_to': { event_id: input.replyTo } };
 	// Intentional mentions (spec v1.11, client-server API "User and room mentions"): with `m.mentions` present,
 	// clients and push rules notify only the users listed (and the room only for `room: true`), no
 	// longer whoever's name or ID appears in the body. An empty object therefore guarantees that a
@@ -78,6 +94,14 @@ export function buildNoticeContent(input: NoticeInput): Record<string, unknown> 
 	const userIds = [...new Set((input.mentions ?? []).filter(isValidUserId))];
 	content['m.mentions'] = userIds.length ? { user_ids: userIds } : {};
 	return content;
+}
+
+/** The thread root named by an event's content (`m.relates_to` with rel_type m.thread), if any. */
+export function threadRootOf(content: unknown): string | undefined {
+	const relation = (content as { 'm.relates_to'?: unknown } | undefined)?.['m.relates_to'];
+	if (!relation || typeof relation !== 'object') return undefined;
+	const { rel_type: type, event_id: root } = relation as { rel_type?: unknown; event_id?: unknown };
+	return type === 'm.thread' && typeof root === 'string' && isEventId(root) ? root : undefined;
 }
 
 export async function sendNotice(
@@ -93,7 +117,7 @@ export async function sendNotice(
 	},
 ): Promise<SendResult> {
 	const { txnId } = options;
-	const content = buildNoticeContent(input);
+	let content = buildNoticeContent(input);
 	if (!content.body) return { status: 'invalidInput', reason: 'emptyMessage', txnId };
 	if (Buffer.byteLength(JSON.stringify(content), 'utf8') > MAX_MESSAGE_BYTES)
 		return { status: 'invalidInput', reason: 'messageTooLarge', txnId };
@@ -122,6 +146,15 @@ export async function sendNotice(
 		};
 	}
 	const roomId = room.roomId;
+	if (input.replyTo && input.threadRoot === undefined) {
+		// A reply to a message in a thread must stay in that thread: the replied-to event says which
+		// one (templates pass only the command's event ID). When it cannot be read (gone, not
+		// visible, homeserver trouble past the budget), the reply is sent as a plain reply.
+		const replied = await withRetries(() => client.event(roomId, input.replyTo!), retry);
+		if (!replied.ok && failureIsAuth(replied)) throw authError(replied);
+		const threadRoot = replied.ok ? threadRootOf(replied.value?.content) : undefined;
+		content = buildNoticeContent({ ...input, threadRoot: threadRoot ?? null });
+	}
 	const sent = await withRetries(
 		() => client.send(roomId, 'm.room.message', txnId, content),
 		retry,

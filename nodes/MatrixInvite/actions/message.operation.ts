@@ -92,7 +92,8 @@ export const description: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				placeholder: '={{ $json.eventId }}',
-				description: 'Event to answer, e.g. the command event from the Matrix Command Trigger',
+				description:
+					'Event to answer, e.g. the command event from the Matrix Command Trigger. A reply to a message in a thread is posted in that thread.',
 			},
 			resultFieldOption,
 			{

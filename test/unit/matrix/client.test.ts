@@ -6,6 +6,7 @@ import {
 	buildNoticeContent,
 	htmlToPlain,
 	sendNotice,
+	threadRootOf,
 	txnIdFor,
 } from '../../../lib/matrix/messages';
 import { withRetries } from '../../../lib/matrix/retrying';
@@ -163,6 +164,60 @@ describe('messages', () => {
 			'm.mentions': {},
 		});
 		expect(htmlToPlain('a<br>b')).toBe('a\nb');
+	});
+
+	test('spec "Threading": a reply to an event in a thread stays in the thread, with the reply as fallback', () => {
+		expect(
+			buildNoticeContent({ room: '!r', text: 'done', replyTo: '$cmd', threadRoot: '$root' })['m.relates_to'],
+		).toEqual({
+			rel_type: 'm.thread',
+			event_id: '$root',
+			is_falling_back: true,
+			'm.in_reply_to': { event_id: '$cmd' },
+		});
+		// No thread (null or absent): the plain reply relation as before; no reply, no relation.
+		expect(buildNoticeContent({ room: '!r', text: 'done', replyTo: '$cmd', threadRoot: null })['m.relates_to']).toEqual({
+			'm.in_reply_to': { event_id: '$cmd' },
+		});
+		expect(buildNoticeContent({ room: '!r', text: 'x', threadRoot: '$root' })).not.toHaveProperty('m.relates_to');
+		// Only a well-formed m.thread relation names a thread; edits, replies and junk do not.
+		expect(threadRootOf({ 'm.relates_to': { rel_type: 'm.thread', event_id: '$root' } })).toBe('$root');
+		for (const content of [
+			undefined,
+			null,
+			'text',
+			{},
+			{ 'm.relates_to': 'x' },
+			{ 'm.relates_to': { rel_type: 'm.replace', event_id: '$e' } },
+			{ 'm.relates_to': { 'm.in_reply_to': { event_id: '$e' } } },
+			{ 'm.relates_to': { rel_type: 'm.thread', event_id: 42 } },
+			{ 'm.relates_to': { rel_type: 'm.thread', event_id: 'not-an-event' } },
+		])
+			expect(threadRootOf(content)).toBeUndefined();
+	});
+
+	test('sendNotice reads the replied-to event: in a thread it answers there, else (or when unreadable) as a plain reply', async () => {
+		hs = await startFakeHomeserver({ rateLimits: false });
+		const bot = hs.createUser('bot');
+		const mod = hs.createUser('mod');
+		const roomId = hs.createRoom({ creator: mod.userId, members: [bot.userId] });
+		const client = new MatrixClient(hs.url, fetchTransport(() => `Bearer ${bot.accessToken}`));
+		const root = hs.say(mod.userId, roomId, 'root');
+		const inThread = hs.say(mod.userId, roomId, '!status', { thread: root });
+		const outside = hs.say(mod.userId, roomId, '!status');
+		const send = (replyTo: string, n: number) =>
+			sendNotice(client, { room: roomId, text: 'ok', replyTo }, { txnId: txnIdFor('t', n) });
+		for (const [n, replyTo] of [inThread, outside, '$unknown'].entries())
+			expect(await send(replyTo, n)).toMatchObject({ status: 'sent' });
+		const relations = hs
+			.timeline(roomId, 'm.room.message')
+			.filter((e) => e.sender === bot.userId)
+			.map((e) => e.content['m.relates_to']);
+		expect(relations).toEqual([
+			{ rel_type: 'm.thread', event_id: root, is_falling_back: true, 'm.in_reply_to': { event_id: inThread } },
+			{ 'm.in_reply_to': { event_id: outside } },
+			{ 'm.in_reply_to': { event_id: '$unknown' } },
+		]);
 	});
 
 	test('spec "User and room mentions": every message carries m.mentions, empty unless someone is addressed on purpose', () => {

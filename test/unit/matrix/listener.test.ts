@@ -194,6 +194,27 @@ describe('CommandListener', () => {
 		expect(errors.join('\n')).not.toMatch(/@|!/);
 	});
 
+	test('spec "Threading": commands in a thread carry its root, and the listener\'s own replies stay in the thread', async () => {
+		const { emitted } = await listen({ replyToRefused: true, helpOnUnknown: true });
+		const root = hs.say(mod.userId, roomId, 'Questions about the event');
+		const refused = hs.say(guest.userId, roomId, '!purge', { thread: root });
+		const unknown = hs.say(mod.userId, roomId, '!frobnicate', { thread: root });
+		const known = hs.say(mod.userId, roomId, '!status', { thread: root });
+		await until(() => emitted.length === 1);
+		expect(emitted[0]).toMatchObject({ eventId: known, threadId: root });
+		const replies = () => hs.timeline(roomId, 'm.room.message').filter((e) => e.sender === bot.userId);
+		await until(() => replies().length === 2);
+		const thread = (answered: string) => ({
+			rel_type: 'm.thread',
+			event_id: root,
+			is_falling_back: true,
+			'm.in_reply_to': { event_id: answered },
+		});
+		expect(replies().map((e) => e.content['m.relates_to'])).toEqual(
+			expect.arrayContaining([thread(refused), thread(unknown)]),
+		);
+	});
+
 	test('a help reply through 502s is retried within the budget and posted once', async () => {
 		await listen({ helpOnUnknown: true });
 		hs.failNext(3, { status: 502, path: /\/send\// });
