@@ -3,7 +3,7 @@ import { backoffMs, sleepMs } from '../http/retry';
 import { fetchTransport, sameOriginFetch } from '../http/fetch-transport';
 import { describeFailure, MatrixClient } from './client';
 import { DEFAULT_COMMANDS, helpText, parseCommand } from './commands';
-import { isRoomAlias, isRoomId } from './ids';
+import { isRoomId, parseRoomRef, roomRefMessage } from './ids';
 import { buildNoticeContent, threadRootOf, txnIdFor } from './messages';
 import { levelOf, readRoomPowerLevels } from './rooms';
 import { withRetries } from './retrying';
@@ -278,9 +278,19 @@ export class CommandListener {
 		const refs = (this.options.rooms ?? []).map((r) => String(r).trim()).filter(Boolean);
 		if (!refs.length) return;
 		const allowed = new Set<string>();
-		for (const ref of refs) {
+		for (const raw of refs) {
+			// IDs, aliases and matrix.to / matrix: room links; the message never repeats the text.
+			const parsed = parseRoomRef(raw);
+			if (!parsed.ok) {
+				this.options.onError?.(
+					new Error(`A room in the room filter is ignored: ${roomRefMessage(parsed.problem)}`),
+					false,
+				);
+				continue;
+			}
+			const ref = parsed.room;
 			if (isRoomId(ref)) allowed.add(ref);
-			else if (isRoomAlias(ref)) {
+			else {
 				const resolved = await this.rest.resolveAlias(ref);
 				if (resolved.ok) allowed.add(resolved.value.room_id);
 				else

@@ -21,7 +21,8 @@ export const description: INodeProperties[] = [
 		default: '={{ $json.roomId }}',
 		required: true,
 		placeholder: '#orga:example.org',
-		description: "Room ID or alias to post to (the trigger's roomId when answering a command)",
+		description:
+			"Room ID, alias or matrix.to / matrix: room link to post to (the trigger's roomId when answering a command)",
 		displayOptions: show,
 	},
 	{
