@@ -5,6 +5,7 @@ import {
 	type HttpTransport,
 	type QueryValue,
 } from '../http/types';
+import { USER_AGENT } from '../http/user-agent';
 
 /**
  * A thin Matrix client-server API client (v3 paths) over the HttpTransport seam. Authentication is
@@ -86,6 +87,7 @@ export class MatrixClient {
 				method,
 				url: this.url(segments, options.prefix),
 				qs: options.qs,
+				headers: { 'User-Agent': USER_AGENT },
 				body: options.body ?? (method === 'POST' || method === 'PUT' ? {} : undefined),
 				timeoutMs: options.timeoutMs ?? this.timeoutMs,
 			});

@@ -1,6 +1,7 @@
 import type * as Sdk from 'matrix-js-sdk';
 import { backoffMs, sleepMs } from '../http/retry';
 import { fetchTransport, sameOriginFetch } from '../http/fetch-transport';
+import { USER_AGENT } from '../http/user-agent';
 import { describeFailure, MatrixClient } from './client';
 import { DEFAULT_COMMANDS, helpText, parseCommand } from './commands';
 import { isRoomId, parseRoomRef, roomRefMessage } from './ids';
@@ -308,11 +309,16 @@ export class CommandListener {
 		const abort = this.controller.signal;
 		// The SDK sends the token itself: redirects to another origin are not followed (lib/http/redirect.ts).
 		const baseFetch = sameOriginFetch(this.options.fetchFn ?? fetch);
-		const fetchFn: typeof fetch = (input, init) =>
-			baseFetch(input, {
+		const fetchFn: typeof fetch = (input, init) => {
+			// The SDK's own requests (sync) identify the package like the REST client's (client.ts).
+			const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+			headers.set('User-Agent', USER_AGENT);
+			return baseFetch(input, {
 				...init,
+				headers,
 				signal: init?.signal ? AbortSignal.any([init.signal, abort]) : abort,
 			});
+		};
 		const owner = `${this.options.homeserverUrl}|${this.userId}`;
 		const store = new sdk.MemoryStore();
 		const saved = this.state.syncTokenOwner === owner ? this.state.syncToken : undefined;

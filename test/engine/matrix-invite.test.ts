@@ -276,6 +276,9 @@ describe('Matrix Invite node', () => {
 			// spec "User and room mentions": the sent event mentions nobody unless asked to.
 			'm.mentions': {},
 		});
+		// Through n8n's request helper too, the homeserver sees who is calling (package/version).
+		const agents = new Set(hs.requests().map((r) => r.userAgent));
+		expect([...agents]).toEqual([expect.stringMatching(/^n8n-nodes-pretix-matrix\/\d+\.\d+\.\d+/)]);
 		// The same logical message (idempotency key) is never posted twice.
 		const keyed = { ...parameters, messageOptions: { idempotencyKey: 'status-reply-1' } };
 		const first = await runWorkflow({ workflow: node(keyed), credentials: creds });

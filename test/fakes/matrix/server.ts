@@ -78,6 +78,8 @@ export interface RequestLogEntry {
 	status: number;
 	userId?: string;
 	errcode?: string;
+	/** The client's User-Agent header, as sent. */
+	userAgent?: string;
 	at: number;
 }
 
@@ -663,6 +665,7 @@ export class FakeHomeserver {
 			path: url.pathname,
 			query: query.toString(),
 			status: 0,
+			userAgent: req.headers['user-agent'],
 			at: Date.now(),
 		};
 		this.log.push(entry);

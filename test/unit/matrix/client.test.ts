@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
 import type { HttpRequest, HttpResponse } from '../../../lib/http/types';
 import { TransportError } from '../../../lib/http/types';
 import { fetchTransport } from '../../../lib/http/fetch-transport';
@@ -24,6 +27,18 @@ function recording(answer: (req: HttpRequest) => HttpResponse | Error) {
 }
 
 describe('MatrixClient', () => {
+	test('every request names the package and its version in User-Agent (RFC 9110 §10.1.5 product/version)', async () => {
+		const manifest = JSON.parse(readFileSync(path.join(__dirname, '../../../package.json'), 'utf8')) as { version: string };
+		const { requests, transport } = recording(() => ({ status: 200, headers: {}, body: {} }));
+		const client = new MatrixClient('https://matrix.example.org/', transport);
+		await client.whoami();
+		await client.send('!abc:example.org', 'm.room.message', 't', { body: 'x' });
+		expect(requests.map((r) => r.headers?.['User-Agent'])).toEqual([
+			`n8n-nodes-pretix-matrix/${manifest.version}`,
+			`n8n-nodes-pretix-matrix/${manifest.version}`,
+		]);
+	});
+
 	test('encodes every path segment and uses v3 paths', async () => {
 		const { requests, transport } = recording(() => ({ status: 200, headers: {}, body: {} }));
 		const client = new MatrixClient('https://matrix.example.org/', transport);

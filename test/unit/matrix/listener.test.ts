@@ -103,6 +103,10 @@ describe('CommandListener', () => {
 					(e.content['m.relates_to'] as any)['m.in_reply_to'].event_id,
 			),
 		).toBe(true);
+		// matrix-js-sdk's sync and the listener's own requests identify the package alike.
+		const agents = new Set(hs.requests().map((r) => r.userAgent));
+		expect(hs.requests().some((r) => r.path.endsWith('/sync'))).toBe(true);
+		expect([...agents]).toEqual([expect.stringMatching(/^n8n-nodes-pretix-matrix\/\d+\.\d+\.\d+/)]);
 		// spec "User and room mentions": the listener's own replies ping nobody either.
 		expect(replies.map((e) => e.content['m.mentions'])).toEqual([{}, {}]);
 		// Its own notices never loop back in, and state carries the sync token and seen ids.
