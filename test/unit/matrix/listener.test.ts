@@ -135,6 +135,29 @@ describe('CommandListener', () => {
 		expect(emitted.map((e) => [e.command, e.eventId])).toEqual([['help', ok]]);
 	});
 
+	test('the room filter takes matrix.to and matrix: room links; a user link is ignored with an ID-free warning', async () => {
+		const other = hs.createRoom({ creator: mod.userId, members: [bot.userId, guest.userId] });
+		const third = hs.createRoom({ creator: mod.userId, members: [bot.userId] });
+		hs.setPowerLevel(other, mod.userId, 50);
+		hs.setPowerLevel(third, mod.userId, 50);
+		const errors: string[] = [];
+		const { emitted } = await listen({
+			rooms: [
+				'https://matrix.to/#/%23orga%3Alocalhost?via=localhost',
+				`matrix:roomid/${other.slice(1)}?via=localhost`,
+				`https://matrix.to/#/${mod.userId}`,
+			],
+			onError: (error) => void errors.push(error.message),
+		});
+		const inAlias = hs.say(mod.userId, roomId, '!status');
+		const inId = hs.say(mod.userId, other, '!status');
+		hs.say(mod.userId, third, '!status');
+		await until(() => emitted.length >= 2);
+		await new Promise((r) => setTimeout(r, 200));
+		expect(emitted.map((e) => e.eventId).sort()).toEqual([inAlias, inId].sort());
+		expect(errors).toEqual(['A room in the room filter is ignored: The link points to a user, not to a room']);
+	});
+
 	test('after a restart, seen event ids stop a replayed command (the sync token resumes)', async () => {
 		const first = await listen();
 		const tokenBefore = first.states[first.states.length - 1].syncToken;
