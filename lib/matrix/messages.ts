@@ -111,6 +111,8 @@ export async function sendNotice(
 		txnId: string;
 		budgetMs?: number;
 		roomCache?: Map<string, { roomId?: string; problem?: RoomProblem }>;
+		/** The thread (or null: none) of each replied-to event already read, by room and event. */
+		threadCache?: Map<string, string | null>;
 		now?: () => number;
 		sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 		signal?: AbortSignal;
@@ -150,10 +152,16 @@ export async function sendNotice(
 		// A reply to a message in a thread must stay in that thread: the replied-to event says which
 		// one (templates pass only the command's event ID). When it cannot be read (gone, not
 		// visible, homeserver trouble past the budget), the reply is sent as a plain reply.
-		const replied = await withRetries(() => client.event(roomId, input.replyTo!), retry);
-		if (!replied.ok && failureIsAuth(replied)) throw authError(replied);
-		const threadRoot = replied.ok ? threadRootOf(replied.value?.content) : undefined;
-		content = buildNoticeContent({ ...input, threadRoot: threadRoot ?? null });
+		const key = `${roomId}\u0000${input.replyTo}`;
+		let threadRoot = options.threadCache?.get(key);
+		if (threadRoot === undefined) {
+			const replied = await withRetries(() => client.event(roomId, input.replyTo!), retry);
+			if (!replied.ok && failureIsAuth(replied)) throw authError(replied);
+			threadRoot = (replied.ok ? threadRootOf(replied.value?.content) : undefined) ?? null;
+			// Only answers are remembered: a transient failure may read the event next time.
+			if (replied.ok) options.threadCache?.set(key, threadRoot);
+		}
+		content = buildNoticeContent({ ...input, threadRoot });
 	}
 	const sent = await withRetries(
 		() => client.send(roomId, 'm.room.message', txnId, content),

@@ -291,6 +291,35 @@ describe('Matrix Invite node', () => {
 		).toHaveLength(2);
 	});
 
+	test('spec "Threading": replies to a command in a thread stay there (the command is read once per run), also when combined', async () => {
+		const root = hs.say(bot.userId, roomId, 'Check-in questions');
+		const command = hs.say(bot.userId, roomId, '!status', { thread: root });
+		const thread = {
+			rel_type: 'm.thread',
+			event_id: root,
+			is_falling_back: true,
+			'm.in_reply_to': { event_id: command },
+		};
+		const input = [{ n: 1 }, { n: 2 }, { n: 3 }];
+		const perItem = await runWorkflow({
+			workflow: node({ operation: 'message', room: roomId, text: '={{ "line " + $json.n }}', messageOptions: { replyTo: command } }),
+			credentials: creds,
+			input,
+		});
+		expect(perItem.status).toBe('success');
+		// Long enough for two combined messages: each part is in the thread.
+		const combined = await runWorkflow({
+			workflow: node({ operation: 'message', room: roomId, combine: true, text: '={{ "x".repeat(20000) }}', messageOptions: { replyTo: command } }),
+			credentials: creds,
+			input: [{}, {}],
+		});
+		expect(combined.status).toBe('success');
+		const replies = hs.timeline(roomId, 'm.room.message').filter((e) => e.content.msgtype === 'm.notice');
+		expect(replies).toHaveLength(5);
+		for (const reply of replies) expect(reply.content['m.relates_to']).toEqual(thread);
+		expect(hs.countRequests({ method: 'GET', path: /\/event\// })).toBe(2);
+	});
+
 	test('message to an unknown room is reported, not thrown; empty messages are configuration errors', async () => {
 		const run = await runWorkflow({
 			workflow: node({ operation: 'message', room: '#nope:localhost', text: 'x' }),
