@@ -465,5 +465,9 @@ describe('Matrix Invite node', () => {
 			password: 'nope',
 		});
 		expect(wrong.status).toBe('Error');
+		// The credential's own requests (whoami test, password login) name the package as well.
+		const own = hs.requests().filter((r) => /\/(whoami|login)$/.test(r.path));
+		expect(own.length).toBeGreaterThanOrEqual(4);
+		expect(own.filter((r) => !/^n8n-nodes-pretix-matrix\/\d+\.\d+\.\d+/.test(r.userAgent ?? ''))).toEqual([]);
 	});
 });
