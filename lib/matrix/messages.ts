@@ -87,10 +87,11 @@ export function buildNoticeContent(input: NoticeInput): Record<string, unknown> 
 			'm.in_reply_to': { event_id: input.replyTo },
 		};
 	} else if (input.replyTo) content['m.relates_to'] = { 'm.in_reply_to': { event_id: input.replyTo } };
-	// Intentional mentions (spec v1.11, client-server API "User and room mentions"): with `m.mentions` present,
-	// clients and push rules notify only the users listed (and the room only for `room: true`), no
-	// longer whoever's name or ID appears in the body. An empty object therefore guarantees that a
-	// templated text quoting a display name, an ID or "@room" pings nobody. Never `room: true`.
+	// Intentional mentions (spec v1.11, client-server API "User and room mentions"): with
+	// `m.mentions` present, clients and push rules notify only the users listed (and the room only
+	// for `room: true`), no longer whoever's name or ID appears in the body. An empty object
+	// therefore guarantees that a templated text quoting a display name, an ID or "@room" pings
+	// nobody. Never `room: true`.
 	const userIds = [...new Set((input.mentions ?? []).filter(isValidUserId))];
 	content['m.mentions'] = userIds.length ? { user_ids: userIds } : {};
 	return content;
