@@ -211,7 +211,7 @@ describe('messages', () => {
 			expect(threadRootOf(content)).toBeUndefined();
 	});
 
-	test('sendNotice reads the replied-to event: in a thread it answers there, else (or when unreadable) as a plain reply', async () => {
+	test('spec "Threading" + GET /rooms/{roomId}/event/{eventId}: sendNotice reads the replied-to event; in a thread it answers there, else (or when unreadable) as a plain reply', async () => {
 		hs = await startFakeHomeserver({ rateLimits: false });
 		const bot = hs.createUser('bot');
 		const mod = hs.createUser('mod');

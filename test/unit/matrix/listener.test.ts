@@ -135,7 +135,7 @@ describe('CommandListener', () => {
 		expect(emitted.map((e) => [e.command, e.eventId])).toEqual([['help', ok]]);
 	});
 
-	test('the room filter takes matrix.to and matrix: room links; a user link is ignored with an ID-free warning', async () => {
+	test('spec appendix (matrix.to, Matrix URI scheme): the room filter takes room links; a user link is ignored with an ID-free warning', async () => {
 		const other = hs.createRoom({ creator: mod.userId, members: [bot.userId, guest.userId] });
 		const third = hs.createRoom({ creator: mod.userId, members: [bot.userId] });
 		hs.setPowerLevel(other, mod.userId, 50);

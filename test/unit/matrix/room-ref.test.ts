@@ -119,7 +119,7 @@ describe('room links work wherever a room is accepted', () => {
 	let hs: FakeHomeserver;
 	afterEach(() => hs?.stop());
 
-	test('invites and notices accept matrix.to and matrix: links; a user link is an invalid room', async () => {
+	test('spec appendix (matrix.to, Matrix URI scheme): invites and notices accept room links; a user link is an invalid room', async () => {
 		hs = await startFakeHomeserver({ rateLimits: false });
 		const bot = hs.createUser('bot');
 		hs.createUser('alice');
