@@ -1,5 +1,7 @@
 import type { IAuthenticateGeneric, ICredentialTestRequest, ICredentialType, Icon, INodeProperties } from 'n8n-workflow';
 
+import { USER_AGENT } from '../lib/http/user-agent';
+
 /**
  * A Synapse server admin's access token, for the admin API (registration tokens). Kept apart from
  * the bot's credential on purpose: the bot needs no admin rights, and this token can do everything
@@ -50,6 +52,8 @@ export class MatrixAdminApi implements ICredentialType {
 			baseURL: '={{ String($credentials.homeserverUrl || "").trim().replace(/\\/+$/, "") }}',
 			url: '/_synapse/admin/v1/registration_tokens',
 			qs: { valid: 'true' },
+			// Like every request to the homeserver (lib/matrix/client.ts): names the package and version.
+			headers: { 'User-Agent': USER_AGENT },
 			// n8n's default would take the token along to another origin.
 			sendCredentialsOnCrossOriginRedirect: false,
 		},

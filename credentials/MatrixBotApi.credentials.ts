@@ -8,6 +8,8 @@ import type {
 	INodeProperties,
 } from 'n8n-workflow';
 
+import { USER_AGENT } from '../lib/http/user-agent';
+
 /**
  * The bot's Matrix account: a homeserver URL plus either an access token, or a user and password.
  * With a password the credential logs in once (`preAuthentication`), keeps the token in a hidden
@@ -108,6 +110,8 @@ export class MatrixBotApi implements ICredentialType {
 		const response = (await this.helpers.httpRequest({
 			method: 'POST',
 			url: `${base}/_matrix/client/v3/login`,
+			// Like every request to the homeserver (lib/matrix/client.ts): names the package and version.
+			headers: { 'User-Agent': USER_AGENT },
 			body: {
 				type: 'm.login.password',
 				identifier: { type: 'm.id.user', user: String(credentials.user ?? '').trim() },
@@ -139,6 +143,7 @@ export class MatrixBotApi implements ICredentialType {
 		request: {
 			baseURL: '={{ String($credentials.homeserverUrl || "").trim().replace(/\\/+$/, "") }}',
 			url: '/_matrix/client/v3/account/whoami',
+			headers: { 'User-Agent': USER_AGENT },
 			// n8n's default would take the token along to another origin.
 			sendCredentialsOnCrossOriginRedirect: false,
 		},

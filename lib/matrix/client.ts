@@ -5,6 +5,7 @@ import {
 	type HttpTransport,
 	type QueryValue,
 } from '../http/types';
+import { USER_AGENT } from '../http/user-agent';
 
 /**
  * A thin Matrix client-server API client (v3 paths) over the HttpTransport seam. Authentication is
@@ -86,6 +87,7 @@ export class MatrixClient {
 				method,
 				url: this.url(segments, options.prefix),
 				qs: options.qs,
+				headers: { 'User-Agent': USER_AGENT },
 				body: options.body ?? (method === 'POST' || method === 'PUT' ? {} : undefined),
 				timeoutMs: options.timeoutMs ?? this.timeoutMs,
 			});
@@ -207,6 +209,16 @@ export class MatrixClient {
 		return this.request<{ event_id: string }>('PUT', ['rooms', roomId, 'send', eventType, txnId], {
 			body: content,
 		});
+	}
+
+	/** One event of a room (404 M_NOT_FOUND when it does not exist or the bot may not see it). */
+	event(roomId: string, eventId: string) {
+		return this.request<{ sender?: unknown; content?: Record<string, unknown> }>('GET', [
+			'rooms',
+			roomId,
+			'event',
+			eventId,
+		]);
 	}
 
 	profile(userId: string) {

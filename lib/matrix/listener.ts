@@ -1,10 +1,11 @@
 import type * as Sdk from 'matrix-js-sdk';
 import { backoffMs, sleepMs } from '../http/retry';
 import { fetchTransport, sameOriginFetch } from '../http/fetch-transport';
+import { USER_AGENT } from '../http/user-agent';
 import { describeFailure, MatrixClient } from './client';
 import { DEFAULT_COMMANDS, helpText, parseCommand } from './commands';
-import { isRoomAlias, isRoomId } from './ids';
-import { buildNoticeContent, txnIdFor } from './messages';
+import { isRoomId, parseRoomRef, roomRefMessage } from './ids';
+import { buildNoticeContent, threadRootOf, txnIdFor } from './messages';
 import { levelOf, readRoomPowerLevels } from './rooms';
 import { withRetries } from './retrying';
 
@@ -42,6 +43,11 @@ export interface CommandEvent {
 	/** The power level that makes a room's moderator (for checks in other rooms). */
 	moderatorLevel: number;
 	eventId: string;
+	/**
+	 * Only for a command typed in a thread: the thread's root event. Replies sent with `eventId` as
+	 * "Reply To" stay in the thread on their own (sendNotice reads it from the command event).
+	 */
+	threadId?: string;
 	/** ISO 8601, from the event's origin_server_ts. */
 	timestamp: string;
 }
@@ -273,9 +279,19 @@ export class CommandListener {
 		const refs = (this.options.rooms ?? []).map((r) => String(r).trim()).filter(Boolean);
 		if (!refs.length) return;
 		const allowed = new Set<string>();
-		for (const ref of refs) {
+		for (const raw of refs) {
+			// IDs, aliases and matrix.to / matrix: room links; the message never repeats the text.
+			const parsed = parseRoomRef(raw);
+			if (!parsed.ok) {
+				this.options.onError?.(
+					new Error(`A room in the room filter is ignored: ${roomRefMessage(parsed.problem)}`),
+					false,
+				);
+				continue;
+			}
+			const ref = parsed.room;
 			if (isRoomId(ref)) allowed.add(ref);
-			else if (isRoomAlias(ref)) {
+			else {
 				const resolved = await this.rest.resolveAlias(ref);
 				if (resolved.ok) allowed.add(resolved.value.room_id);
 				else
@@ -293,11 +309,16 @@ export class CommandListener {
 		const abort = this.controller.signal;
 		// The SDK sends the token itself: redirects to another origin are not followed (lib/http/redirect.ts).
 		const baseFetch = sameOriginFetch(this.options.fetchFn ?? fetch);
-		const fetchFn: typeof fetch = (input, init) =>
-			baseFetch(input, {
+		const fetchFn: typeof fetch = (input, init) => {
+			// The SDK's own requests (sync) identify the package like the REST client's (client.ts).
+			const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+			headers.set('User-Agent', USER_AGENT);
+			return baseFetch(input, {
 				...init,
+				headers,
 				signal: init?.signal ? AbortSignal.any([init.signal, abort]) : abort,
 			});
+		};
 		const owner = `${this.options.homeserverUrl}|${this.userId}`;
 		const store = new sdk.MemoryStore();
 		const saved = this.state.syncTokenOwner === owner ? this.state.syncToken : undefined;
@@ -447,10 +468,11 @@ export class CommandListener {
 		if (parsed.kind === 'unknown' && !this.options.helpOnUnknown) return;
 		if (!this.remember(eventId)) return;
 		this.persist();
+		const threadId = threadRootOf(content);
 		const direct = this.options.directMessages ? await this.isDirect(roomId, sender) : undefined;
 		const role = (await this.roleOf(roomId, sender)) ?? (direct ? 'member' : null);
 		if (!role) {
-			if (this.options.replyToRefused) await this.refuse(roomId, eventId, sender);
+			if (this.options.replyToRefused) await this.refuse(roomId, eventId, sender, threadId);
 			return;
 		}
 		if (stale) {
@@ -458,6 +480,7 @@ export class CommandListener {
 				await this.reply(
 					roomId,
 					eventId,
+					threadId,
 					`This command was missed while the bot was offline (older than ${Math.round(this.maxCommandAgeMs / 60_000)} minutes); please repeat it.`,
 				);
 			return;
@@ -467,6 +490,7 @@ export class CommandListener {
 				await this.reply(
 					roomId,
 					eventId,
+					threadId,
 					`Unknown command. ${helpText(this.options.prefix ?? '!', commands)}`,
 				);
 			return;
@@ -481,6 +505,7 @@ export class CommandListener {
 			moderatorLevel: this.options.minPowerLevel ?? 50,
 			...(direct === undefined ? {} : { direct }),
 			eventId,
+			...(threadId ? { threadId } : {}),
 			timestamp: new Date(event.getTs()).toISOString(),
 		});
 	}
@@ -553,12 +578,12 @@ export class CommandListener {
 	 * One refusal per sender and minute, so refused users cannot make the bot spam the room; only a
 	 * delivered refusal counts (one the homeserver rate-limited away does not silence the next).
 	 */
-	private async refuse(roomId: string, eventId: string, sender: string): Promise<void> {
+	private async refuse(roomId: string, eventId: string, sender: string, threadId?: string): Promise<void> {
 		const previous = this.refusing.get(sender) ?? Promise.resolve();
 		const attempt = previous.then(async () => {
 			const last = this.refusedAt.get(sender) ?? -Infinity;
 			if (this.now() - last <= 60_000) return;
-			if (await this.reply(roomId, eventId, 'Sorry, you are not allowed to use bot commands here.'))
+			if (await this.reply(roomId, eventId, threadId, 'Sorry, you are not allowed to use bot commands here.'))
 				this.refusedAt.set(sender, this.now());
 		});
 		this.refusing.set(sender, attempt);
@@ -574,8 +599,8 @@ export class CommandListener {
 	 * 5xx and network failures within the reply budget; the transaction id (one per command) makes
 	 * the retries post once. Resolves whether it was delivered.
 	 */
-	private async reply(roomId: string, eventId: string, text: string): Promise<boolean> {
-		const content = buildNoticeContent({ room: roomId, text, replyTo: eventId });
+	private async reply(roomId: string, eventId: string, threadId: string | undefined, text: string): Promise<boolean> {
+		const content = buildNoticeContent({ room: roomId, text, replyTo: eventId, threadRoot: threadId });
 		const txnId = txnIdFor('listener-reply', eventId);
 		const sent = await withRetries(() => this.rest.send(roomId, 'm.room.message', txnId, content), {
 			deadline: Date.now() + (this.options.replyBudgetMs ?? 60_000),

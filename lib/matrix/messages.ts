@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sleepMs } from '../http/retry';
 import type { MatrixClient } from './client';
-import { isEventId } from './ids';
+import { isEventId, isValidUserId } from './ids';
 import { withRetries } from './retrying';
 import { authError, failureIsAuth, resolveRoom, type RoomProblem } from './rooms';
 
@@ -25,7 +25,17 @@ export interface NoticeInput {
 	html?: string;
 	/** Event to reply to (e.g. the command that asked). */
 	replyTo?: string;
+	/**
+	 * The thread `replyTo` belongs to (its root event). The reply then stays in that thread. For
+	 * sendNotice, undefined means "find out from the replied-to event"; null means "no thread".
+	 */
+	threadRoot?: string | null;
 	msgtype?: 'm.notice' | 'm.text';
+	/**
+	 * Users the message deliberately addresses (`m.mentions.user_ids`). Nobody else is pinged, however
+	 * the text or HTML looks: without it the message mentions no one (see buildNoticeContent).
+	 */
+	mentions?: readonly string[];
 }
 
 export interface SendFailure {
@@ -65,8 +75,34 @@ export function buildNoticeContent(input: NoticeInput): Record<string, unknown> 
 		content.format = 'org.matrix.custom.html';
 		content.formatted_body = html;
 	}
-	if (input.replyTo) content['m.relates_to'] = { 'm.in_reply_to': { event_id: input.replyTo } };
+	if (input.replyTo && input.threadRoot) {
+		// Spec v1.11 "Threading": a message in a thread relates to the thread root with
+		// rel_type m.thread; `m.in_reply_to` with is_falling_back: true is the fallback that shows
+		// clients without thread support which message is answered (the command), while threaded
+		// clients keep the reply in the thread instead of rendering a quote.
+		content['m.relates_to'] = {
+			rel_type: 'm.thread',
+			event_id: input.threadRoot,
+			is_falling_back: true,
+			'm.in_reply_to': { event_id: input.replyTo },
+		};
+	} else if (input.replyTo) content['m.relates_to'] = { 'm.in_reply_to': { event_id: input.replyTo } };
+	// Intentional mentions (spec v1.11, client-server API "User and room mentions"): with
+	// `m.mentions` present, clients and push rules notify only the users listed (and the room only
+	// for `room: true`), no longer whoever's name or ID appears in the body. An empty object
+	// therefore guarantees that a templated text quoting a display name, an ID or "@room" pings
+	// nobody. Never `room: true`.
+	const userIds = [...new Set((input.mentions ?? []).filter(isValidUserId))];
+	content['m.mentions'] = userIds.length ? { user_ids: userIds } : {};
 	return content;
+}
+
+/** The thread root named by an event's content (`m.relates_to` with rel_type m.thread), if any. */
+export function threadRootOf(content: unknown): string | undefined {
+	const relation = (content as { 'm.relates_to'?: unknown } | undefined)?.['m.relates_to'];
+	if (!relation || typeof relation !== 'object') return undefined;
+	const { rel_type: type, event_id: root } = relation as { rel_type?: unknown; event_id?: unknown };
+	return type === 'm.thread' && typeof root === 'string' && isEventId(root) ? root : undefined;
 }
 
 export async function sendNotice(
@@ -76,13 +112,15 @@ export async function sendNotice(
 		txnId: string;
 		budgetMs?: number;
 		roomCache?: Map<string, { roomId?: string; problem?: RoomProblem }>;
+		/** The thread (or null: none) of each replied-to event already read, by room and event. */
+		threadCache?: Map<string, string | null>;
 		now?: () => number;
 		sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 		signal?: AbortSignal;
 	},
 ): Promise<SendResult> {
 	const { txnId } = options;
-	const content = buildNoticeContent(input);
+	let content = buildNoticeContent(input);
 	if (!content.body) return { status: 'invalidInput', reason: 'emptyMessage', txnId };
 	if (Buffer.byteLength(JSON.stringify(content), 'utf8') > MAX_MESSAGE_BYTES)
 		return { status: 'invalidInput', reason: 'messageTooLarge', txnId };
@@ -111,6 +149,21 @@ export async function sendNotice(
 		};
 	}
 	const roomId = room.roomId;
+	if (input.replyTo && input.threadRoot === undefined) {
+		// A reply to a message in a thread must stay in that thread: the replied-to event says which
+		// one (templates pass only the command's event ID). When it cannot be read (gone, not
+		// visible, homeserver trouble past the budget), the reply is sent as a plain reply.
+		const key = `${roomId}\u0000${input.replyTo}`;
+		let threadRoot = options.threadCache?.get(key);
+		if (threadRoot === undefined) {
+			const replied = await withRetries(() => client.event(roomId, input.replyTo!), retry);
+			if (!replied.ok && failureIsAuth(replied)) throw authError(replied);
+			threadRoot = (replied.ok ? threadRootOf(replied.value?.content) : undefined) ?? null;
+			// Only answers are remembered: a transient failure may read the event next time.
+			if (replied.ok) options.threadCache?.set(key, threadRoot);
+		}
+		content = buildNoticeContent({ ...input, threadRoot });
+	}
 	const sent = await withRetries(
 		() => client.send(roomId, 'm.room.message', txnId, content),
 		retry,

@@ -5,7 +5,7 @@ import {
 	type MatrixOutcome,
 	type PowerLevels,
 } from './client';
-import { isRoomAlias, isRoomId } from './ids';
+import { isRoomId, parseRoomRef } from './ids';
 import { withRetries, type RetryOptions } from './retrying';
 
 /** Why a whole room cannot be worked on. */
@@ -93,12 +93,18 @@ export async function prepareRooms(
 	const byId = new Map<string, RoomInfo>();
 	for (const rawRef of refs) {
 		if (rooms.has(rawRef)) continue;
-		const ref = rawRef.trim();
+		// IDs, aliases and matrix.to / matrix: links to either (see parseRoomRef).
+		const parsed = parseRoomRef(rawRef);
 		const info: RoomInfo = { ref: rawRef, members: new Map() };
 		rooms.set(rawRef, info);
+		if (!parsed.ok) {
+			info.problem = 'invalidRoom';
+			continue;
+		}
+		const ref = parsed.room;
 		if (isRoomId(ref)) {
 			info.roomId = ref;
-		} else if (isRoomAlias(ref)) {
+		} else {
 			const resolved = await withRetries(() => client.resolveAlias(ref), retry);
 			if (!resolved.ok) {
 				if (failureIsAuth(resolved)) throw authError(resolved);
@@ -109,9 +115,6 @@ export async function prepareRooms(
 				continue;
 			}
 			info.roomId = resolved.value.room_id;
-		} else {
-			info.problem = 'invalidRoom';
-			continue;
 		}
 		const known = byId.get(info.roomId);
 		if (known) {
@@ -337,10 +340,13 @@ export async function resolveRoom(
 	const cached = cache.get(key);
 	if (cached) return cached;
 	let result: { roomId?: string; problem?: RoomProblem };
-	if (isRoomId(key)) result = { roomId: key };
-	else if (!isRoomAlias(key)) result = { problem: 'invalidRoom' };
+	// IDs, aliases and matrix.to / matrix: links to either (see parseRoomRef).
+	const parsed = parseRoomRef(key);
+	if (!parsed.ok) result = { problem: 'invalidRoom' };
+	else if (isRoomId(parsed.room)) result = { roomId: parsed.room };
 	else {
-		const resolved = await withRetries(() => client.resolveAlias(key), retry);
+		const alias = parsed.room;
+		const resolved = await withRetries(() => client.resolveAlias(alias), retry);
 		if (resolved.ok) result = { roomId: resolved.value.room_id };
 		else if (failureIsAuth(resolved)) throw authError(resolved);
 		else

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 
+import { parseRoomRef } from '../matrix/ids';
 import type { Ledger } from './ledger';
 import { planTickets, TICKET_TOKEN_SCOPE, type TicketAccess, type TicketStep } from './tickets';
 import { LedgerInputError, type GrantRow, type StoredClaim } from './types';
@@ -76,10 +77,19 @@ function idOf(row: GrantRow | StoredClaim): string {
 
 function checkRooms(rooms: unknown): string[] {
 	const list = (Array.isArray(rooms) ? rooms : String(rooms ?? '').split(/[\s,]+/)).map((r) => String(r ?? '').trim()).filter(Boolean);
-	const unique = [...new Set(list)];
+	// A matrix.to or matrix: link is stored as the room it names, so the same room is one room.
+	const unique = [
+		...new Set(
+			list.map((room) => {
+				const parsed = parseRoomRef(room);
+				if (!parsed.ok || parsed.room.length > 255 || !ROOM.test(parsed.room))
+					throw new LedgerInputError('Each room must be a room ID (!…), an alias (#name:server) or a matrix.to / matrix: link to one');
+				return parsed.room;
+			}),
+		),
+	];
 	if (unique.length === 0) throw new LedgerInputError('Name at least one room (room ID or alias)');
 	if (unique.length > MAX_ROOMS) throw new LedgerInputError(`An invite code grants at most ${MAX_ROOMS} rooms`);
-	for (const room of unique) if (room.length > 255 || !ROOM.test(room)) throw new LedgerInputError('Each room must be a room ID (!…) or an alias (#name:server)');
 	return unique;
 }
 

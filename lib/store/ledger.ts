@@ -1,4 +1,5 @@
 import { canonicalMatrixId, canonicalOrderCode, SubjectHasher } from './hashing';
+import { parseRoomRef } from '../matrix/ids';
 import { Sealer } from './sealing';
 import {
 	LedgerInputError,
@@ -190,7 +191,7 @@ export class Ledger {
 	}): Promise<{ created: boolean; mapping: RoomMapping }> {
 		const mapping: RoomMapping = {
 			event: text(input.event, 'event', 200),
-			room: text(input.room, 'room', 300),
+			room: roomText(input.room),
 			item: filterValue(input.item, 'item'),
 			variation: filterValue(input.variation, 'variation'),
 		};
@@ -504,7 +505,7 @@ export class Ledger {
 		if (input.event !== undefined && input.event !== null && input.event !== '')
 			filter.event = text(input.event, 'event', 200);
 		if (input.room !== undefined && input.room !== null && input.room !== '')
-			filter.room = text(input.room, 'room', 300);
+			filter.room = roomText(input.room);
 		if ('item' in input && input.item !== undefined) filter.item = filterValue(input.item, 'item');
 		if ('variation' in input && input.variation !== undefined)
 			filter.variation = filterValue(input.variation, 'variation');
@@ -531,6 +532,16 @@ function uniqueSorted(rows: StoredClaim[]): { unique: StoredClaim[]; positions: 
 		unique: keys.map((key) => byKey.get(key)!),
 		positions: rows.map((row) => index.get(keyOf(row))!),
 	};
+}
+
+/**
+ * A mapping's room: a matrix.to or matrix: room link is kept as the room ID or alias it names, so
+ * a room mapped by link is found, listed and unmapped by its ID like any other.
+ */
+function roomText(value: unknown): string {
+	const room = text(value, 'room', 300);
+	const parsed = parseRoomRef(room);
+	return parsed.ok ? parsed.room : room;
 }
 
 function text(

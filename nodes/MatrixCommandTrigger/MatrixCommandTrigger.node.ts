@@ -80,7 +80,7 @@ export class MatrixCommandTrigger implements INodeType {
 				default: '',
 				placeholder: '#orga:example.org',
 				description:
-					'Only listen in these rooms (IDs or aliases, separated by commas). Empty: every room the bot is in.',
+					'Only listen in these rooms (IDs, aliases or matrix.to / matrix: room links, separated by commas). Empty: every room the bot is in.',
 			},
 			{
 				displayName: 'Who May Use Commands',

@@ -122,5 +122,8 @@ describe('Matrix Admin node (registration tokens)', () => {
 		expect(await credentialTest('matrixAdminApi', { homeserverUrl: hs.url, accessToken: hs.createUser('plain').accessToken })).toMatchObject({ status: 'Error', message: 'This account is not a Synapse server admin' });
 		expect(await credentialTest('matrixAdminApi', { homeserverUrl: hs.url, accessToken: 'syt_wrong' })).toMatchObject({ status: 'Error', message: 'The homeserver rejected the admin access token' });
 		expect(await credentialTest('matrixAdminApi', { homeserverUrl: `${hs.url}/elsewhere`, accessToken: 'x' })).toMatchObject({ status: 'Error' });
+		// Every test request named the package and its version (User-Agent).
+		expect(hs.requests().length).toBeGreaterThanOrEqual(4);
+		expect(hs.requests().filter((r) => !/^n8n-nodes-pretix-matrix\/\d+\.\d+\.\d+/.test(r.userAgent ?? ''))).toEqual([]);
 	});
 });

@@ -101,6 +101,7 @@ describe('Matrix Command Trigger', () => {
 			msgtype: 'm.notice',
 			body: 'Status: 2 args',
 			'm.relates_to': { 'm.in_reply_to': { event_id: eventId } },
+			'm.mentions': {},
 		});
 		// Static data carries the sync position and the handled event.
 		expect(t.staticData['node:Commands']).toMatchObject({
@@ -109,6 +110,34 @@ describe('Matrix Command Trigger', () => {
 		});
 		await new Promise((r) => setTimeout(r, 200));
 		expect(t.emitted).toHaveLength(1);
+	});
+
+	test('spec "Threading": a command typed in a thread is answered in that thread; a reply outside threads stays a plain reply', async () => {
+		const t = await startTrigger({
+			workflow: trigger({}, true),
+			node: 'Commands',
+			credentials: creds,
+		});
+		handles.push(t);
+		await synced();
+		const root = hs.say(mod.userId, roomId, 'Registration questions');
+		const inThread = hs.say(mod.userId, roomId, '!status please', { thread: root });
+		await t.waitForEmits(1);
+		// The trigger names the thread; the template's reply node (Reply To = eventId) is unchanged.
+		expect(t.emitted[0][0][0].json).toMatchObject({ eventId: inThread, threadId: root });
+		await until(() => t.runs.length === 1);
+		const replies = () => hs.timeline(roomId, 'm.room.message').filter((e) => e.sender === bot.userId);
+		expect(replies()[0].content['m.relates_to']).toEqual({
+			rel_type: 'm.thread',
+			event_id: root,
+			is_falling_back: true,
+			'm.in_reply_to': { event_id: inThread },
+		});
+		const plain = hs.say(mod.userId, roomId, '!status');
+		await t.waitForEmits(2);
+		expect(t.emitted[1][0][0].json).not.toHaveProperty('threadId');
+		await until(() => replies().length === 2);
+		expect(replies()[1].content['m.relates_to']).toEqual({ 'm.in_reply_to': { event_id: plain } });
 	});
 
 	test('permissions: refused users get a notice and never reach the workflow; allowlist works', async () => {

@@ -273,7 +273,12 @@ describe('Matrix Invite node', () => {
 			format: 'org.matrix.custom.html',
 			formatted_body: '<b>Invited:</b> 3',
 			'm.relates_to': { 'm.in_reply_to': { event_id: command } },
+			// spec "User and room mentions": the sent event mentions nobody unless asked to.
+			'm.mentions': {},
 		});
+		// Through n8n's request helper too, the homeserver sees who is calling (package/version).
+		const agents = new Set(hs.requests().map((r) => r.userAgent));
+		expect([...agents]).toEqual([expect.stringMatching(/^n8n-nodes-pretix-matrix\/\d+\.\d+\.\d+/)]);
 		// The same logical message (idempotency key) is never posted twice.
 		const keyed = { ...parameters, messageOptions: { idempotencyKey: 'status-reply-1' } };
 		const first = await runWorkflow({ workflow: node(keyed), credentials: creds });
@@ -284,6 +289,35 @@ describe('Matrix Invite node', () => {
 		expect(
 			hs.timeline(roomId, 'm.room.message').filter((e) => e.content.msgtype === 'm.notice'),
 		).toHaveLength(2);
+	});
+
+	test('spec "Threading": replies to a command in a thread stay there (the command is read once per run), also when combined', async () => {
+		const root = hs.say(bot.userId, roomId, 'Check-in questions');
+		const command = hs.say(bot.userId, roomId, '!status', { thread: root });
+		const thread = {
+			rel_type: 'm.thread',
+			event_id: root,
+			is_falling_back: true,
+			'm.in_reply_to': { event_id: command },
+		};
+		const input = [{ n: 1 }, { n: 2 }, { n: 3 }];
+		const perItem = await runWorkflow({
+			workflow: node({ operation: 'message', room: roomId, text: '={{ "line " + $json.n }}', messageOptions: { replyTo: command } }),
+			credentials: creds,
+			input,
+		});
+		expect(perItem.status).toBe('success');
+		// Long enough for two combined messages: each part is in the thread.
+		const combined = await runWorkflow({
+			workflow: node({ operation: 'message', room: roomId, combine: true, text: '={{ "x".repeat(20000) }}', messageOptions: { replyTo: command } }),
+			credentials: creds,
+			input: [{}, {}],
+		});
+		expect(combined.status).toBe('success');
+		const replies = hs.timeline(roomId, 'm.room.message').filter((e) => e.content.msgtype === 'm.notice');
+		expect(replies).toHaveLength(5);
+		for (const reply of replies) expect(reply.content['m.relates_to']).toEqual(thread);
+		expect(hs.countRequests({ method: 'GET', path: /\/event\// })).toBe(2);
 	});
 
 	test('message to an unknown room is reported, not thrown; empty messages are configuration errors', async () => {
@@ -431,5 +465,9 @@ describe('Matrix Invite node', () => {
 			password: 'nope',
 		});
 		expect(wrong.status).toBe('Error');
+		// The credential's own requests (whoami test, password login) name the package as well.
+		const own = hs.requests().filter((r) => /\/(whoami|login)$/.test(r.path));
+		expect(own.length).toBeGreaterThanOrEqual(4);
+		expect(own.filter((r) => !/^n8n-nodes-pretix-matrix\/\d+\.\d+\.\d+/.test(r.userAgent ?? ''))).toEqual([]);
 	});
 });

@@ -64,7 +64,7 @@ describe('self-service operations through the engine', () => {
 		expect((await store({ resource: 'inviteCode', operation: 'revoke', code: code.id, events: EVENT })).output('Store')[0].inviteCode).toMatchObject({ revoked: true, status: 'revoked' });
 
 		const bad = await store({ resource: 'inviteCode', operation: 'create', event: EVENT, rooms: 'not-a-room' });
-		expect([bad.status, bad.error?.message]).toEqual(['error', 'Each room must be a room ID (!…) or an alias (#name:server)']);
+		expect([bad.status, bad.error?.message]).toEqual(['error', 'Each room must be a room ID (!…), an alias (#name:server) or a matrix.to / matrix: link to one']);
 		const tolerant = await store({ resource: 'inviteCode', operation: 'create', event: EVENT, rooms: '={{ $json.rooms }}' }, [{ rooms: [] }, { rooms: [rooms[0]] }], { continueOnFail: true });
 		expect(tolerant.output('Store').map((o) => o.error ?? (o.inviteCode as IDataObject).status)).toEqual(['Name at least one room (room ID or alias)', 'active']);
 	});

@@ -35,7 +35,7 @@ const OPS = ['invite', 'revoke', 'membership'];
 export const description: INodeProperties[] = [
 	roomsProperty(
 		['invite'],
-		'Rooms to invite into: room IDs or aliases, separated by commas (an expression may return an array)',
+		'Rooms to invite into: room IDs, aliases or matrix.to / matrix: room links, separated by commas (an expression may return an array)',
 	),
 	roomsProperty(['revoke'], 'Rooms to withdraw the invite from or remove the person from'),
 	roomsProperty(['membership'], 'Rooms to report the membership for'),

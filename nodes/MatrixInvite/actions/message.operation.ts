@@ -21,7 +21,8 @@ export const description: INodeProperties[] = [
 		default: '={{ $json.roomId }}',
 		required: true,
 		placeholder: '#orga:example.org',
-		description: "Room ID or alias to post to (the trigger's roomId when answering a command)",
+		description:
+			"Room ID, alias or matrix.to / matrix: room link to post to (the trigger's roomId when answering a command)",
 		displayOptions: show,
 	},
 	{
@@ -92,7 +93,8 @@ export const description: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				placeholder: '={{ $json.eventId }}',
-				description: 'Event to answer, e.g. the command event from the Matrix Command Trigger',
+				description:
+					'Event to answer, e.g. the command event from the Matrix Command Trigger. A reply to a message in a thread is posted in that thread.',
 			},
 			resultFieldOption,
 			{
@@ -135,6 +137,7 @@ async function executeCombined(this: IExecuteFunctions, client: MatrixClient, it
 	const resultField = String(options.resultField ?? '').trim() || 'matrix';
 	const results: IDataObject[] = new Array(items.length);
 	const roomCache = new Map<string, { roomId?: string; problem?: RoomProblem }>();
+	const threadCache = new Map<string, string | null>();
 	for (const [n, chunk] of chunks.entries()) {
 		if (!chunk.length) continue;
 		const part = chunks.length > 1 ? ` (${n + 1}/${chunks.length})` : '';
@@ -144,7 +147,7 @@ async function executeCombined(this: IExecuteFunctions, client: MatrixClient, it
 		const sent = await sendNotice(
 			client,
 			{ room, text, msgtype: options.msgtype === 'm.text' ? 'm.text' : 'm.notice', replyTo: String(options.replyTo ?? '').trim() || undefined },
-			{ txnId, budgetMs: optionNumber(options, 'budgetSeconds', 120, 1, 3600) * 1000, roomCache },
+			{ txnId, budgetMs: optionNumber(options, 'budgetSeconds', 120, 1, 3600) * 1000, roomCache, threadCache },
 		);
 		const result: IDataObject =
 			sent.status === 'sent'
@@ -171,6 +174,7 @@ export async function execute(
 	}
 	const out: INodeExecutionData[] = [];
 	const roomCache = new Map<string, { roomId?: string; problem?: RoomProblem }>();
+	const threadCache = new Map<string, string | null>();
 	for (let i = 0; i < items.length; i++) {
 		try {
 			const options = this.getNodeParameter('messageOptions', i, {}) as IDataObject;
@@ -195,7 +199,7 @@ export async function execute(
 					replyTo: String(options.replyTo ?? '').trim() || undefined,
 					msgtype: options.msgtype === 'm.text' ? 'm.text' : 'm.notice',
 				},
-				{ txnId, budgetMs: optionNumber(options, 'budgetSeconds', 120, 1, 3600) * 1000, roomCache },
+				{ txnId, budgetMs: optionNumber(options, 'budgetSeconds', 120, 1, 3600) * 1000, roomCache, threadCache },
 			);
 			if (sent.status === 'invalidInput') {
 				throw new NodeOperationError(

@@ -401,6 +401,23 @@ describe('fake homeserver: documented responses', () => {
 		expect([outsider.status, outsider.body.errcode]).toEqual([403, 'M_FORBIDDEN']);
 	});
 
+	test('GET /rooms/{roomId}/event/{eventId} (RoomEventServlet): members read the event; unknown or not visible is 404 M_NOT_FOUND alike', async () => {
+		const root = hs.say(bot.userId, roomId, 'root');
+		const reply = hs.say(bot.userId, roomId, 'in thread', { thread: root });
+		const got = await call('GET', `/v3/rooms/${enc(roomId)}/event/${enc(reply)}`);
+		expect(got.status).toBe(200);
+		expect(got.body).toMatchObject({
+			event_id: reply,
+			room_id: roomId,
+			sender: bot.userId,
+			content: { 'm.relates_to': { rel_type: 'm.thread', event_id: root } },
+		});
+		const missing = await call('GET', `/v3/rooms/${enc(roomId)}/event/${enc('$nope')}`);
+		const hidden = await client(hs, alice.accessToken)('GET', `/v3/rooms/${enc(roomId)}/event/${enc(reply)}`);
+		for (const answer of [missing, hidden])
+			expect([answer.status, answer.body]).toEqual([404, { errcode: 'M_NOT_FOUND', error: 'Event not found.' }]);
+	});
+
 	test('profile: existing, unknown, malformed, unreachable', async () => {
 		expect((await call('GET', `/v3/profile/${enc(alice.userId)}`)).body).toEqual({
 			displayname: 'alice',

@@ -78,6 +78,8 @@ export interface RequestLogEntry {
 	status: number;
 	userId?: string;
 	errcode?: string;
+	/** The client's User-Agent header, as sent. */
+	userAgent?: string;
 	at: number;
 }
 
@@ -473,6 +475,8 @@ export class FakeHomeserver {
 			msgtype?: string;
 			html?: string;
 			replaces?: string;
+			/** A message in the thread of this root event (as Element sends it, with the reply fallback). */
+			thread?: string;
 			content?: Json;
 			ts?: number;
 		} = {},
@@ -487,6 +491,17 @@ export class FakeHomeserver {
 				body: `* ${body}`,
 				'm.new_content': { msgtype: 'm.text', body },
 				'm.relates_to': { rel_type: 'm.replace', event_id: options.replaces },
+			};
+		}
+		if (options.thread) {
+			content = {
+				...content,
+				'm.relates_to': {
+					rel_type: 'm.thread',
+					event_id: options.thread,
+					is_falling_back: true,
+					'm.in_reply_to': { event_id: options.thread },
+				},
 			};
 		}
 		const stored = this.append(
@@ -650,6 +665,7 @@ export class FakeHomeserver {
 			path: url.pathname,
 			query: query.toString(),
 			status: 0,
+			userAgent: req.headers['user-agent'],
 			at: Date.now(),
 		};
 		this.log.push(entry);
@@ -1198,7 +1214,18 @@ export class FakeHomeserver {
 			this.wake();
 			return answer;
 		}
-		if (!['joined_members', 'members', 'state', 'send'].includes(action)) throw unrecognized();
+		if (method === 'GET' && action === 'event' && rest.length === 2) {
+			// synapse/rest/client/room.py RoomEventServlet: an event the requester may not see is a
+			// 404 M_NOT_FOUND like a missing one (its AuthError is turned into the 404 on purpose).
+			// Here: current members see the whole timeline (history_visibility "shared").
+			const found =
+				room && this.membershipOf(room, me) === 'join'
+					? room.events.find((s) => s.event.event_id === x)
+					: undefined;
+			if (!found) throw notFound('Event not found.');
+			return this.render(found, session) as unknown as Json;
+		}
+		if (!['joined_members', 'members', 'state', 'send', 'event'].includes(action)) throw unrecognized();
 		throw unrecognized(405);
 	}
 

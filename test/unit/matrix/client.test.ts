@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
 import type { HttpRequest, HttpResponse } from '../../../lib/http/types';
 import { TransportError } from '../../../lib/http/types';
 import { fetchTransport } from '../../../lib/http/fetch-transport';
@@ -6,6 +9,7 @@ import {
 	buildNoticeContent,
 	htmlToPlain,
 	sendNotice,
+	threadRootOf,
 	txnIdFor,
 } from '../../../lib/matrix/messages';
 import { withRetries } from '../../../lib/matrix/retrying';
@@ -23,6 +27,18 @@ function recording(answer: (req: HttpRequest) => HttpResponse | Error) {
 }
 
 describe('MatrixClient', () => {
+	test('every request names the package and its version in User-Agent (RFC 9110 §10.1.5 product/version)', async () => {
+		const manifest = JSON.parse(readFileSync(path.join(__dirname, '../../../package.json'), 'utf8')) as { version: string };
+		const { requests, transport } = recording(() => ({ status: 200, headers: {}, body: {} }));
+		const client = new MatrixClient('https://matrix.example.org/', transport);
+		await client.whoami();
+		await client.send('!abc:example.org', 'm.room.message', 't', { body: 'x' });
+		expect(requests.map((r) => r.headers?.['User-Agent'])).toEqual([
+			`n8n-nodes-pretix-matrix/${manifest.version}`,
+			`n8n-nodes-pretix-matrix/${manifest.version}`,
+		]);
+	});
+
 	test('encodes every path segment and uses v3 paths', async () => {
 		const { requests, transport } = recording(() => ({ status: 200, headers: {}, body: {} }));
 		const client = new MatrixClient('https://matrix.example.org/', transport);
@@ -145,6 +161,7 @@ describe('messages', () => {
 		expect(buildNoticeContent({ room: '!r', text: 'hi' })).toEqual({
 			msgtype: 'm.notice',
 			body: 'hi',
+			'm.mentions': {},
 		});
 		expect(
 			buildNoticeContent({
@@ -159,8 +176,83 @@ describe('messages', () => {
 			format: 'org.matrix.custom.html',
 			formatted_body: '<p>Hello <b>you</b> &amp; me</p>',
 			'm.relates_to': { 'm.in_reply_to': { event_id: '$ev' } },
+			'm.mentions': {},
 		});
 		expect(htmlToPlain('a<br>b')).toBe('a\nb');
+	});
+
+	test('spec "Threading": a reply to an event in a thread stays in the thread, with the reply as fallback', () => {
+		expect(
+			buildNoticeContent({ room: '!r', text: 'done', replyTo: '$cmd', threadRoot: '$root' })['m.relates_to'],
+		).toEqual({
+			rel_type: 'm.thread',
+			event_id: '$root',
+			is_falling_back: true,
+			'm.in_reply_to': { event_id: '$cmd' },
+		});
+		// No thread (null or absent): the plain reply relation as before; no reply, no relation.
+		expect(buildNoticeContent({ room: '!r', text: 'done', replyTo: '$cmd', threadRoot: null })['m.relates_to']).toEqual({
+			'm.in_reply_to': { event_id: '$cmd' },
+		});
+		expect(buildNoticeContent({ room: '!r', text: 'x', threadRoot: '$root' })).not.toHaveProperty('m.relates_to');
+		// Only a well-formed m.thread relation names a thread; edits, replies and junk do not.
+		expect(threadRootOf({ 'm.relates_to': { rel_type: 'm.thread', event_id: '$root' } })).toBe('$root');
+		for (const content of [
+			undefined,
+			null,
+			'text',
+			{},
+			{ 'm.relates_to': 'x' },
+			{ 'm.relates_to': { rel_type: 'm.replace', event_id: '$e' } },
+			{ 'm.relates_to': { 'm.in_reply_to': { event_id: '$e' } } },
+			{ 'm.relates_to': { rel_type: 'm.thread', event_id: 42 } },
+			{ 'm.relates_to': { rel_type: 'm.thread', event_id: 'not-an-event' } },
+		])
+			expect(threadRootOf(content)).toBeUndefined();
+	});
+
+	test('spec "Threading" + GET /rooms/{roomId}/event/{eventId}: sendNotice reads the replied-to event; in a thread it answers there, else (or when unreadable) as a plain reply', async () => {
+		hs = await startFakeHomeserver({ rateLimits: false });
+		const bot = hs.createUser('bot');
+		const mod = hs.createUser('mod');
+		const roomId = hs.createRoom({ creator: mod.userId, members: [bot.userId] });
+		const client = new MatrixClient(hs.url, fetchTransport(() => `Bearer ${bot.accessToken}`));
+		const root = hs.say(mod.userId, roomId, 'root');
+		const inThread = hs.say(mod.userId, roomId, '!status', { thread: root });
+		const outside = hs.say(mod.userId, roomId, '!status');
+		const send = (replyTo: string, n: number) =>
+			sendNotice(client, { room: roomId, text: 'ok', replyTo }, { txnId: txnIdFor('t', n) });
+		for (const [n, replyTo] of [inThread, outside, '$unknown'].entries())
+			expect(await send(replyTo, n)).toMatchObject({ status: 'sent' });
+		const relations = hs
+			.timeline(roomId, 'm.room.message')
+			.filter((e) => e.sender === bot.userId)
+			.map((e) => e.content['m.relates_to']);
+		expect(relations).toEqual([
+			{ rel_type: 'm.thread', event_id: root, is_falling_back: true, 'm.in_reply_to': { event_id: inThread } },
+			{ 'm.in_reply_to': { event_id: outside } },
+			{ 'm.in_reply_to': { event_id: '$unknown' } },
+		]);
+	});
+
+	test('spec "User and room mentions": every message carries m.mentions, empty unless someone is addressed on purpose', () => {
+		// A text that names a user, links them as a pill and says @room: with m.mentions present,
+		// clients notify only the listed users, so an empty object pings nobody.
+		const loud = buildNoticeContent({
+			room: '!r',
+			text: '@room hello @alice:example.org',
+			html: '@room <a href="https://matrix.to/#/@alice:example.org">Alice</a>',
+		});
+		expect(loud['m.mentions']).toEqual({});
+		expect(loud['m.mentions']).not.toHaveProperty('room');
+		// Deliberate mentions list exactly the valid user IDs, once each; junk is dropped, never @room.
+		expect(
+			buildNoticeContent({
+				room: '!r',
+				text: 'hi',
+				mentions: ['@alice:example.org', '@alice:example.org', 'not an id', '#room:example.org'],
+			})['m.mentions'],
+		).toEqual({ user_ids: ['@alice:example.org'] });
 	});
 
 	test('sendNotice: 429s wait the retry_after_ms asked for, 5xx are retried until the budget (not a count) is spent', async () => {

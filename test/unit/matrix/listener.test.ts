@@ -103,6 +103,12 @@ describe('CommandListener', () => {
 					(e.content['m.relates_to'] as any)['m.in_reply_to'].event_id,
 			),
 		).toBe(true);
+		// matrix-js-sdk's sync and the listener's own requests identify the package alike.
+		const agents = new Set(hs.requests().map((r) => r.userAgent));
+		expect(hs.requests().some((r) => r.path.endsWith('/sync'))).toBe(true);
+		expect([...agents]).toEqual([expect.stringMatching(/^n8n-nodes-pretix-matrix\/\d+\.\d+\.\d+/)]);
+		// spec "User and room mentions": the listener's own replies ping nobody either.
+		expect(replies.map((e) => e.content['m.mentions'])).toEqual([{}, {}]);
 		// Its own notices never loop back in, and state carries the sync token and seen ids.
 		await new Promise((r) => setTimeout(r, 200));
 		expect(emitted).toHaveLength(1);
@@ -127,6 +133,29 @@ describe('CommandListener', () => {
 		await until(() => emitted.length >= 1);
 		await new Promise((r) => setTimeout(r, 200));
 		expect(emitted.map((e) => [e.command, e.eventId])).toEqual([['help', ok]]);
+	});
+
+	test('spec appendix (matrix.to, Matrix URI scheme): the room filter takes room links; a user link is ignored with an ID-free warning', async () => {
+		const other = hs.createRoom({ creator: mod.userId, members: [bot.userId, guest.userId] });
+		const third = hs.createRoom({ creator: mod.userId, members: [bot.userId] });
+		hs.setPowerLevel(other, mod.userId, 50);
+		hs.setPowerLevel(third, mod.userId, 50);
+		const errors: string[] = [];
+		const { emitted } = await listen({
+			rooms: [
+				'https://matrix.to/#/%23orga%3Alocalhost?via=localhost',
+				`matrix:roomid/${other.slice(1)}?via=localhost`,
+				`https://matrix.to/#/${mod.userId}`,
+			],
+			onError: (error) => void errors.push(error.message),
+		});
+		const inAlias = hs.say(mod.userId, roomId, '!status');
+		const inId = hs.say(mod.userId, other, '!status');
+		hs.say(mod.userId, third, '!status');
+		await until(() => emitted.length >= 2);
+		await new Promise((r) => setTimeout(r, 200));
+		expect(emitted.map((e) => e.eventId).sort()).toEqual([inAlias, inId].sort());
+		expect(errors).toEqual(['A room in the room filter is ignored: The link points to a user, not to a room']);
 	});
 
 	test('after a restart, seen event ids stop a replayed command (the sync token resumes)', async () => {
@@ -211,6 +240,27 @@ describe('CommandListener', () => {
 		await until(() => botNotices().length === 2);
 		expect((botNotices()[1].content['m.relates_to'] as any)['m.in_reply_to'].event_id).toBe(again);
 		expect(errors.join('\n')).not.toMatch(/@|!/);
+	});
+
+	test('spec "Threading": commands in a thread carry its root, and the listener\'s own replies stay in the thread', async () => {
+		const { emitted } = await listen({ replyToRefused: true, helpOnUnknown: true });
+		const root = hs.say(mod.userId, roomId, 'Questions about the event');
+		const refused = hs.say(guest.userId, roomId, '!purge', { thread: root });
+		const unknown = hs.say(mod.userId, roomId, '!frobnicate', { thread: root });
+		const known = hs.say(mod.userId, roomId, '!status', { thread: root });
+		await until(() => emitted.length === 1);
+		expect(emitted[0]).toMatchObject({ eventId: known, threadId: root });
+		const replies = () => hs.timeline(roomId, 'm.room.message').filter((e) => e.sender === bot.userId);
+		await until(() => replies().length === 2);
+		const thread = (answered: string) => ({
+			rel_type: 'm.thread',
+			event_id: root,
+			is_falling_back: true,
+			'm.in_reply_to': { event_id: answered },
+		});
+		expect(replies().map((e) => e.content['m.relates_to'])).toEqual(
+			expect.arrayContaining([thread(refused), thread(unknown)]),
+		);
 	});
 
 	test('a help reply through 502s is retried within the budget and posted once', async () => {

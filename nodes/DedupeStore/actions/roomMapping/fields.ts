@@ -11,7 +11,7 @@ export function roomProperty(operations: string[], required: boolean): INodeProp
 		required,
 		placeholder: '!abc123:example.org',
 		description: required
-			? 'The Matrix room attendees are invited to'
+			? 'The Matrix room attendees are invited to (a matrix.to or matrix: link is stored as the room it names)'
 			: 'Only mappings of this room (empty: any room)',
 		displayOptions: show('roomMapping', operations),
 	};
