@@ -1,6 +1,6 @@
 /**
  * Scenario 3: n8n is killed (SIGKILL) in the middle of a batch and started again on the same user
- * folder. The claims of the dead run expire (the template's Claim lease, patched from 600 s to a
+ * folder. The claims of the dead run expire (the template's Plan lease, patched from 600 s to a
  * few seconds for the test) and a later `!batchinvite` picks up the rest: nothing lost, nothing
  * doubled — invites the dead run already made are found in the room and only recorded.
  */
@@ -21,8 +21,9 @@ describe('reliability: n8n killed during a batch', () => {
 				message: { perSecond: 10, burst: 50 },
 			},
 			patch: (workflow) => {
-				if (workflow.id === BATCH_WORKFLOW)
-					templateNode(workflow, 'Claim').parameters.leaseSeconds = LEASE_SECONDS;
+				if (workflow.id !== BATCH_WORKFLOW) return;
+				const plan = templateNode(workflow, 'Plan').parameters;
+				plan.planOptions = { ...(plan.planOptions as object), leaseSeconds: LEASE_SECONDS };
 			},
 		});
 		await stage.mapAttendeesRoom();

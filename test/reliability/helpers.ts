@@ -73,6 +73,8 @@ export function loadTemplates(
 			for (const node of workflow.nodes as TemplateNode[]) {
 				if (node.type.endsWith('.pretixTrigger')) node.parameters.pathSecret = WEBHOOK_SECRET;
 			}
+			// The tally counts runs in n8n's execution list: keep successful ones too (shipped: none).
+			workflow.settings = { ...(workflow.settings as object), saveDataSuccessExecution: 'all' };
 			patch?.(workflow);
 			return workflow;
 		});

@@ -36,6 +36,7 @@ describe('reliability: webhook storm during a batch', () => {
 			`  ${plan.unique} notifications + ${plan.duplicates} duplicate deliveries, ${runs.length} webhook runs (${runs.filter((r) => r.status !== 'success').length} not successful); batch: ${summary.split('\n')[0]}\n`,
 		);
 
+		await stage.explainLosses(expected);
 		expect(outcomes.filter((o) => o !== 'delivered')).toEqual([]);
 		expect(tally).toEqual(exactlyOnce(expected));
 		// Duplicates never start a run: one run per notification, none failed.
