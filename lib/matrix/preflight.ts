@@ -1,5 +1,6 @@
 import { describeFailure, type MatrixClient, type MatrixOutcome, type PowerLevels } from './client';
 import { isRoomId, parseRoomRef, roomRefMessage } from './ids';
+import { inviteFloor, type LimiterName } from './pacer';
 import { withRetries, type RetryOptions } from './retrying';
 import {
 	authError,
@@ -274,4 +275,44 @@ export function preflightLine(verdict: PreflightVerdict): string {
 	if (f.roomVersion) parts.push(`room version ${f.roomVersion}`);
 	parts.push(...verdict.warnings);
 	return `${verdict.ok ? '✅' : '⚠️'} ${preflightRoomName(verdict)} — ${parts.join('; ')}`;
+}
+
+const LIMITERS: Record<string, string> = {
+	message: "the bot's message limit (rc_message, 0.2/s: every invite counts)",
+	perIssuer: "the bot's invite limit (rc_invites per issuer, 0.3/s)",
+	perRoom: 'the invite limit per room (rc_invites per room, 0.3/s)',
+	perInvitee: 'the invite limit per attendee (rc_invites per user)',
+};
+
+export interface PreflightEta {
+	attendees: number;
+	/** The rooms invites can go into (the bot may invite there and the room was not replaced). */
+	rooms: number;
+	invites: number;
+	seconds: number;
+	limitedBy: LimiterName | 'none';
+	text: string;
+}
+
+/**
+ * How long inviting `attendees` people into each room the bot can invite into takes at Synapse's
+ * default limits (pacer.ts SYNAPSE_DEFAULT_LIMITS, the same floor as the Estimate operation). A
+ * floor, not a promise: latency and other traffic of the bot come on top.
+ */
+export function preflightEta(verdicts: PreflightVerdict[], attendees: number): PreflightEta {
+	const people = Math.max(0, Math.floor(attendees));
+	const rooms = verdicts.filter((v) => v.facts.canInvite && !v.facts.replacementRoom).length;
+	const invites = people * rooms;
+	const floor = inviteFloor({ invites, rooms: Array<number>(rooms).fill(people), perPerson: rooms });
+	const seconds = Math.ceil(floor.seconds);
+	const duration =
+		seconds < 60
+			? 'under a minute'
+			: seconds < 5_400
+				? `about ${Math.ceil(seconds / 60)} minutes`
+				: `about ${(seconds / 3600).toFixed(1)} hours`;
+	const text = !invites
+		? `ETA: no invites to make (${people} attendee${people === 1 ? '' : 's'}, ${rooms} room${rooms === 1 ? '' : 's'} the bot can invite into)`
+		: `ETA: ${invites} invite${invites === 1 ? '' : 's'} (${people} attendee${people === 1 ? '' : 's'} × ${rooms} room${rooms === 1 ? '' : 's'}) take ${duration} at Synapse's default limits${floor.limiter === 'none' ? '' : `, set by ${LIMITERS[floor.limiter]}`}`;
+	return { attendees: people, rooms, invites, seconds, limitedBy: floor.limiter, text };
 }

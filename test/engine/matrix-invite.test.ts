@@ -474,6 +474,14 @@ describe('Matrix Invite node', () => {
 		expect(hs.requests().filter((r) => r.method !== 'GET')).toEqual([]);
 		// One whoami for the run, however many rooms.
 		expect(hs.countRequests({ path: /\/whoami$/ })).toBe(1);
+		const withEta = await runWorkflow({
+			workflow: node({ resource: 'room', operation: 'preflight', rooms: `#attendees:localhost, ${talks}, ${closed}`, preflightOptions: { attendees: 100 } }),
+			credentials: creds,
+		});
+		// Invites go into the two rooms the bot may invite into: (200 − 10) / 0.2 s at Synapse's rc_message.
+		expect(withEta.output('Matrix').map((o) => o.eta)).toEqual(
+			Array(3).fill({ attendees: 100, rooms: 2, invites: 200, seconds: 950, limitedBy: 'message', text: expect.stringMatching(/^ETA: 200 invites \(100 attendees × 2 rooms\) take about 16 minutes/) }),
+		);
 		const none = await runWorkflow({ workflow: node({ resource: 'room', operation: 'preflight', rooms: '' }), credentials: creds });
 		expect([none.status, none.output('Matrix')]).toEqual(['success', []]);
 	});

@@ -1,7 +1,12 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import type { MatrixClient } from '../../../lib/matrix/client';
-import { preflightLine, preflightRoom } from '../../../lib/matrix/preflight';
+import {
+	preflightEta,
+	preflightLine,
+	preflightRoom,
+	type PreflightVerdict,
+} from '../../../lib/matrix/preflight';
 import { whoAmI, type RoomProblem } from '../../../lib/matrix/rooms';
 import { optionNumber, roomList, runError } from './common';
 
@@ -26,6 +31,15 @@ export const description: INodeProperties[] = [
 		default: {},
 		displayOptions: show,
 		options: [
+			{
+				displayName: 'Attendees',
+				name: 'attendees',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 0,
+				description:
+					"People to invite into each room: every output item then gets an \"eta\" — how long the invites take at Synapse's default limits. 0: no estimate.",
+			},
 			{
 				displayName: 'Time Budget (Seconds)',
 				name: 'budgetSeconds',
@@ -56,10 +70,13 @@ export async function execute(
 			const retry = { deadline: Date.now() + optionNumber(options, 'budgetSeconds', 60, 1, 3600) * 1000 };
 			const rooms = roomList(this.getNodeParameter('rooms', i, ''));
 			if (rooms.length) bot ??= await whoAmI(client, retry);
-			for (const room of rooms) {
-				const verdict = await preflightRoom(client, room, bot!, retry, cache);
+			const verdicts: PreflightVerdict[] = [];
+			for (const room of rooms) verdicts.push(await preflightRoom(client, room, bot!, retry, cache));
+			const attendees = optionNumber(options, 'attendees', 0, 0, 10_000_000);
+			const eta = attendees > 0 ? preflightEta(verdicts, attendees) : undefined;
+			for (const verdict of verdicts) {
 				out.push({
-					json: { ...verdict, text: preflightLine(verdict) } as unknown as IDataObject,
+					json: { ...verdict, text: preflightLine(verdict), ...(eta ? { eta } : {}) } as unknown as IDataObject,
 					pairedItem: { item: i },
 				});
 			}

@@ -5,7 +5,7 @@
  */
 import { fetchTransport } from '../../../lib/http/fetch-transport';
 import { MatrixClient } from '../../../lib/matrix/client';
-import { preflightLine, preflightRoom } from '../../../lib/matrix/preflight';
+import { preflightEta, preflightLine, preflightRoom, type PreflightVerdict } from '../../../lib/matrix/preflight';
 import { startFakeHomeserver, type FakeHomeserver } from '../../fakes/matrix';
 
 describe('preflightRoom', () => {
@@ -180,5 +180,21 @@ describe('preflightRoom', () => {
 		expect(hs.countRequests({ path: /\/(members|joined_members)$/ })).toBe(0);
 		const text = JSON.stringify([verdict.problems, verdict.warnings, preflightLine(verdict)]);
 		expect(text).not.toMatch(/@/);
+	});
+});
+
+describe('preflightEta', () => {
+	const verdict = (facts: PreflightVerdict['facts']): PreflightVerdict => ({ room: '!r:localhost', ok: true, problems: [], warnings: [], facts });
+
+	test("Synapse's default limits (pacer.ts): 300 attendees × 2 rooms are 600 invites, rc_message decides: (600 − 10) / 0.2 s", () => {
+		const eta = preflightEta([verdict({ canInvite: true }), verdict({ canInvite: true }), verdict({ canInvite: false }), verdict({ canInvite: true, replacementRoom: '!new:localhost' })], 300);
+		expect(eta).toMatchObject({ attendees: 300, rooms: 2, invites: 600, seconds: 2950, limitedBy: 'message' });
+		expect(eta.text).toBe("ETA: 600 invites (300 attendees × 2 rooms) take about 50 minutes at Synapse's default limits, set by the bot's message limit (rc_message, 0.2/s: every invite counts)");
+	});
+
+	test('within the bursts it takes under a minute; no room to invite into means no invites', () => {
+		expect(preflightEta([verdict({ canInvite: true })], 5).text).toBe("ETA: 5 invites (5 attendees × 1 room) take under a minute at Synapse's default limits");
+		expect(preflightEta([verdict({})], 5).text).toBe('ETA: no invites to make (5 attendees, 0 rooms the bot can invite into)');
+		expect(preflightEta([verdict({ canInvite: true })], 20_000).text).toMatch(/about 27\.8 hours/);
 	});
 });
