@@ -9,6 +9,8 @@ import { buildNoticeContent, threadRootOf, txnIdFor } from './messages';
 import { levelOf, readRoomPowerLevels } from './rooms';
 import { withRetries } from './retrying';
 
+const TOMBSTONE = 'm.room.tombstone';
+
 /** How long a command waits for the sender's power level through transient homeserver failures. */
 const POWER_LEVEL_RETRY_MS = 30_000;
 
@@ -52,6 +54,21 @@ export interface CommandEvent {
 	timestamp: string;
 }
 
+/**
+ * A room the bot listens in was upgraded (spec: m.room.tombstone, state key "", with
+ * `content.replacement_room`). Carries no command fields, so nothing reads it as a command.
+ */
+export interface RoomUpgradeEvent {
+	kind: 'roomUpgrade';
+	roomId: string;
+	replacementRoom: string;
+	/** Whether the bot is in the replacement room now (it joins it before emitting). */
+	joined: boolean;
+	eventId: string;
+	/** ISO 8601, from the event's origin_server_ts. */
+	timestamp: string;
+}
+
 export interface ListenerState {
 	syncToken?: string;
 	/** Which account/homeserver the token belongs to; a token of another account is ignored. */
@@ -87,6 +104,12 @@ export interface ListenerOptions {
 	 * from such a room (`direct`).
 	 */
 	directMessages?: boolean;
+	/**
+	 * Room upgrades: on a room's m.room.tombstone the bot joins the replacement room, listens there
+	 * too, and `onRoomUpgrade` gets one event. Off: tombstones are not even synced.
+	 */
+	followRoomUpgrades?: boolean;
+	onRoomUpgrade?: (upgrade: RoomUpgradeEvent) => void | Promise<void>;
 	state?: ListenerState;
 	/** Called whenever the persisted state changed (sync token, seen ids). */
 	onState?: (state: ListenerState) => void;
@@ -241,7 +264,8 @@ export class CommandListener {
 	 */
 	private syncFilter(): Sdk.Filter {
 		const filter = new (loadSdk().Filter)(this.userId);
-		filter.setDefinition({ room: { timeline: { types: ['m.room.message'], limit: 100 } } });
+		const types = this.options.followRoomUpgrades ? ['m.room.message', TOMBSTONE] : ['m.room.message'];
+		filter.setDefinition({ room: { timeline: { types, limit: 100 } } });
 		return filter;
 	}
 
@@ -443,6 +467,7 @@ export class CommandListener {
 	}
 
 	private async onTimeline(event: Sdk.MatrixEvent, roomId: string): Promise<void> {
+		if (!this.closed && event.getType() === TOMBSTONE && this.options.followRoomUpgrades) return this.onTombstone(event, roomId);
 		// Initial-sync events arrive as "live" before PREPARED (reference §4 pitfalls): the age gate
 		// below drops the history among them, and a command typed while we connected still counts.
 		if (this.closed || event.getType() !== 'm.room.message') return;
@@ -506,6 +531,44 @@ export class CommandListener {
 			...(direct === undefined ? {} : { direct }),
 			eventId,
 			...(threadId ? { threadId } : {}),
+			timestamp: new Date(event.getTs()).toISOString(),
+		});
+	}
+
+	/**
+	 * A tombstone (spec "Room Upgrades"): only a state event with state key "" counts, and the
+	 * homeserver lets only a sender with the power to send m.room.tombstone (100 by default) put one
+	 * into the room state, so whoever sent it needs no check here. History on a fresh start is
+	 * skipped like commands (no sync token: nothing to resume); after a resume an upgrade is followed
+	 * however old, since the room stays replaced. Joined via the sender's server (the server that
+	 * upgraded the room is in the new one).
+	 */
+	private async onTombstone(event: Sdk.MatrixEvent, roomId: string): Promise<void> {
+		const eventId = event.getId() ?? '';
+		if (!eventId.startsWith('$') || event.getStateKey() !== '' || event.isRedacted()) return;
+		if (this.allowedRooms && !this.allowedRooms.has(roomId)) return;
+		const replacementRoom = (event.getContent() as { replacement_room?: unknown }).replacement_room;
+		if (typeof replacementRoom !== 'string' || !isRoomId(replacementRoom) || replacementRoom === roomId) return;
+		const historic = event.getTs() < this.startedAt - (this.options.clockSkewMs ?? 2_000);
+		if (historic && !this.resumed) return;
+		if (!this.remember(eventId)) return;
+		this.persist();
+		const sender = event.getSender() ?? '';
+		const server = sender.slice(sender.indexOf(':') + 1);
+		const joined = await withRetries(() => this.rest.join(replacementRoom, server && sender.includes(':') ? [server] : []), {
+			deadline: Date.now() + (this.options.replyBudgetMs ?? 60_000),
+			signal: this.controller.signal,
+		});
+		if (!joined.ok && !this.closed)
+			this.options.onError?.(new Error(`Could not join the replacement room of an upgraded room (${describeFailure(joined)})`), false);
+		// The trigger follows the room: commands typed in the replacement room count from now on.
+		this.allowedRooms?.add(replacementRoom);
+		await this.options.onRoomUpgrade?.({
+			kind: 'roomUpgrade',
+			roomId,
+			replacementRoom,
+			joined: joined.ok,
+			eventId,
 			timestamp: new Date(event.getTs()).toISOString(),
 		});
 	}

@@ -12,6 +12,7 @@ import {
 	type PersonHashes,
 	type PurgeCounts,
 	type RoomMapping,
+	type RoomMove,
 	type Settlement,
 	type StoredClaim,
 } from './types';
@@ -216,6 +217,22 @@ export class Ledger {
 	async listMappings(input: { event?: unknown; room?: unknown } = {}): Promise<RoomMapping[]> {
 		const mappings = await this.backend.listMappings(this.mappingFilter(input));
 		return mappings.sort(compareMappings);
+	}
+
+	/**
+	 * A room upgrade (m.room.tombstone names the replacement room): the old room's mappings and
+	 * ledger rows follow it to the new room, so people invited into the old room are not invited
+	 * again and a later withdrawal kicks them from the room they are in now. Every row of the old
+	 * room moves, whichever event it belongs to: an upgrade replaces the room for everyone in it, and
+	 * a row left behind would both re-invite its holder into the new room and withdraw them from a
+	 * dead one. Both rooms must be room IDs (a tombstone names room IDs; an alias moves by itself).
+	 */
+	async moveRoom(input: { oldRoom: unknown; newRoom: unknown }): Promise<RoomMove & { oldRoom: string; newRoom: string }> {
+		const oldRoom = roomIdText(input.oldRoom, 'old room');
+		const newRoom = roomIdText(input.newRoom, 'new room');
+		if (oldRoom === newRoom) throw new LedgerInputError('The old and the new room are the same room');
+		const moved = await this.backend.moveRoom(oldRoom, newRoom, this.now());
+		return { oldRoom, newRoom, ...moved };
 	}
 
 	/**
@@ -542,6 +559,15 @@ function roomText(value: unknown): string {
 	const room = text(value, 'room', 300);
 	const parsed = parseRoomRef(room);
 	return parsed.ok ? parsed.room : room;
+}
+
+/** A room ID (`!opaque:server`, or a link naming one), as a room upgrade names both rooms. */
+function roomIdText(value: unknown, what: string): string {
+	const room = text(value, what, 300);
+	const parsed = parseRoomRef(room);
+	const id = parsed.ok ? parsed.room : room;
+	if (!id.startsWith('!')) throw new LedgerInputError(`The ${what} must be a room ID (!…:server)`);
+	return id;
 }
 
 function text(

@@ -31,6 +31,7 @@ import {
 	type PersonHashes,
 	type PurgeCounts,
 	type RoomMapping,
+	type RoomMove,
 	type Settlement,
 	type StoredClaim,
 	type StoredKey,
@@ -353,6 +354,28 @@ ALTER TABLE ${summary} ADD COLUMN IF NOT EXISTS withdrawn bigint NOT NULL DEFAUL
 		const where = mappingWhere(filter, (i) => `$${i}`);
 		const result = await this.query(`DELETE FROM ${this.t.mapping} ${where.sql}`, where.values);
 		return result.rowCount ?? 0;
+	}
+
+	async moveRoom(oldRoom: string, newRoom: string): Promise<RoomMove> {
+		return this.transaction(async (client) => {
+			await client.query(
+				`INSERT INTO ${this.t.mapping} (room, event, item, variation, created_at) SELECT $1, event, item, variation, created_at FROM ${this.t.mapping} WHERE room = $2 ON CONFLICT DO NOTHING`,
+				[newRoom, oldRoom],
+			);
+			const mappings = (await client.query(`DELETE FROM ${this.t.mapping} WHERE room = $1`, [oldRoom])).rowCount ?? 0;
+			// The new room's own row for the same key wins (see sqlite.ts); a row written for the new
+			// room by a concurrent run between these statements makes the UPDATE fail and the whole
+			// move roll back, to be run again.
+			const merged =
+				(
+					await client.query(
+						`DELETE FROM ${this.t.ledger} AS o WHERE o.scope = $1 AND EXISTS (SELECT 1 FROM ${this.t.ledger} AS n WHERE n.event = o.event AND n.scope = $2 AND n.subject = o.subject)`,
+						[oldRoom, newRoom],
+					)
+				).rowCount ?? 0;
+			const moved = (await client.query(`UPDATE ${this.t.ledger} SET scope = $1 WHERE scope = $2`, [newRoom, oldRoom])).rowCount ?? 0;
+			return { mappings, rows: merged + moved };
+		});
 	}
 
 	async listMappings(filter: MappingFilter): Promise<RoomMapping[]> {

@@ -19,6 +19,7 @@ import {
 	type PersonHashes,
 	type PurgeCounts,
 	type RoomMapping,
+	type RoomMove,
 	type Settlement,
 	type StoredClaim,
 	type StoredKey,
@@ -222,7 +223,57 @@ end
 return out
 `;
 
+/**
+ * A room upgrade: ARGV = prefix, old scope, new scope (both encoded), then (old field, new field,
+ * new value) triples of the old room's mappings. Rows have no per-room index, so the script walks
+ * every event's row set: one atomic pass (a rare organizer action, not a hot path). A row already
+ * under the new room's key stays and the old one goes (see sqlite.ts). Returns { mappings, rows }.
+ */
+const LUA_MOVE_ROOM = `
+local prefix, oldSc, newSc = ARGV[1], ARGV[2], ARGV[3]
+local maps = prefix .. 'maps'
+local mappings, rows = 0, 0
+local n = (#ARGV - 3) / 3
+for k = 0, n - 1 do
+	local b = 4 + k * 3
+	if redis.call('HEXISTS', maps, ARGV[b]) == 1 then
+		redis.call('HSETNX', maps, ARGV[b + 1], ARGV[b + 2])
+		redis.call('HDEL', maps, ARGV[b])
+		mappings = mappings + 1
+	end
+end
+for _, ev in ipairs(redis.call('SMEMBERS', prefix .. 'events')) do
+	local head = prefix .. 'r:' .. ev .. ':'
+	local oldHead = head .. oldSc .. ':'
+	local evSet = prefix .. 'e:' .. ev
+	for _, key in ipairs(redis.call('SMEMBERS', evSet)) do
+		local subj = string.sub(key, #oldHead + 1)
+		if string.sub(key, 1, #oldHead) == oldHead and not string.find(subj, ':', 1, true) then
+			local row = redis.call('HMGET', key, 'st', 'm', 'o', 't')
+			local newKey = head .. newSc .. ':' .. subj
+			local sets = { evSet, prefix .. 'ps:' .. subj }
+			if row[2] then table.insert(sets, prefix .. 'pm:' .. row[2]) end
+			if row[3] then table.insert(sets, prefix .. 'po:' .. row[3]) end
+			if row[4] then table.insert(sets, prefix .. 'pt:' .. row[4]) end
+			for _, set in ipairs(sets) do redis.call('SREM', set, key) end
+			if row[1] then
+				if redis.call('HEXISTS', newKey, 'st') == 1 then
+					redis.call('DEL', key)
+				else
+					-- RENAME keeps the row's native expiry (its retention backstop).
+					redis.call('RENAME', key, newKey)
+					for _, set in ipairs(sets) do redis.call('SADD', set, newKey) end
+				end
+				rows = rows + 1
+			end
+		end
+	end
+end
+return { mappings, rows }
+`;
+
 type ScriptClient = Redis & {
+	ledgerMoveRoom(...args: Array<string | number>): Promise<[number, number]>;
 	ledgerTransition(...args: Array<string | number>): Promise<number[]>;
 	ledgerClaim(...args: Array<string | number>): Promise<Array<[string, number, string, string]>>;
 	ledgerSettle(...args: Array<string | number>): Promise<number>;
@@ -271,6 +322,7 @@ export class RedisBackend implements LedgerBackend {
 		client.defineCommand('ledgerSettle', { numberOfKeys: 0, lua: LUA_SETTLE });
 		client.defineCommand('ledgerDelete', { numberOfKeys: 0, lua: LUA_DELETE });
 		client.defineCommand('ledgerTransition', { numberOfKeys: 0, lua: LUA_TRANSITION });
+		client.defineCommand('ledgerMoveRoom', { numberOfKeys: 0, lua: LUA_MOVE_ROOM });
 		try {
 			await client.connect();
 			await client.ping();
@@ -359,6 +411,24 @@ export class RedisBackend implements LedgerBackend {
 		);
 		if (matching.length === 0) return 0;
 		return this.run((client) => client.hdel(this.key('maps'), ...matching.map(([field]) => field)));
+	}
+
+	async moveRoom(oldRoom: string, newRoom: string): Promise<RoomMove> {
+		// Mapping fields are JSON built here (Lua's cjson escapes `/`, so the script cannot build
+		// them); the script re-checks each old field, so a mapping removed meanwhile is not revived.
+		const raw = await this.run((client) => client.hgetall(this.key('maps')));
+		const triples: string[] = [];
+		for (const value of Object.values(raw)) {
+			const stored = JSON.parse(value) as RoomMapping & { createdAt?: number };
+			if (stored.room !== oldRoom) continue;
+			const mapping: RoomMapping = { event: stored.event, room: stored.room, item: stored.item ?? null, variation: stored.variation ?? null };
+			const moved = { ...mapping, room: newRoom };
+			triples.push(mappingField(mapping), mappingField(moved), JSON.stringify({ ...moved, createdAt: stored.createdAt }));
+		}
+		const [mappings, rows] = await this.run((client) =>
+			client.ledgerMoveRoom(this.prefix, encode(oldRoom), encode(newRoom), ...triples),
+		);
+		return { mappings: Number(mappings), rows: Number(rows) };
 	}
 
 	async listMappings(filter: MappingFilter): Promise<RoomMapping[]> {

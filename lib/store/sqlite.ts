@@ -31,6 +31,7 @@ import {
 	type PersonHashes,
 	type PurgeCounts,
 	type RoomMapping,
+	type RoomMove,
 	type Settlement,
 	type StoredClaim,
 	type StoredKey,
@@ -306,6 +307,28 @@ export class SqliteBackend implements LedgerBackend {
 				.prepare(`DELETE FROM mapping ${where.sql}`)
 				.run(...where.values).changes,
 		);
+	}
+
+	async moveRoom(oldRoom: string, newRoom: string): Promise<RoomMove> {
+		const db = this.database();
+		return this.transaction(() => {
+			// `WHERE true` keeps SQLite from reading ON CONFLICT as part of the SELECT's join.
+			db.prepare(
+				'INSERT INTO mapping (room, event, item, variation, created_at) SELECT ?, event, item, variation, created_at FROM mapping WHERE room = ? AND true ON CONFLICT DO NOTHING',
+			).run(newRoom, oldRoom);
+			const mappings = Number(db.prepare('DELETE FROM mapping WHERE room = ?').run(oldRoom).changes);
+			// The new room's own row for the same key wins: it is the newer fact about the room people
+			// are in now. The old duplicate goes without entering the summary (it is the same grant).
+			const merged = Number(
+				db
+					.prepare(
+						'DELETE FROM ledger WHERE scope = ? AND EXISTS (SELECT 1 FROM ledger AS n WHERE n.event = ledger.event AND n.scope = ? AND n.subject = ledger.subject)',
+					)
+					.run(oldRoom, newRoom).changes,
+			);
+			const moved = Number(db.prepare('UPDATE ledger SET scope = ? WHERE scope = ?').run(newRoom, oldRoom).changes);
+			return { mappings, rows: merged + moved };
+		});
 	}
 
 	async listMappings(filter: MappingFilter): Promise<RoomMapping[]> {

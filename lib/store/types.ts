@@ -81,6 +81,14 @@ export interface RoomMapping {
 	variation: string | null;
 }
 
+/** What `moveRoom` changed: the old room's mappings and ledger rows, now the new room's. */
+export interface RoomMove {
+	/** Mappings of the old room removed; each now exists for the new room (once). */
+	mappings: number;
+	/** Ledger rows of the old room now under the new room (or merged into its row for the same key). */
+	rows: number;
+}
+
 export interface MappingFilter {
 	room?: string;
 	event?: string;
@@ -187,6 +195,13 @@ export interface LedgerBackend {
 	setMapping(mapping: RoomMapping, now: number): Promise<boolean>;
 	unsetMappings(filter: MappingFilter): Promise<number>;
 	listMappings(filter: MappingFilter): Promise<RoomMapping[]>;
+	/**
+	 * A room upgrade (m.room.tombstone): in one atomic step, every mapping of `oldRoom` becomes one of
+	 * `newRoom` and every ledger row whose scope is `oldRoom` moves to scope `newRoom`. Where the new
+	 * room already has the same mapping or a row under the same key, that one stays and the old one
+	 * goes. Running it again changes nothing.
+	 */
+	moveRoom(oldRoom: string, newRoom: string, now: number): Promise<RoomMove>;
 	stats(event: string, now: number): Promise<EventStats>;
 	getCursor(event: string, name: string): Promise<string | null>;
 	setCursor(event: string, name: string, value: string, now: number): Promise<void>;

@@ -15,6 +15,7 @@ import {
 	type CommandEvent,
 	type ListenerState,
 	type PermissionMode,
+	type RoomUpgradeEvent,
 } from '../../lib/matrix/listener';
 import { commandDeduplicationKey, handOff } from './hand-off';
 import { accessTokenFor } from './session';
@@ -141,6 +142,14 @@ export class MatrixCommandTrigger implements INodeType {
 							'Whether anyone may use these commands in a direct message with the bot (it joins direct-message invites from anyone); such commands carry role "member" and direct: true. Use it for self-service commands only.',
 					},
 					{
+						displayName: 'Follow Room Upgrades',
+						name: 'followRoomUpgrades',
+						type: 'boolean',
+						default: false,
+						description:
+							'Whether to join the replacement room when a room is upgraded (m.room.tombstone) and emit one item with kind "roomUpgrade", roomId and replacementRoom (no command fields); route it by kind',
+					},
+					{
 						displayName: 'Help on Unknown Commands',
 						name: 'helpOnUnknown',
 						type: 'boolean',
@@ -195,7 +204,8 @@ export class MatrixCommandTrigger implements INodeType {
 		const workflowId = String(this.getWorkflow().id ?? '');
 		const nodeId = String(this.getNode().id ?? this.getNode().name);
 
-		const emitCommand = (command: CommandEvent) => {
+		// Commands and room upgrades alike: one item per Matrix event, handed over once per event ID.
+		const emitCommand = (command: CommandEvent | RoomUpgradeEvent) => {
 			const data = [this.helpers.returnJsonArray([command as unknown as IDataObject])];
 			if (manual || engineV2) {
 				this.emit(data);
@@ -244,6 +254,9 @@ export class MatrixCommandTrigger implements INodeType {
 				staticData.seenEventIds = state.seenEventIds ?? [];
 			},
 			onCommand: emitCommand,
+			// Off unless set: workflows saved before the option get no items they would misread.
+			followRoomUpgrades: options.followRoomUpgrades === true,
+			onRoomUpgrade: emitCommand,
 			onError: (error, fatal) => {
 				if (fatal) this.emitError(error);
 				else this.logger.warn(`Matrix Command Trigger: ${error.message}`);

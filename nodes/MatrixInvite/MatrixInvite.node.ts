@@ -9,6 +9,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import * as estimate from './actions/estimate.operation';
 import * as members from './actions/members.operation';
 import * as message from './actions/message.operation';
+import * as preflight from './actions/preflight.operation';
 import { router } from './actions/router';
 
 /**
@@ -24,9 +25,9 @@ export class MatrixInvite implements INodeType {
 		version: 1,
 		// The operation's action, as n8n's panel names it (test/unit/subtitles.test.ts keeps it in step).
 		subtitle:
-			'={{ {"estimate":"Estimate how long invites take","invite":"Invite people into rooms","membership":"Report room memberships","message":"Post a notice to a room","revoke":"Revoke invites or remove people"}[$parameter["operation"]] || $parameter["operation"] }}',
+			'={{ {"estimate":"Estimate how long invites take","invite":"Invite people into rooms","membership":"Report room memberships","message":"Post a notice to a room","preflight":"Check what the bot can do in rooms","revoke":"Revoke invites or remove people"}[$parameter["operation"]] || $parameter["operation"] }}',
 		description:
-			'Invite people into Matrix rooms, revoke invites, report memberships and post notices',
+			'Invite people into Matrix rooms, revoke invites, report memberships, post notices and check rooms before a batch',
 		defaults: {
 			name: 'Matrix Invite',
 		},
@@ -41,10 +42,24 @@ export class MatrixInvite implements INodeType {
 		],
 		properties: [
 			{
+				// Added with Preflight (more than five operations). The default keeps every workflow
+				// saved before it (no "resource" parameter) on the operations it had.
+				displayName: 'Resource',
+				name: 'resource',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Invite and Notify', value: 'member' },
+					{ name: 'Room', value: 'room' },
+				],
+				default: 'member',
+			},
+			{
 				displayName: 'Operation',
 				name: 'operation',
 				type: 'options',
 				noDataExpression: true,
+				displayOptions: { show: { resource: ['member'] } },
 				options: [
 					{
 						name: 'Estimate Time',
@@ -80,9 +95,27 @@ export class MatrixInvite implements INodeType {
 				],
 				default: 'invite',
 			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['room'] } },
+				options: [
+					{
+						name: 'Preflight',
+						value: 'preflight',
+						description:
+							'Check each room before a batch: can the bot invite and withdraw there, its join rule, encryption, room version, whether it was replaced (reads only)',
+						action: 'Check what the bot can do in rooms',
+					},
+				],
+				default: 'preflight',
+			},
 			...members.description,
 			...message.description,
 			...estimate.description,
+			...preflight.description,
 		],
 	};
 

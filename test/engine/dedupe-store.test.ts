@@ -305,6 +305,36 @@ describe('room mappings', () => {
 	});
 });
 
+describe('follow room upgrade', () => {
+	// A room upgrade (spec: m.room.tombstone, content.replacement_room) moves the old room's mappings;
+	// the defaults read the trigger's roomUpgrade item.
+	test('the old room\'s mappings move to the replacement room; other rooms\' stay; a second run moves nothing', async () => {
+		for (const [event, room] of [['summit26', '!hall:example.org'], ['meetups26', '!hall:example.org'], ['summit26', '!workshop:example.org']])
+			await run({ resource: 'roomMapping', operation: 'set', event, room });
+		const upgrade = { kind: 'roomUpgrade', roomId: '!hall:example.org', replacementRoom: '!hall-v2:example.org' };
+		const moved = await run({ resource: 'roomMapping', operation: 'followUpgrade' }, [upgrade]);
+		expect(moved.output('Store')).toEqual([
+			{ oldRoom: '!hall:example.org', newRoom: '!hall-v2:example.org', mappingsMoved: 2, rowsMoved: 0 },
+		]);
+		const list = await run({ resource: 'roomMapping', operation: 'list' });
+		expect(list.output('Store').map((m) => `${m.event}>${m.room}`).sort()).toEqual(
+			['meetups26>!hall-v2:example.org', 'summit26>!hall-v2:example.org', 'summit26>!workshop:example.org'].sort(),
+		);
+		const again = await run({ resource: 'roomMapping', operation: 'followUpgrade' }, [upgrade]);
+		expect(again.output('Store')).toEqual([
+			{ oldRoom: '!hall:example.org', newRoom: '!hall-v2:example.org', mappingsMoved: 0, rowsMoved: 0 },
+		]);
+	});
+
+	test('an item without a replacement room fails the node and moves nothing', async () => {
+		await run({ resource: 'roomMapping', operation: 'set', event: 'summit26', room: '!hall:example.org' });
+		const failed = await run({ resource: 'roomMapping', operation: 'followUpgrade' }, [{ roomId: '!hall:example.org' }]);
+		expect(failed.status).toBe('error');
+		const list = await run({ resource: 'roomMapping', operation: 'list' });
+		expect(list.output('Store').map((m) => m.room)).toEqual(['!hall:example.org']);
+	});
+});
+
 describe('event operations and GDPR', () => {
 	test('cursor set/get, stats, lookup, forget, purge', async () => {
 		await run({ resource: 'entry', operation: 'claim' }, attendees);

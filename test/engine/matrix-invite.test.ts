@@ -443,6 +443,56 @@ describe('Matrix Invite node', () => {
 		expect(hs.requests()).toEqual([]);
 	});
 
+	test('preflight (resource Room): one item per room with its verdict and line, from an array or a comma list; reads only', async () => {
+		// The bot created #attendees (power 100); in #talks a moderator gave it no power (spec: kick defaults to 50).
+		hs.createUser('mod');
+		const talks = hs.createRoom({ creator: '@mod:localhost', alias: '#talks:localhost', members: [bot.userId] });
+		hs.setState(talks, 'm.room.encryption', { algorithm: 'm.megolm.v1.aes-sha2' });
+		const closed = hs.createRoom({ creator: '@mod:localhost' });
+		hs.clearLog();
+		const run = await runWorkflow({
+			workflow: node({ resource: 'room', operation: 'preflight', rooms: '={{ $json.rooms }}' }),
+			credentials: creds,
+			input: [{ rooms: ['#attendees:localhost', talks] }, { rooms: `${closed}, #nowhere:localhost` }],
+		});
+		expect(run.status).toBe('success');
+		const out = run.output('Matrix');
+		expect(out.map((o) => [o.room, o.ok])).toEqual([
+			['#attendees:localhost', true],
+			[talks, false],
+			[closed, false],
+			['#nowhere:localhost', false],
+		]);
+		expect(run.items('Matrix').map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 0 }, { item: 1 }, { item: 1 }]);
+		expect(out.map((o) => o.text)).toEqual([
+			'✅ #attendees:localhost — can invite and kick; invite-only; room version 10',
+			"⚠️ #talks:localhost — the bot's power level 0 is below kick (50): it cannot withdraw canceled tickets; invite-only; room version 10; encrypted: the bot cannot read commands typed here yet (this package does not decrypt)",
+			`⚠️ ${closed} — the bot is not in this room: invite the bot and let it join`,
+			'⚠️ #nowhere:localhost — no such room (the alias or room is unknown to the homeserver)',
+		]);
+		expect(out[1]).toMatchObject({ facts: { roomId: talks, encrypted: true, canInvite: true, canKick: false } });
+		expect(hs.requests().filter((r) => r.method !== 'GET')).toEqual([]);
+		// One whoami for the run, however many rooms.
+		expect(hs.countRequests({ path: /\/whoami$/ })).toBe(1);
+		const withEta = await runWorkflow({
+			workflow: node({ resource: 'room', operation: 'preflight', rooms: `#attendees:localhost, ${talks}, ${closed}`, preflightOptions: { attendees: 100 } }),
+			credentials: creds,
+		});
+		// Invites go into the two rooms the bot may invite into: (200 − 10) / 0.2 s at Synapse's rc_message.
+		expect(withEta.output('Matrix').map((o) => o.eta)).toEqual(
+			Array(3).fill({ attendees: 100, rooms: 2, invites: 200, seconds: 950, limitedBy: 'message', text: expect.stringMatching(/^ETA: 200 invites \(100 attendees × 2 rooms\) take about 16 minutes/) }),
+		);
+		const none = await runWorkflow({ workflow: node({ resource: 'room', operation: 'preflight', rooms: '' }), credentials: creds });
+		expect([none.status, none.output('Matrix')]).toEqual(['success', []]);
+	});
+
+	test('preflight with a rejected token fails the run without IDs in the message', async () => {
+		const bad = { matrixBotApi: { ...creds.matrixBotApi, accessToken: 'syt_revoked' } };
+		const run = await runWorkflow({ workflow: node({ resource: 'room', operation: 'preflight', rooms: roomId }), credentials: bad });
+		expect(run.status).toBe('error');
+		expect(run.error?.message).not.toMatch(/@|!|syt_/);
+	});
+
 	test('credential test: whoami with a token, with a password, and failures', async () => {
 		expect(await credentialTest('matrixBotApi', creds.matrixBotApi)).toMatchObject({
 			status: 'OK',

@@ -31,6 +31,7 @@ const operations: Record<string, Record<string, Operation>> = {
 		unset: roomMapping.unset.execute,
 		list: roomMapping.list.execute,
 		resolve: roomMapping.resolve.execute,
+		followUpgrade: roomMapping.followUpgrade.execute,
 	},
 	inviteCode: {
 		create: inviteCode.create.execute,

@@ -381,6 +381,18 @@ describe('fake homeserver: documented responses', () => {
 		expect((await call('GET', '/v3/joined_rooms')).body).toEqual({ joined_rooms: [roomId] });
 	});
 
+	test('setState: encryption and tombstone state read back like any state event (spec "m.room.encryption", "m.room.tombstone")', async () => {
+		hs.setState(roomId, 'm.room.encryption', { algorithm: 'm.megolm.v1.aes-sha2' });
+		hs.setState(roomId, 'm.room.tombstone', { body: 'moved', replacement_room: '!new:localhost' });
+		const encryption = await call('GET', `/v3/rooms/${enc(roomId)}/state/m.room.encryption/`);
+		expect([encryption.status, encryption.body]).toEqual([200, { algorithm: 'm.megolm.v1.aes-sha2' }]);
+		const tombstone = await call('GET', `/v3/rooms/${enc(roomId)}/state/m.room.tombstone`);
+		expect(tombstone.body).toEqual({ body: 'moved', replacement_room: '!new:localhost' });
+		expect(hs.roomState(roomId).filter((e) => e.type === 'm.room.tombstone')).toEqual([
+			expect.objectContaining({ sender: bot.userId, state_key: '', content: tombstone.body }),
+		]);
+	});
+
 	test('send is idempotent per transaction id', async () => {
 		const path = `/v3/rooms/${enc(roomId)}/send/m.room.message/txn-1`;
 		const first = await call('PUT', path, { msgtype: 'm.notice', body: 'hello' });

@@ -466,6 +466,28 @@ export class FakeHomeserver {
 		this.wake();
 	}
 
+	/**
+	 * Any state event, bypassing auth rules (set-up only, like setMembership): e.g. `m.room.encryption`
+	 * (`{algorithm: 'm.megolm.v1.aes-sha2'}`), `m.room.tombstone` (`{body, replacement_room}`) or
+	 * `m.room.join_rules` (`{join_rule: 'restricted', allow: [...]}`), with the shapes of the spec's
+	 * "Room Events" section. Sent by the room's creator unless `sender` is given; state key "".
+	 */
+	setState(
+		roomId: string,
+		type: string,
+		content: Json,
+		options: { stateKey?: string; sender?: string } = {},
+	): void {
+		const room = this.requireRoom(roomId);
+		this.append(room, {
+			type,
+			sender: options.sender ?? this.creatorOf(room),
+			state_key: options.stateKey ?? '',
+			content: structuredClone(content),
+		});
+		this.wake();
+	}
+
 	/** A user types into a room (as a client would send it). Returns the event id. */
 	say(
 		userId: string,

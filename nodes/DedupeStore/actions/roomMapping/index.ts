@@ -1,11 +1,12 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import * as followUpgrade from './followUpgrade.operation';
 import * as list from './list.operation';
 import * as resolve from './resolve.operation';
 import * as set from './set.operation';
 import * as unset from './unset.operation';
 
-export { list, resolve, set, unset };
+export { followUpgrade, list, resolve, set, unset };
 
 export const description: INodeProperties[] = [
 	{
@@ -15,6 +16,12 @@ export const description: INodeProperties[] = [
 		noDataExpression: true,
 		displayOptions: { show: { resource: ['roomMapping'] } },
 		options: [
+			{
+				name: 'Follow Room Upgrade',
+				value: 'followUpgrade',
+				action: 'Follow a room upgrade',
+				description: "Move an upgraded room's mappings and invites to its replacement room",
+			},
 			{
 				name: 'List',
 				value: 'list',
@@ -46,4 +53,5 @@ export const description: INodeProperties[] = [
 	...unset.description,
 	...list.description,
 	...resolve.description,
+	...followUpgrade.description,
 ];
