@@ -112,6 +112,25 @@ describe('templates in real n8n', () => {
 		expect(await ledger.listMappings({ event: EVENT_KEY })).toEqual([expect.objectContaining({ event: EVENT_KEY, room: services.attendeesRoom })]);
 	});
 
+	test('!preflight checks the mapped room: ready, then the missing kick power named; nothing sent to anyone else', async () => {
+		const ready = await command(services.attendeesRoom, '!preflight');
+		expect(ready).toHaveLength(1);
+		expect(ready[0]).toMatch(/Preflight of 1 mapped room/);
+		expect(ready[0]).toMatch(/✅ .*can invite and kick/);
+		// The room's moderators raise kick above the bot's 50: the bot could no longer withdraw tickets.
+		services.homeserver.setPowerLevels(services.attendeesRoom, { kick: 75 });
+		try {
+			const organizersBefore = botMessages(services.organizersRoom).length;
+			const missing = await command(services.attendeesRoom, '!preflight');
+			expect(missing).toHaveLength(1);
+			expect(missing[0]).toMatch(/⚠️ .*kick \(75\)/);
+			expect(botMessages(services.organizersRoom)).toHaveLength(organizersBefore);
+			for (const user of VALID_INVITEES) expect(services.homeserver.membership(services.attendeesRoom, user)).toBeUndefined();
+		} finally {
+			services.homeserver.setPowerLevels(services.attendeesRoom, { kick: 50 });
+		}
+	});
+
 	test('!batchinvite invites every valid attendee exactly once; counts here, invalid IDs by order code to the organizers only', async () => {
 		const organizersBefore = botMessages(services.organizersRoom).length;
 		const replies = await command(services.attendeesRoom, '!batchinvite', 1, 120_000);
