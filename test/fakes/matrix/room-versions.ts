@@ -11,6 +11,16 @@
  */
 type Json = Record<string, unknown>;
 
+/** room_versions.py `restricted_join_rule`: room versions 8 and later (MSC3083). */
+export function supportsRestricted(roomVersion: string): boolean {
+	return !/^[1-7]$/.test(roomVersion);
+}
+
+/** room_versions.py `knock_restricted_join_rule`: room versions 10 and later (MSC3787). */
+export function supportsKnockRestricted(roomVersion: string): boolean {
+	return !/^[1-9]$/.test(roomVersion);
+}
+
 /** Room versions 1–11 predate MSC4289; 12 and later give creators unlimited power. */
 export function creatorsHaveUnlimitedPower(roomVersion: string): boolean {
 	return !/^([1-9]|1[01])$/.test(roomVersion);

@@ -8,7 +8,13 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIPv6, type Socket } from 'node:net';
-import { createEventContent, creatorEntry, userPowerLevel } from './room-versions';
+import {
+	createEventContent,
+	creatorEntry,
+	supportsKnockRestricted,
+	supportsRestricted,
+	userPowerLevel,
+} from './room-versions';
 import { SynapseAdminApi } from './admin';
 import { realClock, scaledClock, type FakeClock } from './clock';
 import { DelayedError, forbidden, HttpError, notFound, unrecognized } from './errors';
@@ -362,6 +368,8 @@ export class FakeHomeserver {
 		roomVersion?: string;
 		additionalCreators?: string[];
 		withoutPowerLevels?: boolean;
+		/** `m.space` makes a space (spec "Spaces": the create event's `type`). */
+		roomType?: string;
 	}): string {
 		const roomId = `!${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x')}:${this.serverName}`;
 		const room: Room = { id: roomId, state: new Map(), events: [] };
@@ -371,7 +379,10 @@ export class FakeHomeserver {
 			type: 'm.room.create',
 			sender: c,
 			state_key: '',
-			content: createEventContent(options.roomVersion ?? '10', c, options.additionalCreators),
+			content: {
+				...createEventContent(options.roomVersion ?? '10', c, options.additionalCreators),
+				...(options.roomType ? { type: options.roomType } : {}),
+			},
 		});
 		this.append(room, this.memberEvent(c, c, 'join'));
 		if (!options.withoutPowerLevels) this.append(room, {
@@ -604,6 +615,10 @@ export class FakeHomeserver {
 		const room = this.rooms.get(roomId);
 		if (!room) throw new Error('fake homeserver: unknown room');
 		return room;
+	}
+
+	private createEvent(room: Room): MatrixEvent {
+		return room.state.get(stateKey('m.room.create', ''))!.event;
 	}
 
 	private creatorOf(room: Room): string {
@@ -1053,12 +1068,53 @@ export class FakeHomeserver {
 		this.limits.ratelimit('joins', me, me);
 		this.limits.ratelimit('joinsPerRoom', roomId, me, false);
 		if (membership === 'ban') throw forbidden('You are banned from this room');
-		const rule = room.state.get(stateKey('m.room.join_rules', ''))?.event.content.join_rule;
-		if (rule !== 'public' && membership !== 'invite')
-			throw forbidden('You are not invited to this room.');
+		const rules = room.state.get(stateKey('m.room.join_rules', ''))?.event.content;
+		const rule = rules?.join_rule;
+		let authorisedVia: string | undefined;
+		if (rule !== 'public' && membership !== 'invite') {
+			// event_auth.py `_is_membership_change_allowed`: `restricted` (and `knock_restricted`)
+			// count only in room versions with `restricted_join_rule` (8+; knock_restricted 10+,
+			// room_versions.py); in older versions the rule is unknown and the room acts invite-only.
+			const version = String(this.createEvent(room).content.room_version ?? '1');
+			const honoured =
+				(rule === 'restricted' && supportsRestricted(version)) ||
+				(rule === 'knock_restricted' && supportsKnockRestricted(version));
+			if (!honoured) throw forbidden('You are not invited to this room.');
+			// handlers/event_auth.py `check_restricted_join_rules`: the joiner must be joined to one
+			// of the `allow` rooms (`m.room_membership` entries; other types are ignored).
+			const allowed = (Array.isArray(rules?.allow) ? (rules.allow as Json[]) : []).some(
+				(entry) =>
+					entry?.type === 'm.room_membership' &&
+					typeof entry.room_id === 'string' &&
+					this.rooms.has(entry.room_id) &&
+					this.membershipOf(this.rooms.get(entry.room_id)!, me) === 'join',
+			);
+			if (!allowed)
+				throw forbidden('You do not belong to any of the required rooms/spaces to join this room.');
+			// `get_user_which_could_invite`: a local joined user with invite power signs the join
+			// (`join_authorised_via_users_server`). Simplified: the first such member in state order,
+			// where Synapse prefers the creator, then admins (no signatures in the fake).
+			authorisedVia = [...room.state.values()]
+				.filter(
+					(s) =>
+						s.event.type === 'm.room.member' &&
+						s.event.content.membership === 'join' &&
+						s.event.state_key!.endsWith(`:${this.serverName}`),
+				)
+				.map((s) => s.event.state_key!)
+				.find((user) => this.levelOf(room, user) >= this.required(room, 'invite'));
+			if (!authorisedVia)
+				throw new HttpError(
+					400,
+					'M_UNABLE_TO_GRANT_JOIN',
+					'Unable to find a user which could issue an invite',
+				);
+		}
 		// The join event itself, like every event, is charged to rc_message after event auth.
 		this.limits.chargeEvent(me);
-		this.append(room, this.memberEvent(me, me, 'join'));
+		const joinEvent = this.memberEvent(me, me, 'join');
+		if (authorisedVia) joinEvent.content.join_authorised_via_users_server = authorisedVia;
+		this.append(room, joinEvent);
 		this.limits.record('joinsPerRoom', roomId);
 		this.wake();
 		return { room_id: roomId };
