@@ -16,6 +16,7 @@ import {
 	type SchedulerMode,
 } from './pacer';
 import { withRetries, type RetryOptions } from './retrying';
+import { isSpace, spaceChildren, type SpaceChild } from './spaces';
 import {
 	authError,
 	failureIsAuth,
@@ -57,6 +58,8 @@ export interface TaskResult<S extends string> extends RoomUserTask {
 	 * (`serverUnreachable`: UNREACHABLE_SERVER_RETRY_MS), an invitee whose own limit is used up.
 	 */
 	retryAfterMs?: number;
+	/** Revoke from a space: the outcome in each child room restricted to it the person was in. */
+	childRooms?: ChildRoomResult[];
 }
 
 /** What lifting the bot's own limits through Synapse's admin API came to (option `liftRateLimits`). */
@@ -113,6 +116,8 @@ export interface EngineOptions {
 	liftRateLimits?: boolean;
 	/** Revoke: also remove users who already joined (default true); false withdraws invites only. */
 	removeMembers?: boolean;
+	/** Revoke from a space: also from its child rooms restricted to the space (default true). */
+	restrictedChildren?: boolean;
 	signal?: AbortSignal;
 	now?: () => number;
 	sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -665,9 +670,71 @@ export async function inviteUsers(
 	return settle(tasks, early, jobsByKey, taskKeys, ctx, started);
 }
 
+/** Revoke from a space: the outcome in one child room restricted to the space. */
+export interface ChildRoomResult {
+	roomId: string;
+	status: RevokeStatus;
+	reason: string;
+	attempts: number;
+}
+
+/** Sets `room.problem` when the bot cannot `action` in the room at all (not in it, too little power). */
+function checkBotCan(rooms: Iterable<RoomInfo>, me: string, action: 'invite' | 'kick'): void {
+	for (const room of rooms) {
+		if (room.problem) continue;
+		if (room.members.get(me) !== 'join') room.problem = 'botNotInRoom';
+		else if (
+			room.powerLevels &&
+			levelOf(room.powerLevels, me) < requiredLevel(room.powerLevels, action)
+		)
+			room.problem = 'insufficientPower';
+	}
+}
+
+/** A revoke settled without asking the homeserver, or the key of the kick it needs. */
+function planRevoke(
+	room: RoomInfo,
+	task: RoomUserTask,
+	me: string,
+	removeMembers: boolean,
+): { early: TaskResult<RevokeStatus> } | { key: string } {
+	const base = { room: task.room, userId: task.userId, roomId: room.roomId, attempts: 0 };
+	if (!isValidUserId(task.userId))
+		return { early: { ...base, status: 'invalidUserId', reason: 'invalidUserId' } };
+	if (room.problem)
+		return {
+			early: {
+				...base,
+				status: roomProblemStatus(room.problem, 'gaveUp', 'notPermitted'),
+				reason: room.problem,
+			},
+		};
+	const membership = room.members.get(task.userId);
+	if (membership === 'ban') return { early: { ...base, status: 'banned', reason: 'banned' } };
+	if (membership !== 'invite' && membership !== 'join')
+		return {
+			early: {
+				...base,
+				status: 'notInRoom',
+				reason: membership === 'leave' ? 'left' : 'neverInRoom',
+			},
+		};
+	if (membership === 'join' && !removeMembers)
+		return { early: { ...base, status: 'notPermitted', reason: 'memberKept' } };
+	if (
+		membership === 'join' &&
+		room.powerLevels &&
+		levelOf(room.powerLevels, task.userId) >= levelOf(room.powerLevels, me)
+	)
+		return { early: { ...base, status: 'notPermitted', reason: 'targetPowerTooHigh' } };
+	return { key: pairKey(room.roomId!, task.userId) };
+}
+
 /**
  * Withdraws pending invites and (unless `removeMembers` is false) removes joined members, e.g. for
- * cancelled orders. Reads each room's membership once.
+ * cancelled orders. Reads each room's membership once. A room that is a space also takes the person
+ * out of its children restricted to it (unless `restrictedChildren` is false): they could join
+ * those through the space alone, so leaving them there would keep access the order no longer gives.
  */
 export async function revokeUsers(
 	client: MatrixClient,
@@ -684,50 +751,45 @@ export async function revokeUsers(
 		usersByRef: usersByRef(tasks),
 		self: me,
 	});
-	for (const room of rooms.values()) {
-		if (room.problem) continue;
-		if (room.members.get(me) !== 'join') room.problem = 'botNotInRoom';
-		else if (
-			room.powerLevels &&
-			levelOf(room.powerLevels, me) < requiredLevel(room.powerLevels, 'kick')
-		)
-			room.problem = 'insufficientPower';
+	checkBotCan(rooms.values(), me, 'kick');
+	// Spaces among the rooms: their children restricted to them, read once per space. The bot may
+	// lack kick power in the space itself and still have it in the children.
+	const childrenOf = new Map<string, SpaceChild[]>();
+	if (options.restrictedChildren ?? true) {
+		for (const room of rooms.values()) {
+			if (!room.roomId || childrenOf.has(room.roomId)) continue;
+			if (room.problem && room.problem !== 'insufficientPower') continue;
+			if (!(await isSpace(client, room.roomId, retry))) continue;
+			const children = await spaceChildren(client, room.roomId, retry);
+			childrenOf.set(
+				room.roomId,
+				children.filter((c) => c.restricted || c.problem),
+			);
+		}
 	}
+	const childUsers = new Map<string, Set<string>>();
+	for (const task of tasks) {
+		const spaceId = rooms.get(String(task.room ?? ''))!.roomId;
+		if (!spaceId || !isValidUserId(task.userId)) continue;
+		for (const child of childrenOf.get(spaceId) ?? []) {
+			if (child.problem) continue;
+			if (!childUsers.has(child.roomId)) childUsers.set(child.roomId, new Set());
+			childUsers.get(child.roomId)!.add(task.userId);
+		}
+	}
+	const childRooms = childUsers.size
+		? await prepareRooms(client, childUsers.keys(), retry, {
+				readPowerLevels: true,
+				usersByRef: childUsers,
+				self: me,
+			})
+		: new Map<string, RoomInfo>();
+	checkBotCan(childRooms.values(), me, 'kick');
 	const removeMembers = options.removeMembers ?? true;
 	const early = new Map<number, TaskResult<RevokeStatus>>();
 	const jobsByKey = new Map<string, Job<RevokeStatus>>();
 	const taskKeys: Array<string | undefined> = [];
-	tasks.forEach((task, index) => {
-		const room = rooms.get(String(task.room ?? ''))!;
-		const base = { room: task.room, userId: task.userId, roomId: room.roomId, attempts: 0 };
-		if (!isValidUserId(task.userId))
-			return early.set(index, { ...base, status: 'invalidUserId', reason: 'invalidUserId' });
-		if (room.problem)
-			return early.set(index, {
-				...base,
-				status: roomProblemStatus(room.problem, 'gaveUp', 'notPermitted'),
-				reason: room.problem,
-			});
-		const membership = room.members.get(task.userId);
-		if (membership === 'ban')
-			return early.set(index, { ...base, status: 'banned', reason: 'banned' });
-		if (membership !== 'invite' && membership !== 'join')
-			return early.set(index, {
-				...base,
-				status: 'notInRoom',
-				reason: membership === 'leave' ? 'left' : 'neverInRoom',
-			});
-		if (membership === 'join' && !removeMembers)
-			return early.set(index, { ...base, status: 'notPermitted', reason: 'memberKept' });
-		if (
-			membership === 'join' &&
-			room.powerLevels &&
-			levelOf(room.powerLevels, task.userId) >= levelOf(room.powerLevels, me)
-		) {
-			return early.set(index, { ...base, status: 'notPermitted', reason: 'targetPowerTooHigh' });
-		}
-		const key = pairKey(room.roomId!, task.userId);
-		taskKeys[index] = key;
+	const addJob = (key: string, task: RoomUserTask, room: RoomInfo) => {
 		if (!jobsByKey.has(key))
 			jobsByKey.set(key, {
 				key,
@@ -739,7 +801,55 @@ export async function revokeUsers(
 				attempts: 0,
 				failures: 0,
 			});
-		return undefined;
+	};
+	// Per task of a space: each child's settled result, or the key of its kick.
+	const childPlans = new Map<
+		number,
+		Array<{ roomId: string; early?: ChildRoomResult; key?: string }>
+	>();
+	tasks.forEach((task, index) => {
+		const room = rooms.get(String(task.room ?? ''))!;
+		const plan = planRevoke(room, task, me, removeMembers);
+		if ('early' in plan) early.set(index, plan.early);
+		else {
+			taskKeys[index] = plan.key;
+			addJob(plan.key, task, room);
+		}
+		const children =
+			room.roomId && isValidUserId(task.userId) ? childrenOf.get(room.roomId) : undefined;
+		if (!children?.length) return;
+		const entries: Array<{ roomId: string; early?: ChildRoomResult; key?: string }> = [];
+		for (const child of children) {
+			if (child.problem) {
+				// The bot cannot read the child's join rule: the person may be in it through the space.
+				entries.push({
+					roomId: child.roomId,
+					early: {
+						roomId: child.roomId,
+						status: child.problem === 'botNotInRoom' ? 'notPermitted' : 'gaveUp',
+						reason: child.problem,
+						attempts: 0,
+					},
+				});
+				continue;
+			}
+			const childRoom = childRooms.get(child.roomId)!;
+			const childTask = { room: child.roomId, userId: task.userId };
+			const childPlan = planRevoke(childRoom, childTask, me, removeMembers);
+			if ('early' in childPlan) {
+				// Not in that child: nothing to report about a room the person never entered.
+				if (childPlan.early.status === 'notInRoom') continue;
+				const { status, reason, attempts } = childPlan.early;
+				entries.push({
+					roomId: child.roomId,
+					early: { roomId: child.roomId, status, reason, attempts },
+				});
+			} else {
+				entries.push({ roomId: child.roomId, key: childPlan.key });
+				addJob(childPlan.key, childTask, childRoom);
+			}
+		}
+		childPlans.set(index, entries);
 	});
 	if (jobsByKey.size) await maybeLiftLimits(ctx, me);
 	await runJobs<RevokeStatus>(
@@ -753,7 +863,22 @@ export async function revokeUsers(
 		(_job, failure) => classifyKickFailure(failure),
 		{ gaveUp: 'gaveUp', notPermitted: 'notPermitted' },
 	);
-	return settle(tasks, early, jobsByKey, taskKeys, ctx, started);
+	const settled = settle(tasks, early, jobsByKey, taskKeys, ctx, started);
+	for (const [index, entries] of childPlans) {
+		settled.results[index].childRooms = entries.map((entry) => {
+			if (entry.early) return entry.early;
+			const done = jobsByKey.get(entry.key!)?.result;
+			return done
+				? {
+						roomId: entry.roomId,
+						status: done.status,
+						reason: done.reason,
+						attempts: done.attempts,
+					}
+				: { roomId: entry.roomId, status: 'gaveUp' as const, reason: 'aborted', attempts: 0 };
+		});
+	}
+	return settled;
 }
 
 export type MembershipState = 'joined' | 'invited' | 'left' | 'banned' | 'none';

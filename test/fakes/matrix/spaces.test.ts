@@ -60,7 +60,10 @@ describe('fake homeserver: restricted join rules', () => {
 		hs.setMembership(space, alice.userId, 'join');
 		const answer = await join(alice.accessToken, child);
 		expect(answer.status).toBe(403);
-		expect(answer.body).toMatchObject({ errcode: 'M_FORBIDDEN', error: 'You are not invited to this room.' });
+		expect(answer.body).toMatchObject({
+			errcode: 'M_FORBIDDEN',
+			error: 'You are not invited to this room.',
+		});
 	});
 
 	test('no joined member with invite power: 400 M_UNABLE_TO_GRANT_JOIN (get_user_which_could_invite)', async () => {
