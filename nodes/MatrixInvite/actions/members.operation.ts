@@ -35,9 +35,12 @@ const OPS = ['invite', 'revoke', 'membership'];
 export const description: INodeProperties[] = [
 	roomsProperty(
 		['invite'],
-		'Rooms to invite into: room IDs, aliases or matrix.to / matrix: room links, separated by commas (an expression may return an array)',
+		'Rooms to invite into: room IDs, aliases or matrix.to / matrix: room links, separated by commas (an expression may return an array). A space may be given: one invite to the space, and its child rooms with the join rule "restricted" to the space let the person in without another invite.',
 	),
-	roomsProperty(['revoke'], 'Rooms to withdraw the invite from or remove the person from'),
+	roomsProperty(
+		['revoke'],
+		'Rooms to withdraw the invite from or remove the person from. For a space, the person also leaves its child rooms restricted to the space (see Revoke From Restricted Child Rooms).',
+	),
 	roomsProperty(['membership'], 'Rooms to report the membership for'),
 	userIdProperty(OPS),
 	{
@@ -131,6 +134,15 @@ export const description: INodeProperties[] = [
 			},
 			resultFieldOption,
 			{
+				displayName: 'Revoke From Restricted Child Rooms',
+				name: 'restrictedChildren',
+				type: 'boolean',
+				default: true,
+				displayOptions: { show: { '/operation': ['revoke'] } },
+				description:
+					'Whether revoking from a space also removes the person from its child rooms whose join rule is restricted to the space (they could join those through the space alone). Child rooms the person joined by other means are not touched.',
+			},
+			{
 				displayName: 'Time Budget (Seconds)',
 				name: 'budgetSeconds',
 				type: 'number',
@@ -178,6 +190,8 @@ interface Planned {
 	first: number;
 	/** Revoke: leave the person in the room when they already joined (per item, e.g. a changed answer). */
 	keepMember: boolean;
+	/** Revoke from a space: also from its children restricted to it (per item). */
+	restrictedChildren: boolean;
 }
 
 export async function execute(
@@ -202,6 +216,7 @@ export async function execute(
 				rooms,
 				first: 0,
 				keepMember: itemOptions.keepMembers === true,
+				restrictedChildren: itemOptions.restrictedChildren !== false,
 			};
 		} catch (error) {
 			// n8n's own wrapping: a NodeOperationError passes through, anything else keeps its message.
@@ -212,12 +227,14 @@ export async function execute(
 	});
 	const tasks: RoomUserTask[] = [];
 	const keep: boolean[] = [];
+	const children: boolean[] = [];
 	for (const plan of planned) {
 		if ('error' in plan) continue;
 		plan.first = tasks.length;
 		for (const room of plan.rooms) {
 			tasks.push({ room, userId: plan.userId });
 			keep.push(plan.keepMember);
+			children.push(plan.restrictedChildren);
 		}
 	}
 	const learn = options.limits === 'learn';
@@ -240,24 +257,29 @@ export async function execute(
 		attempts?: number;
 		retryAfterMs?: number;
 		membership?: string;
+		childRooms?: Array<{ roomId: string; status: string; reason: string; attempts: number }>;
 	}>;
 	try {
 		if (!tasks.length) results = [];
 		else if (operation === 'invite')
 			results = (await inviteUsers(client, tasks, engineOptions)).results;
 		else if (operation === 'revoke') {
-			// "Keep Joined Members" may differ per item: one engine run per setting, results back in order.
+			// "Keep Joined Members" and "Revoke From Restricted Child Rooms" may differ per item: one
+			// engine run per combination, results back in order.
 			results = new Array(tasks.length);
-			for (const keepMember of [false, true]) {
-				const indexes = tasks.flatMap((_t, n) => (keep[n] === keepMember ? [n] : []));
-				if (!indexes.length) continue;
-				const run = await revokeUsers(
-					client,
-					indexes.map((n) => tasks[n]),
-					{ ...engineOptions, removeMembers: !keepMember },
-				);
-				run.results.forEach((result, k) => (results[indexes[k]] = result));
-			}
+			for (const keepMember of [false, true])
+				for (const restrictedChildren of [true, false]) {
+					const indexes = tasks.flatMap((_t, n) =>
+						keep[n] === keepMember && children[n] === restrictedChildren ? [n] : [],
+					);
+					if (!indexes.length) continue;
+					const run = await revokeUsers(
+						client,
+						indexes.map((n) => tasks[n]),
+						{ ...engineOptions, removeMembers: !keepMember, restrictedChildren },
+					);
+					run.results.forEach((result, k) => (results[indexes[k]] = result));
+				}
 		}
 		else results = await membershipReport(client, tasks, engineOptions);
 	} catch (error) {
@@ -291,6 +313,8 @@ export async function execute(
 			if (r.attempts !== undefined) entry.attempts = r.attempts;
 			// When another try makes sense (an unreachable server: an hour), for the ledger's back-off.
 			if (r.retryAfterMs !== undefined) entry.retryAfterMs = r.retryAfterMs;
+			// Revoke from a space: the restricted child rooms the person was taken out of (or not).
+			if (r.childRooms) entry.childRooms = r.childRooms.map((c) => ({ ...c }));
 			return entry;
 		});
 		if (operation === 'membership') {
@@ -299,7 +323,13 @@ export async function execute(
 		const result: IDataObject = {
 			operation,
 			userId: plan.userId,
-			status: overall(mine.map((r) => String(r.status))),
+			// A failure in a space's restricted child room is the item's failure too.
+			status: overall(
+				mine.flatMap((r) => [
+					String(r.status),
+					...((r.childRooms as IDataObject[] | undefined) ?? []).map((c) => String(c.status)),
+				]),
+			),
 			rooms: mine,
 		};
 		if (operation === 'membership' && mine.length === 1)
