@@ -12,6 +12,7 @@ import {
 	roomCreationOf,
 	type RoomProblem,
 } from './rooms';
+import { spaceChildren } from './spaces';
 
 /**
  * Preflight (issue 18): before a big batch, can the bot do its job in a room? It reads a handful of
@@ -41,6 +42,12 @@ export interface PreflightFacts {
 	roomVersion?: string;
 	/** `m.room.tombstone` `replacement_room`: the room was upgraded and this one is dead. */
 	replacementRoom?: string;
+	/** The room is a space (`m.room.create` `type: 'm.space'`). */
+	space?: boolean;
+	/** A space's child rooms restricted to it: the invite to the space lets people in there too. */
+	restrictedChildren?: string[];
+	/** A space's other child rooms (another join rule, or unreadable): each needs its own invite. */
+	otherChildren?: string[];
 }
 
 export interface PreflightVerdict {
@@ -161,6 +168,20 @@ export async function preflightRoom(
 		if (levels.ok) checkPower(verdict, effectivePowerLevels(levels.value ?? undefined, creation), botUserId);
 	}
 
+	if (create.ok && (create.value as { content?: { type?: unknown } } | null)?.content?.type === 'm.space') {
+		// Spec "Spaces": one invite to the space covers only the children restricted to it; the rest
+		// are rooms of their own, which a mapping to the space alone would never reach.
+		const children = await spaceChildren(client, roomId, retry);
+		verdict.facts.space = true;
+		verdict.facts.restrictedChildren = children.filter((c) => c.restricted).map((c) => c.roomId);
+		verdict.facts.otherChildren = children.filter((c) => !c.restricted).map((c) => c.roomId);
+		const others = verdict.facts.otherChildren.length;
+		if (others)
+			verdict.warnings.push(
+				`${others} child room${others === 1 ? ' is' : 's are'} not restricted to this space: attendees need separate invites there`,
+			);
+	}
+
 	if (joinRules.ok) {
 		// Synapse event_auth: a room without m.room.join_rules is treated as invite-only.
 		const rule =
@@ -273,6 +294,10 @@ export function preflightLine(verdict: PreflightVerdict): string {
 		} else parts.push(JOIN_RULES[f.joinRule] ?? `join rule ${f.joinRule}`);
 	}
 	if (f.roomVersion) parts.push(`room version ${f.roomVersion}`);
+	if (f.space) {
+		const n = f.restrictedChildren?.length ?? 0;
+		parts.push(`space: ${n} child room${n === 1 ? '' : 's'} restricted to it (the space's invite covers ${n === 1 ? 'it' : 'them'})`);
+	}
 	parts.push(...verdict.warnings);
 	return `${verdict.ok ? '✅' : '⚠️'} ${preflightRoomName(verdict)} — ${parts.join('; ')}`;
 }

@@ -129,6 +129,39 @@ describe('preflightRoom', () => {
 		expect(preflightLine(open)).toContain('public (anyone can join without a ticket)');
 	});
 
+	test('a space (spec "Spaces"): how many children are restricted to it, which are not (they need their own invites)', async () => {
+		const space = roomWithBot(50, { creator: MOD, roomType: 'm.space' });
+		const restricted = [1, 2].map(() => {
+			const child = hs.createRoom({ creator: MOD, members: [bot.userId] });
+			hs.setState(child, 'm.room.join_rules', {
+				join_rule: 'restricted',
+				allow: [{ type: 'm.room_membership', room_id: space }],
+			});
+			hs.setState(space, 'm.space.child', { via: ['localhost'] }, { stateKey: child });
+			return child;
+		});
+		const inviteOnly = hs.createRoom({ creator: MOD, members: [bot.userId] });
+		hs.setState(space, 'm.space.child', { via: ['localhost'] }, { stateKey: inviteOnly });
+		// Restricted to another space: a member of this one is not let in.
+		const elsewhere = hs.createRoom({ creator: MOD, members: [bot.userId] });
+		hs.setState(elsewhere, 'm.room.join_rules', {
+			join_rule: 'restricted',
+			allow: [{ type: 'm.room_membership', room_id: '!other:localhost' }],
+		});
+		hs.setState(space, 'm.space.child', { via: ['localhost'] }, { stateKey: elsewhere });
+		// Without via the child is removed (spec): not counted at all.
+		hs.setState(space, 'm.space.child', { via: [] }, { stateKey: hs.createRoom({ creator: MOD }) });
+		const verdict = await preflightRoom(client, space, bot.userId, retry());
+		expect(verdict.ok).toBe(true);
+		expect(verdict.facts.space).toBe(true);
+		expect([...verdict.facts.restrictedChildren!].sort()).toEqual([...restricted].sort());
+		expect([...verdict.facts.otherChildren!].sort()).toEqual([inviteOnly, elsewhere].sort());
+		expect(verdict.warnings).toEqual([
+			'2 child rooms are not restricted to this space: attendees need separate invites there',
+		]);
+		expect(preflightLine(verdict)).toContain("space: 2 child rooms restricted to it (the space's invite covers them)");
+	});
+
 	test('m.room.create without room_version means version "1" (spec); room version 12 creators are unlimited (MSC4289)', async () => {
 		const v12 = hs.createRoom({ creator: bot.userId, roomVersion: '12' });
 		const verdict = await preflightRoom(client, v12, bot.userId, retry());
