@@ -246,6 +246,34 @@ function newScheduler(
 	});
 }
 
+/**
+ * Schedulers shared by the runs of this process that use the same homeserver, bot credential and
+ * limits. Each pretix webhook is an n8n execution of its own: with one scheduler each, a burst of
+ * concurrent runs each believed it had the bot's whole rc_message budget, drew 429s and — Synapse
+ * charges the invite limiters before rc_message (synapse/handlers/room_member.py) — burnt their
+ * invitees' per-invitee tokens (burst 5, then one per ~5.5 min) until those invites gave up.
+ */
+const sharedSchedulers = new Map<string, { scheduler: InviteScheduler; usedAt: number }>();
+/**
+ * An idle shared scheduler is dropped after this long: by then every bucket it models is full again
+ * (Synapse's per-invitee bucket refills 5 tokens at 0.003/s in ~28 min), so it knows nothing a fresh
+ * one would not, and the Matrix IDs it keys invitee buckets by are not kept beyond pacing's need.
+ */
+export const SHARED_SCHEDULER_IDLE_MS = 30 * 60_000;
+
+/** The scheduler runs with this key share in this process (a fresh one after SHARED_SCHEDULER_IDLE_MS idle). */
+export function sharedScheduler(key: string, options: EngineOptions, at = Date.now()): InviteScheduler {
+	for (const [k, entry] of sharedSchedulers)
+		if (at - entry.usedAt > SHARED_SCHEDULER_IDLE_MS) sharedSchedulers.delete(k);
+	let entry = sharedSchedulers.get(key);
+	if (!entry) {
+		entry = { scheduler: newScheduler(options, () => performance.now(), sleepMs), usedAt: at };
+		sharedSchedulers.set(key, entry);
+	}
+	entry.usedAt = at;
+	return entry.scheduler;
+}
+
 function makeContext(client: MatrixClient, options: EngineOptions): RunContext {
 	const now = options.now ?? (() => performance.now());
 	const sleep = options.sleep ?? sleepMs;

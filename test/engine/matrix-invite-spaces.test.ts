@@ -83,6 +83,7 @@ describe('Matrix Invite node: spaces with restricted child rooms', () => {
 				operation: 'revoke',
 				rooms: '#conf:localhost',
 				userId: '={{ $json.matrixId }}',
+				options: { restrictedChildren: true },
 			}),
 			credentials,
 			input: [{ matrixId: attendee.userId }],
@@ -100,7 +101,7 @@ describe('Matrix Invite node: spaces with restricted child rooms', () => {
 		expect(hs.membership(unrelated, attendee.userId)).toBe('join');
 	});
 
-	test('Revoke From Restricted Child Rooms off: only the space', async () => {
+	test('Revoke From Restricted Child Rooms off (the default, also when unset): only the space', async () => {
 		hs = await startFakeHomeserver({ rateLimits: false });
 		const bot = hs.createUser('bot');
 		const attendee = hs.createUser('attendee');

@@ -42,6 +42,6 @@ describe('reliability: webhook storm during a batch', () => {
 		// Duplicates never start a run: one run per notification, none failed.
 		expect(runs.length).toBe(plan.unique);
 		expect(runs.filter((r) => r.status !== 'success')).toEqual([]);
-		expect(summary).toMatch(/Batch invite finished for \d+ attendees/);
+		expect(summary).toMatch(/Batch invite finished for \d+ tickets/);
 	});
 });

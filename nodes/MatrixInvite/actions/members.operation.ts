@@ -10,6 +10,7 @@ import type { MatrixClient } from '../../../lib/matrix/client';
 import { levelOf } from '../../../lib/matrix/rooms';
 import {
 	inviteUsers,
+	sharedScheduler,
 	membershipReport,
 	revokeUsers,
 	type EngineOptions,
@@ -137,10 +138,10 @@ export const description: INodeProperties[] = [
 				displayName: 'Revoke From Restricted Child Rooms',
 				name: 'restrictedChildren',
 				type: 'boolean',
-				default: true,
+				default: false,
 				displayOptions: { show: { '/operation': ['revoke'] } },
 				description:
-					'Whether revoking from a space also removes the person from its child rooms whose join rule is restricted to the space (they could join those through the space alone). Child rooms the person joined by other means are not touched.',
+					'Whether revoking from a space also removes the person from its child rooms whose join rule is restricted to the space (they could join those through the space alone). Child rooms the person joined by other means are not touched. Off by default: the ledger does not know those rooms, so a child room that another ticket of the same person grants directly would lose them too — turn it on where no child room is mapped to an event of its own.',
 			},
 			{
 				displayName: 'Time Budget (Seconds)',
@@ -216,7 +217,7 @@ export async function execute(
 				rooms,
 				first: 0,
 				keepMember: itemOptions.keepMembers === true,
-				restrictedChildren: itemOptions.restrictedChildren !== false,
+				restrictedChildren: itemOptions.restrictedChildren === true,
 			};
 		} catch (error) {
 			// n8n's own wrapping: a NodeOperationError passes through, anything else keeps its message.
@@ -249,6 +250,17 @@ export async function execute(
 		perInvitee: options.respectInviteeLimit === false ? false : undefined,
 		liftRateLimits: options.liftRateLimits === true,
 	};
+	// Concurrent runs (one per webhook) with the same bot pace together, as the homeserver counts them.
+	engineOptions.scheduler = sharedScheduler(
+		JSON.stringify([
+			this.getNode().credentials?.matrixBotApi?.id ?? '',
+			client.homeserverUrl,
+			engineOptions.limits ?? 'synapse',
+			engineOptions.pacer ?? null,
+			engineOptions.perInvitee ?? true,
+		]),
+		engineOptions,
+	);
 	let results: Array<{
 		room: string;
 		roomId?: string;

@@ -5,6 +5,8 @@ import {
 	inviteUsers,
 	membershipReport,
 	revokeUsers,
+	SHARED_SCHEDULER_IDLE_MS,
+	sharedScheduler,
 	UNREACHABLE_SERVER_RETRY_MS,
 } from '../../../lib/matrix/invite-engine';
 import { inviteFloor } from '../../../lib/matrix/pacer';
@@ -125,6 +127,50 @@ describe('invite engine against the fake homeserver', () => {
 			['notPermitted', 'invalidRoom'],
 		]);
 		expect(hs.countRequests({ path: /\/invite$/ })).toBe(0);
+	});
+
+	// Synapse charges the invite limiters before rc_message (synapse/handlers/room_member.py): every
+	// invite refused by rc_message has cost its invitee one of 5 per-invitee tokens. Concurrent runs
+	// (one n8n execution per webhook) must therefore pace as one, as the homeserver counts them.
+	test('concurrent runs pace as one with the shared scheduler (rc_message 2/s burst 3, 12 one-invite runs): at most one 429, far fewer than with a scheduler each', async () => {
+		hs = await startFakeHomeserver({
+			// No per-invitee limiter here, so the runs with a scheduler each end too (their 429s would
+			// have burnt each invitee's 5 tokens and then waited ~5.5 min apiece): this counts the 429s.
+			rateLimits: { invitesPerIssuer: false, invitesPerRoom: false, invitesPerUser: false, message: { perSecond: 2, burst: 3 } },
+		});
+		const bot = hs.createUser('bot');
+		const [sharedRoom, separateRoom, other] = [0, 1, 2].map(() => hs.createRoom({ creator: bot.userId }));
+		const options = { limits: { perIssuer: false as const, perRoom: false as const, message: { perSecond: 2, burst: 3 } }, perInvitee: false as const };
+		const burst = async (roomId: string, prefix: string, shared: boolean) => {
+			const users = Array.from({ length: 12 }, (_, i) => `@${prefix}${i}:localhost`);
+			const before = hs.countRequests({ path: /\/invite$/, status: 429 });
+			const runs = await Promise.all(
+				users.map((userId) =>
+					inviteUsers(botClient(hs, bot.accessToken), [{ room: roomId, userId }], {
+						...options,
+						...(shared ? { scheduler: sharedScheduler(`test-${hs.url}`, options) } : {}),
+					}),
+				),
+			);
+			expect(runs.map((r) => r.results[0].status)).toEqual(users.map(() => 'invited'));
+			expect(users.map((u) => hs.inviteCount(roomId, u))).toEqual(users.map(() => 1));
+			// Nobody else touched: the other room got no invite.
+			expect(users.map((u) => hs.inviteCount(other, u))).toEqual(users.map(() => 0));
+			return hs.countRequests({ path: /\/invite$/, status: 429 }) - before;
+		};
+		const shared = await burst(sharedRoom, 'shared', true);
+		await new Promise((r) => setTimeout(r, 2000)); // rc_message full again
+		const separate = await burst(separateRoom, 'separate', false);
+		expect(shared).toBeLessThanOrEqual(1);
+		expect(separate).toBeGreaterThan(shared);
+	}, 90_000);
+
+	test('sharedScheduler: one per key; another key, or the same key after SHARED_SCHEDULER_IDLE_MS idle, gets a fresh one', () => {
+		const at = 1_000_000;
+		const a = sharedScheduler('key-a', {}, at);
+		expect(sharedScheduler('key-a', {}, at + 1000)).toBe(a);
+		expect(sharedScheduler('key-b', {}, at + 1000)).not.toBe(a);
+		expect(sharedScheduler('key-a', {}, at + 1000 + SHARED_SCHEDULER_IDLE_MS + 1)).not.toBe(a);
 	});
 
 	test("told the server's limits (60 users, 10/s burst 10, no rc_message): paced by them, few 429s, none lost, each invited once", async () => {
