@@ -14,6 +14,7 @@
  * The bot is exempt from the homeserver's rate limits (Synapse's override_ratelimit, common for event
  * bots): these figures measure n8n and the package, not a server's pace (see the invite benchmark).
  */
+import { setPathSecrets } from '../harness/templates';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
@@ -61,9 +62,7 @@ function loadTemplate(file: string, organizersRoom: string): WorkflowImport {
 	const text = readFileSync(path.join(REPO_ROOT, 'workflows', file), 'utf8')
 		.replaceAll('!organizers-room:example.org', organizersRoom);
 	const workflow = JSON.parse(text) as WorkflowImport;
-	for (const node of workflow.nodes as Array<{ type: string; parameters: Record<string, unknown> }>) {
-		if (node.type.endsWith('.pretixTrigger')) node.parameters.pathSecret = WEBHOOK_SECRET;
-	}
+	setPathSecrets(workflow, WEBHOOK_SECRET);
 	return workflow;
 }
 

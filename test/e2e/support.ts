@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import type { DemoServices } from '../../scripts/demo';
+import { setPathSecrets } from '../harness/templates';
 import { delay, N8nInstance, REPO_ROOT, runData, type WorkflowImport } from '../harness/n8n';
 
 /** A path secret as the Pretix Trigger demands one: 32 random URL-safe characters. */
@@ -26,9 +27,7 @@ export function loadTemplates(services: DemoServices, options: { only?: string[]
 		.map((file) => JSON.parse(readFileSync(path.join(dir, file), 'utf8').replaceAll('!organizers-room:example.org', services.organizersRoom)) as WorkflowImport)
 		.filter((workflow) => !options.only || options.only.includes(workflow.id))
 		.map((workflow) => {
-			for (const node of workflow.nodes as TemplateNode[]) {
-				if (node.type.endsWith('.pretixTrigger') && options.webhookSecret !== null) node.parameters.pathSecret = options.webhookSecret ?? WEBHOOK_SECRET;
-			}
+			if (options.webhookSecret !== null) setPathSecrets(workflow, options.webhookSecret ?? WEBHOOK_SECRET);
 			if (options.keepExecutions !== false) workflow.settings = { ...(workflow.settings as object), saveDataSuccessExecution: 'all' };
 			return workflow;
 		});

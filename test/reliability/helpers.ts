@@ -11,6 +11,7 @@ import { Ledger, SqliteBackend } from '../../lib/store';
 import { startDemoServices, type DemoServices } from '../../scripts/demo';
 import { DEMO_LEDGER_SECRET, templateCredentials } from '../../scripts/template-credentials';
 import { readFixture, type GeneratedOrders } from '../fakes/pretix';
+import { setPathSecrets } from '../harness/templates';
 import type { GenerateOrdersOptions } from '../fakes/pretix/generator';
 import {
 	delay,
@@ -70,9 +71,7 @@ export function loadTemplates(
 			const text = readFileSync(path.join(dir, file), 'utf8')
 				.replaceAll('!organizers-room:example.org', services.organizersRoom);
 			const workflow = JSON.parse(text) as WorkflowImport;
-			for (const node of workflow.nodes as TemplateNode[]) {
-				if (node.type.endsWith('.pretixTrigger')) node.parameters.pathSecret = WEBHOOK_SECRET;
-			}
+			setPathSecrets(workflow, WEBHOOK_SECRET);
 			// The tally counts runs in n8n's execution list: keep successful ones too (shipped: none).
 			workflow.settings = { ...(workflow.settings as object), saveDataSuccessExecution: 'all' };
 			patch?.(workflow);
