@@ -40,6 +40,9 @@ export {
 } from './config';
 export {
 	claimSeats,
+	isOwedAfterUpgrade,
+	planUpgradeInvites,
+	type UpgradeInvitePlan,
 	CLAIM_SCOPE,
 	TICKET_TOKEN_SCOPE,
 	type ClaimOptions,
