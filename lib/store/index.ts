@@ -40,6 +40,7 @@ export {
 } from './config';
 export {
 	claimSeats,
+	countUpgradeOwed,
 	isOwedAfterUpgrade,
 	planUpgradeInvites,
 	type UpgradeInvitePlan,

@@ -532,15 +532,26 @@ export interface UpgradeInvitePlan {
 	inProgress: number;
 }
 
-export async function planUpgradeInvites(ledger: Ledger, input: { room: unknown; leaseSeconds: number }): Promise<UpgradeInvitePlan> {
-	const room = textOf(input.room, 'room', 0);
+/** The ticket grants of a room, for the events mapped to it (every backend lists a room's rows per event). */
+async function grantsOfRoom(ledger: Ledger, input: unknown, now: number): Promise<{ room: string; rows: GrantRow[] }> {
+	const room = textOf(input, 'room', 0);
 	if (!room.startsWith('!')) throw new LedgerInputError('The room must be a room ID (!…:server)');
-	const now = ledger.time();
-	const leaseUntil = now + Math.round(input.leaseSeconds * 1000);
-	// The events the room receives: every backend can list a room's rows per event.
 	const events = [...new Set((await ledger.listMappings({ room })).map((m) => m.event))].sort();
 	const rows: GrantRow[] = [];
 	for (const event of events) rows.push(...(await ledger.backend.grants({ event, scope: room }, now)).filter((r) => r.ticket !== null && isGrantRow(r)));
+	return { room, rows };
+}
+
+/** How many people are owed an invite into an upgraded room's replacement (reads only). */
+export async function countUpgradeOwed(ledger: Ledger, room: unknown): Promise<number> {
+	const { rows } = await grantsOfRoom(ledger, room, ledger.time());
+	return new Set(rows.filter(isOwedAfterUpgrade).map((r) => r.mxid ?? r.subject)).size;
+}
+
+export async function planUpgradeInvites(ledger: Ledger, input: { room: unknown; leaseSeconds: number }): Promise<UpgradeInvitePlan> {
+	const now = ledger.time();
+	const leaseUntil = now + Math.round(input.leaseSeconds * 1000);
+	const { room, rows } = await grantsOfRoom(ledger, input.room, now);
 	// Rows of the upgrade still under way: owed, or claimed (by a planner like this one, or a batch).
 	const upgrading = rows.filter((r) => (r.outcome === 'invited' || r.outcome === 'accepted') && (r.reason === UPGRADE_OWED || r.reason === UPGRADE_OWED_PREEXISTING) && r.state !== 'done');
 	// A claim whose lease ran out (its run died) is left to the batch, whose claim takes it over
