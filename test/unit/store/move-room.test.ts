@@ -170,6 +170,25 @@ describe.each(STORES)('moveRoom on %s', (_kind, makeStore) => {
 		expect(actions(await plan([ticket(5001, 'revoked', ALICE, [])]))).toEqual([`skip:coveredByOtherTicket:${ALICE}@${NEW}`]);
 	});
 
+	test('planUpgradeInvites: two planners at once (two workers) plan each person once between them', async () => {
+		await ledger.setMapping({ event: EVENT, room: OLD });
+		const people = Array.from({ length: 12 }, (_, i) => `@person${i}:example.org`);
+		// Everyone has two tickets: a planner that won one of a person's rows but not the other would invite twice.
+		await run(people.flatMap((userId, i) => [ticket(6000 + i, 'granted', userId, [OLD]), ticket(6100 + i, 'granted', userId, [OLD])]));
+		await ledger.moveRoom({ oldRoom: OLD, newRoom: NEW });
+		const other = new Ledger(store.create(), { secret: SECRET });
+		await other.backend.init();
+		try {
+			const settled = await Promise.allSettled([planUpgradeInvites(ledger, { room: NEW, leaseSeconds: 900 }), planUpgradeInvites(other, { room: NEW, leaseSeconds: 900 })]);
+			// A planner may lose to the other one entirely (PostgreSQL may abort it as a deadlock victim): never half.
+			const planned = settled.flatMap((r) => (r.status === 'fulfilled' ? r.value.steps : []));
+			expect(planned.map((s) => s.userId).sort()).toEqual([...people].sort());
+			expect(planned.every((s) => s.upgradeRows?.length === 2)).toBe(true);
+		} finally {
+			await other.close();
+		}
+	});
+
 	test('planUpgradeInvites: a ticket revoked before the re-invite is withdrawn, not invited; a retryable failure stays owed', async () => {
 		await ledger.setMapping({ event: EVENT, room: OLD });
 		await run([ticket(5001, 'granted', ALICE, [OLD]), ticket(5002, 'granted', BOB, [OLD])]);
