@@ -40,6 +40,10 @@ export {
 } from './config';
 export {
 	claimSeats,
+	countUpgradeOwed,
+	isOwedAfterUpgrade,
+	planUpgradeInvites,
+	type UpgradeInvitePlan,
 	CLAIM_SCOPE,
 	TICKET_TOKEN_SCOPE,
 	type ClaimOptions,

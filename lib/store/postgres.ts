@@ -36,6 +36,8 @@ import {
 	type StoredClaim,
 	type StoredKey,
 	type Transition,
+	UPGRADE_OWED,
+	UPGRADE_OWED_PREEXISTING,
 } from './types';
 
 /**
@@ -356,7 +358,7 @@ ALTER TABLE ${summary} ADD COLUMN IF NOT EXISTS withdrawn bigint NOT NULL DEFAUL
 		return result.rowCount ?? 0;
 	}
 
-	async moveRoom(oldRoom: string, newRoom: string): Promise<RoomMove> {
+	async moveRoom(oldRoom: string, newRoom: string, now: number): Promise<RoomMove> {
 		return this.transaction(async (client) => {
 			await client.query(
 				`INSERT INTO ${this.t.mapping} (room, event, item, variation, created_at) SELECT $1, event, item, variation, created_at FROM ${this.t.mapping} WHERE room = $2 ON CONFLICT DO NOTHING`,
@@ -373,6 +375,12 @@ ALTER TABLE ${summary} ADD COLUMN IF NOT EXISTS withdrawn bigint NOT NULL DEFAUL
 						[oldRoom, newRoom],
 					)
 				).rowCount ?? 0;
+			// Nobody invited the old room's live grants into the new room yet: they become owed there.
+			await client.query(
+				`UPDATE ${this.t.ledger} SET state = 'retry', lease_until = 0, updated_at = $2::bigint, reason = CASE WHEN reason = 'preexisting' THEN $3 ELSE $4 END
+				WHERE scope = $1 AND state = 'done' AND outcome IN ('invited', 'accepted') AND ticket IS NOT NULL`,
+				[oldRoom, now, UPGRADE_OWED_PREEXISTING, UPGRADE_OWED],
+			);
 			const moved = (await client.query(`UPDATE ${this.t.ledger} SET scope = $1 WHERE scope = $2`, [newRoom, oldRoom])).rowCount ?? 0;
 			return { mappings, rows: merged + moved };
 		});

@@ -24,6 +24,8 @@ import {
 	type StoredClaim,
 	type StoredKey,
 	type Transition,
+	UPGRADE_OWED,
+	UPGRADE_OWED_PREEXISTING,
 } from './types';
 
 /**
@@ -224,18 +226,19 @@ return out
 `;
 
 /**
- * A room upgrade: ARGV = prefix, old scope, new scope (both encoded), then (old field, new field,
- * new value) triples of the old room's mappings. Rows have no per-room index, so the script walks
+ * A room upgrade: ARGV = prefix, old scope, new scope (both encoded), now, the two owed reasons
+ * (UPGRADE_OWED, UPGRADE_OWED_PREEXISTING), then (old field, new field, new value) triples of the
+ * old room's mappings. Live ticket grants become owed in the new room (see LedgerBackend.moveRoom). Rows have no per-room index, so the script walks
  * every event's row set: one atomic pass (a rare organizer action, not a hot path). A row already
  * under the new room's key stays and the old one goes (see sqlite.ts). Returns { mappings, rows }.
  */
 const LUA_MOVE_ROOM = `
-local prefix, oldSc, newSc = ARGV[1], ARGV[2], ARGV[3]
+local prefix, oldSc, newSc, now, owed, owedPre = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local maps = prefix .. 'maps'
 local mappings, rows = 0, 0
-local n = (#ARGV - 3) / 3
+local n = (#ARGV - 6) / 3
 for k = 0, n - 1 do
-	local b = 4 + k * 3
+	local b = 7 + k * 3
 	if redis.call('HEXISTS', maps, ARGV[b]) == 1 then
 		redis.call('HSETNX', maps, ARGV[b + 1], ARGV[b + 2])
 		redis.call('HDEL', maps, ARGV[b])
@@ -249,7 +252,7 @@ for _, ev in ipairs(redis.call('SMEMBERS', prefix .. 'events')) do
 	for _, key in ipairs(redis.call('SMEMBERS', evSet)) do
 		local subj = string.sub(key, #oldHead + 1)
 		if string.sub(key, 1, #oldHead) == oldHead and not string.find(subj, ':', 1, true) then
-			local row = redis.call('HMGET', key, 'st', 'm', 'o', 't')
+			local row = redis.call('HMGET', key, 'st', 'm', 'o', 't', 'oc', 'rs')
 			local newKey = head .. newSc .. ':' .. subj
 			local sets = { evSet, prefix .. 'ps:' .. subj }
 			if row[2] then table.insert(sets, prefix .. 'pm:' .. row[2]) end
@@ -262,6 +265,11 @@ for _, ev in ipairs(redis.call('SMEMBERS', prefix .. 'events')) do
 				else
 					-- RENAME keeps the row's native expiry (its retention backstop).
 					redis.call('RENAME', key, newKey)
+					if row[1] == 'done' and row[4] and (row[5] == 'invited' or row[5] == 'accepted') then
+						local reason = owed
+						if row[6] == 'preexisting' then reason = owedPre end
+						redis.call('HSET', newKey, 'st', 'retry', 'lu', 0, 'ua', now, 'rs', reason)
+					end
 					for _, set in ipairs(sets) do redis.call('SADD', set, newKey) end
 				end
 				rows = rows + 1
@@ -413,7 +421,7 @@ export class RedisBackend implements LedgerBackend {
 		return this.run((client) => client.hdel(this.key('maps'), ...matching.map(([field]) => field)));
 	}
 
-	async moveRoom(oldRoom: string, newRoom: string): Promise<RoomMove> {
+	async moveRoom(oldRoom: string, newRoom: string, now: number): Promise<RoomMove> {
 		// Mapping fields are JSON built here (Lua's cjson escapes `/`, so the script cannot build
 		// them); the script re-checks each old field, so a mapping removed meanwhile is not revived.
 		const raw = await this.run((client) => client.hgetall(this.key('maps')));
@@ -426,7 +434,7 @@ export class RedisBackend implements LedgerBackend {
 			triples.push(mappingField(mapping), mappingField(moved), JSON.stringify({ ...moved, createdAt: stored.createdAt }));
 		}
 		const [mappings, rows] = await this.run((client) =>
-			client.ledgerMoveRoom(this.prefix, encode(oldRoom), encode(newRoom), ...triples),
+			client.ledgerMoveRoom(this.prefix, encode(oldRoom), encode(newRoom), now, UPGRADE_OWED, UPGRADE_OWED_PREEXISTING, ...triples),
 		);
 		return { mappings: Number(mappings), rows: Number(rows) };
 	}

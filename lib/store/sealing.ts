@@ -3,8 +3,10 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:
 /**
  * Reversible protection for the one personal value the ledger must be able to name again: the
  * Matrix ID a ticket was granted to. When the attendee changes their answer, the old ID's invite
- * must be withdrawn, and no keyed hash gives that ID back. AES-256-GCM under a key derived from the
- * ledger secret; the value is deleted with its row (purge, forget, retention).
+ * must be withdrawn, and no keyed hash gives that ID back; likewise, when a room is upgraded, the
+ * people its grants name are invited into the replacement room (tickets.ts planUpgradeInvites).
+ * AES-256-GCM under a key derived from the ledger secret; the value is deleted with its row (purge,
+ * forget, retention).
  */
 const CONTEXT = 'n8n-nodes-pretix-matrix/ledger/v1/seal';
 const VERSION = 'v1.';

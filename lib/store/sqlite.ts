@@ -36,6 +36,8 @@ import {
 	type StoredClaim,
 	type StoredKey,
 	type Transition,
+	UPGRADE_OWED,
+	UPGRADE_OWED_PREEXISTING,
 } from './types';
 
 /**
@@ -309,7 +311,7 @@ export class SqliteBackend implements LedgerBackend {
 		);
 	}
 
-	async moveRoom(oldRoom: string, newRoom: string): Promise<RoomMove> {
+	async moveRoom(oldRoom: string, newRoom: string, now: number): Promise<RoomMove> {
 		const db = this.database();
 		return this.transaction(() => {
 			// `WHERE true` keeps SQLite from reading ON CONFLICT as part of the SELECT's join.
@@ -326,6 +328,11 @@ export class SqliteBackend implements LedgerBackend {
 					)
 					.run(oldRoom, newRoom).changes,
 			);
+			// Nobody invited the old room's live grants into the new room yet: they become owed there.
+			db.prepare(
+				`UPDATE ledger SET state = 'retry', lease_until = 0, updated_at = ?, reason = CASE WHEN reason = 'preexisting' THEN ? ELSE ? END
+				WHERE scope = ? AND state = 'done' AND outcome IN ('invited', 'accepted') AND ticket IS NOT NULL`,
+			).run(now, UPGRADE_OWED_PREEXISTING, UPGRADE_OWED, oldRoom);
 			const moved = Number(db.prepare('UPDATE ledger SET scope = ? WHERE scope = ?').run(newRoom, oldRoom).changes);
 			return { mappings, rows: merged + moved };
 		});

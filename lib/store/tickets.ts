@@ -1,5 +1,5 @@
 import type { Ledger } from './ledger';
-import { LedgerInputError, type GrantRow, type StoredClaim, type StoredKey } from './types';
+import { LedgerInputError, UPGRADE_OWED, UPGRADE_OWED_PREEXISTING, type GrantRow, type StoredClaim, type StoredKey } from './types';
 
 /**
  * Tickets decide who is in. The ledger remembers which ticket position led to which invite (a
@@ -56,6 +56,13 @@ export interface TicketStep {
 	invalidReason?: string | null;
 	/** invite only: this ledger's invite made the membership before (a re-check of an existing grant). */
 	ours?: boolean;
+	/** invite only: the membership predates any ticket (kept so through a room upgrade): recorded as such. */
+	preexisting?: boolean;
+	/**
+	 * invite only, a room upgrade's re-invite (planUpgradeInvites): the ledger keys (subject hashes)
+	 * of the person's grants this invite settles. Such a step has no plaintext ticket or subject.
+	 */
+	upgradeRows?: Array<{ event: string; subject: string; preexisting: boolean }>;
 	/** The ledger key of the step (plaintext; hashed again when recording). */
 	scope: string;
 	subject: string;
@@ -103,8 +110,26 @@ const INVITE_OK = new Set(['invited', 'alreadyInvited', 'alreadyJoined']);
 const INVITE_RETRY = new Set(['gaveUp', 'serverUnreachable']);
 const WITHDRAW_DONE = new Set(['withdrawn', 'removed', 'notInRoom', 'banned']);
 
+/**
+ * A live grant of a room that was upgraded: the row names the replacement room, where nobody
+ * invited the person yet (Ledger.moveRoom). The ticket still grants the room.
+ */
+export function isOwedAfterUpgrade(row: GrantRow): boolean {
+	return row.state === 'retry' && (row.outcome === 'invited' || row.outcome === 'accepted') && (row.reason === UPGRADE_OWED || row.reason === UPGRADE_OWED_PREEXISTING);
+}
+
+/** The membership predates any ticket (also when the row was carried over by a room upgrade). */
+function isPreexisting(row: GrantRow): boolean {
+	return row.reason === PREEXISTING || row.reason === UPGRADE_OWED_PREEXISTING;
+}
+
+/** A settled grant that gives its room now: invited, accepted, or owed in an upgraded room's replacement. */
+function grantsRoom(row: GrantRow): boolean {
+	return (row.state === 'done' && (row.outcome === 'invited' || row.outcome === 'accepted')) || isOwedAfterUpgrade(row);
+}
+
 function isLive(row: GrantRow, now: number): boolean {
-	if (row.state === 'done') return row.outcome === 'invited' || row.outcome === 'accepted';
+	if (row.state === 'done' || isOwedAfterUpgrade(row)) return grantsRoom(row);
 	// An invite in flight (another run holds the claim) counts: its grant is about to exist.
 	return row.state === 'claimed' && row.reason !== WITHDRAWING && row.leaseUntil > now;
 }
@@ -208,7 +233,8 @@ export async function planTickets(ledger: Ledger, inputs: TicketInput[], options
 
 	for (const c of checked) {
 		const grants = grantsOfTicket(c.ticket).filter((g) => isGrantRow(g) && g.event === c.event);
-		const live = grants.filter((g) => g.state === 'done' && (g.outcome === 'invited' || g.outcome === 'accepted'));
+		// Owed grants (an upgraded room's) count: a revocation must withdraw them before they are re-invited.
+		const live = grants.filter(grantsRoom);
 		if (c.access === 'pending') {
 			steps[c.index].push({ ...base(c), action: 'skip', reason: 'ticketPending', room: null, userId: null, scope: '', subject: '' });
 			continue;
@@ -234,8 +260,24 @@ export async function planTickets(ledger: Ledger, inputs: TicketInput[], options
 				const subject = `${c.ticket}:${c.userId}`;
 				const row = ledger.grantRow({ event: c.event, scope: room, subject, ticket: c.ticket, userId: c.userId, orderCode: c.orderCode });
 				// Re-checked grants (reinviteLeft, force) keep knowing the membership was ours.
-				const ours = live.some((g) => g.scope === room && g.subject === row.subject && g.reason !== PREEXISTING);
-				invites.push({ input: c, row, step: { ...base(c), action: 'invite', reason: 'newGrant', room, userId: c.userId, scope: room, subject, ...(ours ? { ours } : {}) } });
+				const same = live.find((g) => g.scope === room && g.subject === row.subject);
+				const ours = !!same && !isPreexisting(same);
+				const owed = !!same && isOwedAfterUpgrade(same);
+				invites.push({
+					input: c,
+					row,
+					step: {
+						...base(c),
+						action: 'invite',
+						reason: owed ? UPGRADE_OWED : 'newGrant',
+						room,
+						userId: c.userId,
+						scope: room,
+						subject,
+						...(ours ? { ours } : {}),
+						...(owed && same && isPreexisting(same) ? { preexisting: true } : {}),
+					},
+				});
 			}
 			continue;
 		}
@@ -297,7 +339,7 @@ export async function planTickets(ledger: Ledger, inputs: TicketInput[], options
 				const reason =
 					claim.status === 'done'
 						? `already:${claim.reason ?? claim.outcome ?? 'done'}`
-						: claim.reason && claim.reason !== WITHDRAWING
+						: claim.reason && claim.reason !== WITHDRAWING && claim.reason !== UPGRADE_OWED && claim.reason !== UPGRADE_OWED_PREEXISTING
 							? `backoff:${claim.reason}`
 							: 'inProgress';
 				steps[p.input.index].push({ ...p.step, action: 'skip', reason });
@@ -330,7 +372,8 @@ export async function planTickets(ledger: Ledger, inputs: TicketInput[], options
 			continue;
 		}
 		const [marked] = await ledger.backend.transition([grant], {
-			fromStates: ['done'],
+			// An owed grant (upgraded room) sits in retry until someone invites it.
+			fromStates: [isOwedAfterUpgrade(grant) ? 'retry' : 'done'],
 			fromOutcomes: ['invited', 'accepted'],
 			toState: 'claimed',
 			toReason: WITHDRAWING,
@@ -349,7 +392,7 @@ export async function planTickets(ledger: Ledger, inputs: TicketInput[], options
 		if (others.some((g) => isLive(g, now))) {
 			await settleAs('coveredByOtherTicket');
 			steps[c.index].push({ ...stepBase, action: 'skip', reason: 'coveredByOtherTicket', userId, subject });
-		} else if (grant.reason === PREEXISTING) {
+		} else if (isPreexisting(grant)) {
 			// The person was in the room (or invited by someone else) before any ticket: not ours to take.
 			await settleAs(PREEXISTING);
 			steps[c.index].push({ ...stepBase, action: 'skip', reason: 'membershipNotGranted', userId, subject });
@@ -401,6 +444,10 @@ export async function recordTicketOutcomes(ledger: Ledger, inputs: RecordInput[]
 			results.push({ recorded: 'skipped' });
 			continue;
 		}
+		if (step.action === 'invite' && step.upgradeRows !== undefined) {
+			results.push(await recordUpgradeInvite(ledger, step, code, index, now));
+			continue;
+		}
 		const [row] = await ledger.resolveKeys(
 			[
 				ledger.grantRow({
@@ -429,8 +476,10 @@ export async function recordTicketOutcomes(ledger: Ledger, inputs: RecordInput[]
 					// "Already there" is our doing only when another live grant of ours explains it (and
 					// that one was ours); otherwise the membership existed before any ticket granted it.
 					const others = (await grantsOfPerson(ledger, step.scope, row.mxid, step.userId, now)).filter((g) => keyOf(g) !== keyOf(row) && isLive(g, now));
-					if (others.length === 0 || others.some((g) => g.reason === PREEXISTING)) reason = PREEXISTING;
+					if (others.length === 0 || others.some(isPreexisting)) reason = PREEXISTING;
 				}
+				// Carried over from an upgraded room where it predated any ticket: it still does.
+				if (step.preexisting === true) reason = PREEXISTING;
 				await settle('complete', 'invited', reason);
 				results.push({ recorded: 'invited' });
 			} else if (INVITE_RETRY.has(code)) {
@@ -461,6 +510,122 @@ export async function recordTicketOutcomes(ledger: Ledger, inputs: RecordInput[]
 		}
 	}
 	return results;
+}
+
+/**
+ * Room upgrades (issue 18): after Ledger.moveRoom, the grants that were live in the old room are
+ * owed in the replacement room. This invites each person who had access there — a live ticket
+ * grant, invited or accepted; not a withdrawn ticket, not someone merely present — once:
+ *   - the owed rows are claimed in one atomic step (retry → claimed, per row; a tombstone seen
+ *     twice or by two workers finds them claimed or done and plans nothing);
+ *   - a person with several grants in the room (two tickets, two events) gets one step;
+ *   - the Matrix ID comes from the row's seal (the only place the ledger keeps it readable);
+ *     rows it cannot unseal stay owed, for a batch that knows the ID from pretix.
+ * A webhook or batch that reaches an owed row first invites the person itself (Plan reclaims it).
+ */
+export interface UpgradeInvitePlan {
+	/** One invite step per person (userId set), to go through Matrix Invite and Record. */
+	steps: TicketStep[];
+	/** Owed grants whose Matrix ID the ledger cannot name (left owed for a batch). */
+	unnamed: number;
+	/** Owed grants another run holds or retries later (left to it). */
+	inProgress: number;
+}
+
+/** The ticket grants of a room, for the events mapped to it (every backend lists a room's rows per event). */
+async function grantsOfRoom(ledger: Ledger, input: unknown, now: number): Promise<{ room: string; rows: GrantRow[] }> {
+	const room = textOf(input, 'room', 0);
+	if (!room.startsWith('!')) throw new LedgerInputError('The room must be a room ID (!…:server)');
+	const events = [...new Set((await ledger.listMappings({ room })).map((m) => m.event))].sort();
+	const rows: GrantRow[] = [];
+	for (const event of events) rows.push(...(await ledger.backend.grants({ event, scope: room }, now)).filter((r) => r.ticket !== null && isGrantRow(r)));
+	return { room, rows };
+}
+
+/** How many people are owed an invite into an upgraded room's replacement (reads only). */
+export async function countUpgradeOwed(ledger: Ledger, room: unknown): Promise<number> {
+	const { rows } = await grantsOfRoom(ledger, room, ledger.time());
+	return new Set(rows.filter(isOwedAfterUpgrade).map((r) => r.mxid ?? r.subject)).size;
+}
+
+export async function planUpgradeInvites(ledger: Ledger, input: { room: unknown; leaseSeconds: number }): Promise<UpgradeInvitePlan> {
+	const now = ledger.time();
+	const leaseUntil = now + Math.round(input.leaseSeconds * 1000);
+	const { room, rows } = await grantsOfRoom(ledger, input.room, now);
+	// Rows of the upgrade still under way: owed, or claimed (by a planner like this one, or a batch).
+	const upgrading = rows.filter((r) => (r.outcome === 'invited' || r.outcome === 'accepted') && (r.reason === UPGRADE_OWED || r.reason === UPGRADE_OWED_PREEXISTING) && r.state !== 'done');
+	// A claim whose lease ran out (its run died) is left to the batch, whose claim takes it over
+	// atomically; re-taking it here could let two planners both win it.
+	const ready = upgrading.filter((r) => isOwedAfterUpgrade(r) && r.leaseUntil <= now);
+	const named = ready.map((row) => ({ row, userId: ledger.unseal(row.sealed) })).filter((n): n is { row: GrantRow; userId: string } => n.userId !== null);
+	named.sort((a, b) => keyOf(a.row).localeCompare(keyOf(b.row)));
+	// One call for all rows: a concurrent planner wins all of a person's rows or none of them.
+	const won = named.length
+		? await ledger.backend.transition(named.map((n) => n.row), {
+				fromStates: ['retry'],
+				fromOutcomes: ['invited', 'accepted'],
+				toState: 'claimed',
+				leaseUntil,
+				now,
+			})
+		: [];
+	const byPerson = new Map<string, Array<{ row: GrantRow; userId: string }>>();
+	named.forEach((n, i) => {
+		if (!won[i]) return;
+		const person = ledger.matrixIdHash(n.userId);
+		byPerson.set(person, [...(byPerson.get(person) ?? []), n]);
+	});
+	const steps: TicketStep[] = [...byPerson.values()].map((grants) => ({
+		action: 'invite',
+		reason: UPGRADE_OWED,
+		event: grants[0].row.event,
+		ticket: '',
+		room,
+		userId: grants[0].userId,
+		orderCode: null,
+		access: 'granted',
+		accessReason: null,
+		scope: room,
+		subject: '',
+		upgradeRows: grants.map(({ row }) => ({ event: row.event, subject: row.subject, preexisting: row.reason === UPGRADE_OWED_PREEXISTING })),
+	}));
+	return { steps, unnamed: ready.length - named.length, inProgress: upgrading.length - ready.length + (named.length - won.filter(Boolean).length) };
+}
+
+/** Settles the rows of one upgrade re-invite from what Matrix Invite answered. */
+async function recordUpgradeInvite(ledger: Ledger, step: TicketStep, code: string, index: number, now: number): Promise<RecordResult> {
+	const rows = step.upgradeRows;
+	if (!Array.isArray(rows) || rows.length === 0 || typeof step.scope !== 'string' || !step.scope.startsWith('!')) {
+		throw new LedgerInputError('The room-upgrade step has no ledger rows (the output of Plan Upgrade Invites)', index);
+	}
+	const keyOfRow = (r: unknown): StoredKey & { preexisting: boolean } => {
+		const row = r as { event?: unknown; subject?: unknown; preexisting?: unknown };
+		if (typeof row?.event !== 'string' || typeof row.subject !== 'string' || row.subject.length > 200 || row.event.length > 200) {
+			throw new LedgerInputError('A ledger row of the room-upgrade step is not readable', index);
+		}
+		return { event: row.event, scope: step.scope, subject: row.subject, preexisting: row.preexisting === true };
+	};
+	const keys = rows.map(keyOfRow);
+	const transition = (subset: StoredKey[], to: { toState: 'done' | 'retry'; toOutcome?: 'invited' | 'failed'; toReason: string; leaseUntil?: number }) =>
+		subset.length ? ledger.backend.transition(subset, { fromStates: ['claimed'], leaseUntil: to.leaseUntil ?? 0, now, toState: to.toState, toOutcome: to.toOutcome, toReason: to.toReason }) : Promise.resolve([]);
+	const plain = keys.filter((k) => !k.preexisting);
+	const preexisting = keys.filter((k) => k.preexisting);
+	if (INVITE_OK.has(code)) {
+		// Our invite (or the person's own follow of the tombstone) made this membership: a later
+		// revocation withdraws it — unless it predated any ticket in the old room.
+		await transition(plain, { toState: 'done', toOutcome: 'invited', toReason: code });
+		await transition(preexisting, { toState: 'done', toOutcome: 'invited', toReason: PREEXISTING });
+		return { recorded: 'invited' };
+	}
+	if (INVITE_RETRY.has(code)) {
+		// Still owed: the next upgrade run, batch or webhook invites the person.
+		const retryAt = code === 'serverUnreachable' ? now + UNREACHABLE_BACKOFF_MS : 0;
+		await transition(plain, { toState: 'retry', toReason: UPGRADE_OWED, leaseUntil: retryAt });
+		await transition(preexisting, { toState: 'retry', toReason: UPGRADE_OWED_PREEXISTING, leaseUntil: retryAt });
+		return { recorded: 'retry' };
+	}
+	await transition(keys, { toState: 'done', toOutcome: 'failed', toReason: /^[A-Za-z0-9_.:-]{1,100}$/.test(code) ? code : 'unknown' });
+	return { recorded: 'failed' };
 }
 
 export interface RunEntry {
@@ -607,7 +772,7 @@ export async function claimSeats(ledger: Ledger, inputs: SeatInput[], userId: un
 		const ticketRows = rowsOf(seat);
 		const claim = ticketRows.find((row) => row.scope === CLAIM_SCOPE && row.state === 'done');
 		if (claim) return claim.mxid && own.has(claim.mxid) ? 'sender' : 'other';
-		const live = ticketRows.filter((row) => isGrantRow(row) && row.state === 'done' && (row.outcome === 'invited' || row.outcome === 'accepted'));
+		const live = ticketRows.filter((row) => isGrantRow(row) && grantsRoom(row));
 		if (live.length === 0) return null;
 		return live.every((row) => row.mxid && own.has(row.mxid)) ? 'sender' : 'other';
 	};

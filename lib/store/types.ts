@@ -89,6 +89,16 @@ export interface RoomMove {
 	rows: number;
 }
 
+/**
+ * Reason of a ticket grant that was live (invited or accepted) in a room that has since been
+ * upgraded: the row now names the replacement room, but nobody invited the person there yet. Such a
+ * row is in state `retry` (claimable: a batch or webhook invites the person into the new room) and
+ * keeps its outcome (the ticket still grants the room: a revocation still withdraws it). The
+ * `:preexisting` form keeps that the membership predates any ticket (never withdrawn by one).
+ */
+export const UPGRADE_OWED = 'roomUpgrade';
+export const UPGRADE_OWED_PREEXISTING = 'roomUpgrade:preexisting';
+
 export interface MappingFilter {
 	room?: string;
 	event?: string;
@@ -199,7 +209,9 @@ export interface LedgerBackend {
 	 * A room upgrade (m.room.tombstone): in one atomic step, every mapping of `oldRoom` becomes one of
 	 * `newRoom` and every ledger row whose scope is `oldRoom` moves to scope `newRoom`. Where the new
 	 * room already has the same mapping or a row under the same key, that one stays and the old one
-	 * goes. Running it again changes nothing.
+	 * goes. Moved ticket grants (rows with a ticket hash) that were live — done, invited or accepted —
+	 * become owed in the new room: state `retry`, lease 0, reason UPGRADE_OWED (UPGRADE_OWED_PREEXISTING
+	 * when their reason was `preexisting`), outcome kept. Running it again changes nothing.
 	 */
 	moveRoom(oldRoom: string, newRoom: string, now: number): Promise<RoomMove>;
 	stats(event: string, now: number): Promise<EventStats>;

@@ -10,6 +10,7 @@ import * as estimate from './actions/estimate.operation';
 import * as members from './actions/members.operation';
 import * as message from './actions/message.operation';
 import * as preflight from './actions/preflight.operation';
+import * as setUpSpace from './actions/setUpSpace.operation';
 import { router } from './actions/router';
 
 /**
@@ -25,7 +26,7 @@ export class MatrixInvite implements INodeType {
 		version: 1,
 		// The operation's action, as n8n's panel names it (test/unit/subtitles.test.ts keeps it in step).
 		subtitle:
-			'={{ {"estimate":"Estimate how long invites take","invite":"Invite people into rooms","membership":"Report room memberships","message":"Post a notice to a room","preflight":"Check what the bot can do in rooms","revoke":"Revoke invites or remove people"}[$parameter["operation"]] || $parameter["operation"] }}',
+			'={{ {"estimate":"Estimate how long invites take","invite":"Invite people into rooms","membership":"Report room memberships","message":"Post a notice to a room","preflight":"Check what the bot can do in rooms","revoke":"Revoke invites or remove people","setUpSpace":"Set up a space and its child rooms"}[$parameter["operation"]] || $parameter["operation"] }}',
 		description:
 			'Invite people into Matrix rooms, revoke invites, report memberships, post notices and check rooms before a batch',
 		defaults: {
@@ -109,6 +110,13 @@ export class MatrixInvite implements INodeType {
 							'Check each room before a batch: can the bot invite and withdraw there, its join rule, encryption, room version, whether it was replaced (reads only)',
 						action: 'Check what the bot can do in rooms',
 					},
+					{
+						name: 'Set Up Space',
+						value: 'setUpSpace',
+						description:
+							'Make rooms children of a space and restrict them to it where the bot has the power; reports what it changed and what it could not',
+						action: 'Set up a space and its child rooms',
+					},
 				],
 				default: 'preflight',
 			},
@@ -116,6 +124,7 @@ export class MatrixInvite implements INodeType {
 			...message.description,
 			...estimate.description,
 			...preflight.description,
+			...setUpSpace.description,
 		],
 	};
 

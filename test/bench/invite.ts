@@ -4,14 +4,16 @@
  * Invites are counted AT THE HOMESERVER (its per-(room, user) count of invites answered 200), not
  * from what the inviters believe.
  *
- * Two groups: a homeserver with raised limits (R/s for invites and events, real time), and
+ * Three groups: a homeserver with raised limits (R/s for invites and events, real time),
  * Synapse's default limits (rc_message 0.2/s shared by every invite, 0.3/s per room and per
- * inviter, 5 per invitee) on a time-scaled fake whose clock both sides share.
+ * inviter, 5 per invitee) on a time-scaled fake whose clock both sides share, and under the same
+ * limits per-room invites against one invite to a space whose child rooms are restricted to it.
  */
 import { fetchTransport } from '../../lib/http/fetch-transport';
 import { MatrixClient } from '../../lib/matrix/client';
 import { inviteUsers } from '../../lib/matrix/invite-engine';
 import { inviteFloor } from '../../lib/matrix/pacer';
+import { setUpSpace } from '../../lib/matrix/spaces';
 import { startFakeHomeserver, type FakeClock, type FakeHomeserver } from '../fakes/matrix';
 import {
 	envInt,
@@ -136,14 +138,15 @@ export const inviteBench: Benchmark = {
 	description:
 		"batch invite under a homeserver's limits (raised, and Synapse's defaults time-scaled): ours vs naive one-at-a-time",
 	async run(ctx: BenchContext): Promise<BenchOutcome> {
-		// BENCH_INVITE_PARTS=raised,synapse (default both) picks the groups.
-		const parts = (process.env.BENCH_INVITE_PARTS ?? 'raised,synapse').split(',');
+		// BENCH_INVITE_PARTS=raised,synapse,space (default all) picks the groups.
+		const parts = (process.env.BENCH_INVITE_PARTS ?? 'raised,synapse,space').split(',');
 		const none: BenchOutcome = { rows: [], broken: [] };
 		const raised = parts.includes('raised') ? await raisedLimitsBench(ctx) : none;
 		const synapse = parts.includes('synapse') ? await synapseDefaultsBench(ctx) : none;
+		const space = parts.includes('space') ? await spaceBench(ctx) : none;
 		return {
-			rows: [...raised.rows, ...synapse.rows],
-			broken: [...raised.broken, ...synapse.broken],
+			rows: [...raised.rows, ...synapse.rows, ...space.rows],
+			broken: [...raised.broken, ...synapse.broken, ...space.broken],
 		};
 	},
 };
@@ -235,6 +238,8 @@ interface SynapseSetup {
 	token: string;
 	roomIds: string[];
 	users: string[];
+	/** The attendees' own access tokens (for their joins). */
+	tokens: Map<string, string>;
 }
 
 /** Synapse 1.67's default limits (and no Retry-After header), on a clock `timeScale` × real time. */
@@ -248,8 +253,9 @@ async function setUpSynapse(
 	const roomIds = Array.from({ length: rooms }, (_, i) =>
 		hs.createRoom({ creator: bot.userId, name: `Room ${i + 1}` }),
 	);
-	const users = Array.from({ length: people }, (_, i) => hs.createUser(`attendee${i + 1}`).userId);
-	return { hs, token: bot.accessToken, roomIds, users };
+	const created = Array.from({ length: people }, (_, i) => hs.createUser(`attendee${i + 1}`));
+	const users = created.map((user) => user.userId);
+	return { hs, token: bot.accessToken, roomIds, users, tokens: new Map(created.map((user) => [user.userId, user.accessToken])) };
 }
 
 function tallyPairs(setup: SynapseSetup, ms: number): Tally {
@@ -401,4 +407,128 @@ async function synapseDefaultsBench(ctx: BenchContext): Promise<BenchOutcome> {
 		}
 	}
 	return { rows, broken };
+}
+
+/**
+ * Issue 18: N attendees into K rooms at Synapse's defaults, two ways side by side on two
+ * time-scaled homeservers: an invite per room (K per attendee), or one invite to a space whose K
+ * children the bot first makes restricted to it (`setUpSpace`: K `m.space.child` and K join-rule
+ * events, which meet rc_message like invites). Both floors are `inviteFloor` with the same limits;
+ * the space's counts its 2K state events as `notices`. A few attendees then join the space and a
+ * child (their own joins, no invite): checked, not timed.
+ */
+async function spaceBench(ctx: BenchContext): Promise<BenchOutcome> {
+	const people = envInt('BENCH_SPACE_PEOPLE', ctx.quick ? 100 : 600);
+	const rooms = envInt('BENCH_SPACE_ROOMS', 4);
+	const timeScale = envInt('BENCH_SYNAPSE_TIME_SCALE', 100);
+	const bench = `invite ${people} attendees × ${rooms} rooms, Synapse defaults, time ×${timeScale}`;
+	const rows: BenchRow[] = [];
+	const broken: string[] = [];
+	const perRoomFloor = inviteFloor({ invites: people * rooms, rooms });
+	const spaceFloor = inviteFloor({ invites: people, rooms: 1, notices: 2 * rooms });
+	const [perRoom, spaced] = await Promise.all([setUpSynapse(people, rooms, timeScale), setUpSynapse(people, rooms, timeScale)]);
+	try {
+		// The bot creates the space, as it created the rooms: it has the power to set it up.
+		const botUserId = await whoami(spaced);
+		const spaceId = spaced.hs.createRoom({ creator: botUserId, roomType: 'm.space', name: 'Event space' });
+		ctx.log(
+			`invite: ${people} attendees × ${rooms} rooms at Synapse's defaults, clock ×${timeScale}: per-room invites (floor ${seconds(perRoomFloor.seconds * 1000)}) vs one space invite (floor ${seconds(spaceFloor.seconds * 1000)}) in Synapse time`,
+		);
+		const realStart = performance.now();
+		const [perRoomRun, spaceRun] = await Promise.all([
+			oursOnClock(perRoom),
+			onClock(spaced.hs.clock, async () => {
+				const client = new MatrixClient(spaced.hs.url, fetchTransport(() => `Bearer ${spaced.token}`));
+				const clock = spaced.hs.clock;
+				const setup = await setUpSpace(client, spaceId, spaced.roomIds, {
+					botUserId,
+					retry: { deadline: Infinity, now: clock.now, sleep: clock.sleep },
+				});
+				const invited = await oursOnClock({ ...spaced, roomIds: [spaceId] });
+				return { setup, invited };
+			}),
+		]);
+		const realMs = performance.now() - realStart;
+		const perRoomTally = tallyPairs(perRoom, perRoomRun.ms);
+		const spaceTally = tallyPairs({ ...spaced, roomIds: [spaceId] }, spaceRun.ms);
+		const childInvites = spaced.roomIds.reduce((sum, room) => sum + spaced.users.reduce((n, user) => n + spaced.hs.inviteCount(room, user), 0), 0);
+		if (spaceRun.value.setup.changed !== rooms) broken.push(`${bench}: the space set-up changed ${spaceRun.value.setup.changed} of ${rooms} rooms`);
+		if (childInvites > 0) broken.push(`${bench}: ${childInvites} invites into the space's child rooms`);
+		for (const [label, t, run] of [
+			['per-room', perRoomTally, perRoomRun.notInvited],
+			['space', spaceTally, spaceRun.value.invited.notInvited],
+		] as const) {
+			if (t.lost > 0) broken.push(`${bench}: ${label} lost ${t.lost} invites`);
+			if (t.duplicated > 0) broken.push(`${bench}: ${label} sent ${t.duplicated} duplicate invites`);
+			if (run > 0) broken.push(`${bench}: ${label} reported ${run} invites as not done`);
+		}
+		// Restricted joins: a few attendees accept the space invite and join every child, uninvited.
+		for (const userId of spaced.users.slice(0, 3)) {
+			spaced.hs.setMembership(spaceId, userId, 'join', { sender: userId });
+			for (const room of spaced.roomIds) {
+				const status = await joinAs(spaced, userId, room);
+				if (status !== 200) broken.push(`${bench}: an attendee of the space could not join a child room (${status})`);
+			}
+		}
+		// Invites answered 200 at the homeserver: every (room, attendee) pair once, plus duplicates.
+		const invitesAnswered = (t: Tally, pairs: number) => pairs - t.lost + t.duplicated;
+		const add = (label: string, t: Tally, inviteRooms: number, floorSeconds: number, limiter: string, note: string) =>
+			rows.push(
+				{
+					bench,
+					what: `${label}: wall time (Synapse's clock)`,
+					figure: seconds(t.ms),
+					floor: seconds(floorSeconds * 1000),
+					ratio: times(t.ms / (floorSeconds * 1000)),
+					target: '',
+					note: `${note}; floor = (actions − burst) / rate of ${limiter}`,
+				},
+				{
+					bench,
+					what: `${label}: invites per attendee`,
+					figure: (invitesAnswered(t, inviteRooms) / people).toFixed(2),
+					floor: '',
+					ratio: '',
+					target: '',
+					note: `${t.inviteRequests} invite requests, ${t.rateLimited} × 429`,
+				},
+				{
+					bench,
+					what: `${label}: lost / duplicated`,
+					figure: `${t.lost} / ${t.duplicated}`,
+					floor: '0 / 0',
+					ratio: '',
+					target: '',
+					note: 'counted at the homeserver',
+				},
+			);
+		add('ours, an invite per room', perRoomTally, people * rooms, perRoomFloor.seconds, perRoomFloor.limiter, `${people * rooms} invites`);
+		add(
+			'ours, one invite to the space',
+			spaceTally,
+			people,
+			spaceFloor.seconds,
+			spaceFloor.limiter,
+			`${2 * rooms} state events to set up the space, then ${people} invites; ${childInvites} into child rooms; ${seconds(realMs)} real for both`,
+		);
+		return { rows, broken };
+	} finally {
+		await Promise.all([perRoom.hs.stop(), spaced.hs.stop()]);
+	}
+}
+
+async function whoami(setup: SynapseSetup): Promise<string> {
+	const res = await fetch(`${setup.hs.url}/_matrix/client/v3/account/whoami`, { headers: { authorization: `Bearer ${setup.token}` } });
+	return ((await res.json()) as { user_id: string }).user_id;
+}
+
+/** An attendee's own join (POST /join), as their client sends it; the fake's token for them. */
+async function joinAs(setup: SynapseSetup, userId: string, roomId: string): Promise<number> {
+	const token = setup.tokens.get(userId);
+	const res = await fetch(`${setup.hs.url}/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, {
+		method: 'POST',
+		headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+		body: '{}',
+	});
+	return res.status;
 }

@@ -314,7 +314,7 @@ describe('follow room upgrade', () => {
 		const upgrade = { kind: 'roomUpgrade', roomId: '!hall:example.org', replacementRoom: '!hall-v2:example.org' };
 		const moved = await run({ resource: 'roomMapping', operation: 'followUpgrade' }, [upgrade]);
 		expect(moved.output('Store')).toEqual([
-			{ oldRoom: '!hall:example.org', newRoom: '!hall-v2:example.org', mappingsMoved: 2, rowsMoved: 0 },
+			{ oldRoom: '!hall:example.org', newRoom: '!hall-v2:example.org', mappingsMoved: 2, rowsMoved: 0, peopleToInvite: 0 },
 		]);
 		const list = await run({ resource: 'roomMapping', operation: 'list' });
 		expect(list.output('Store').map((m) => `${m.event}>${m.room}`).sort()).toEqual(
@@ -322,7 +322,7 @@ describe('follow room upgrade', () => {
 		);
 		const again = await run({ resource: 'roomMapping', operation: 'followUpgrade' }, [upgrade]);
 		expect(again.output('Store')).toEqual([
-			{ oldRoom: '!hall:example.org', newRoom: '!hall-v2:example.org', mappingsMoved: 0, rowsMoved: 0 },
+			{ oldRoom: '!hall:example.org', newRoom: '!hall-v2:example.org', mappingsMoved: 0, rowsMoved: 0, peopleToInvite: 0 },
 		]);
 	});
 

@@ -32,6 +32,7 @@ const operations: Record<string, Record<string, Operation>> = {
 		list: roomMapping.list.execute,
 		resolve: roomMapping.resolve.execute,
 		followUpgrade: roomMapping.followUpgrade.execute,
+		planUpgradeInvites: roomMapping.planUpgradeInvites.execute,
 	},
 	inviteCode: {
 		create: inviteCode.create.execute,

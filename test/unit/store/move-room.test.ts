@@ -9,6 +9,7 @@ import {
 	Ledger,
 	LedgerInputError,
 	planTickets,
+	planUpgradeInvites,
 	recordTicketOutcomes,
 	type LedgerBackend,
 	type TicketInput,
@@ -24,6 +25,8 @@ const NEW = '!hall-v2:example.org';
 const ELSEWHERE = '!workshop:example.org';
 const ALICE = '@alice:example.org';
 const BOB = '@bob:example.org';
+const DAVE = '@dave:example.org';
+const ERIN = '@erin:example.org';
 
 function ticket(id: number, access: TicketInput['access'], userId: string, rooms: string[], event = EVENT): TicketInput {
 	return { event, ticket: id, orderCode: `ORD${id}`, access, userId, answer: userId, rooms };
@@ -74,16 +77,20 @@ describe.each(STORES)('moveRoom on %s', (_kind, makeStore) => {
 		expect(await ledger.resolveRooms({ event: EVENT })).toEqual(expect.arrayContaining([NEW, ELSEWHERE]));
 	});
 
-	test('people invited into the old room are not invited again into the new one; revocation withdraws them from the new room', async () => {
+	test('grants of the old room are owed in the new one (nobody invited them there): a ticket run invites once; revocation withdraws them from the new room', async () => {
 		await run([ticket(5001, 'granted', ALICE, [OLD, ELSEWHERE]), ticket(5002, 'granted', BOB, [OLD])]);
 		const moved = await ledger.moveRoom({ oldRoom: OLD, newRoom: NEW });
 		expect(moved.rows).toBe(2);
 
+		// The moved row does not make the new room look "already invited": this run invites Alice there, the next one does not.
+		const again = await plan([ticket(5001, 'granted', ALICE, [NEW, ELSEWHERE])]);
+		expect(actions(again)).toEqual([`invite:roomUpgrade:${ALICE}@${NEW}`, `skip:already:invited:${ALICE}@${ELSEWHERE}`]);
+		await recordTicketOutcomes(ledger, again.flat().filter((s) => s.action === 'invite').map((step) => ({ step, status: 'invited' })));
 		expect(actions(await plan([ticket(5001, 'granted', ALICE, [NEW, ELSEWHERE])]))).toEqual([
 			`skip:already:invited:${ALICE}@${NEW}`,
 			`skip:already:invited:${ALICE}@${ELSEWHERE}`,
 		]);
-		// Bob's ticket canceled: the grant is found under the new room, the only place he can be kicked from.
+		// Bob's ticket canceled: the owed grant is found under the new room, the only place he can be kicked from.
 		const revoked = await plan([ticket(5002, 'revoked', BOB, [])]);
 		expect(actions(revoked)).toEqual([`withdraw:ticketRevoked:${BOB}@${NEW}`]);
 		// Nothing left under the old room; Alice's grant in the other room untouched.
@@ -105,6 +112,95 @@ describe.each(STORES)('moveRoom on %s', (_kind, makeStore) => {
 		// The statistics still count each grant once.
 		expect((await ledger.stats(EVENT)).invited).toBe(1);
 		expect((await ledger.stats(OTHER_EVENT)).invited).toBe(2);
+	});
+
+	test('only live ticket grants become owed: withdrawn tickets, failed invites and rows without a ticket stay as they were; other rooms untouched', async () => {
+		await run([ticket(5001, 'granted', ALICE, [OLD, ELSEWHERE]), ticket(5002, 'granted', BOB, [OLD])]);
+		await run([ticket(5002, 'revoked', BOB, [])]);
+		// A plain entry (no ticket) in the old room: not a grant the ledger can name.
+		await ledger.claim([{ event: EVENT, scope: OLD, subject: 'entry-1', matrixId: '@carol:example.org' }]);
+		await ledger.complete([{ event: EVENT, scope: OLD, subject: 'entry-1' }], 'invited');
+		const elsewhere = await backend.grants({ event: EVENT, scope: ELSEWHERE }, Date.now());
+		await ledger.moveRoom({ oldRoom: OLD, newRoom: NEW });
+		const rows = (await backend.grants({ event: EVENT, scope: NEW }, Date.now())).map((r) => [r.ticket ? 'ticket' : 'entry', r.state, r.outcome, r.reason]);
+		expect(rows.sort()).toEqual(
+			[
+				['ticket', 'retry', 'invited', 'roomUpgrade'],
+				['ticket', 'retry', 'withdrawn', 'withdrawn'],
+				['entry', 'done', 'invited', null],
+			].sort(),
+		);
+		expect(await backend.grants({ event: EVENT, scope: ELSEWHERE }, Date.now())).toEqual(elsewhere);
+		// Owed rows still count as invited in the statistics.
+		expect((await ledger.stats(EVENT)).invited).toBe(3);
+	});
+
+	test('planUpgradeInvites: each person who had access is planned once; a second planner (tombstone seen twice, another worker) plans nobody', async () => {
+		await ledger.setMapping({ event: EVENT, room: OLD });
+		await ledger.setMapping({ event: OTHER_EVENT, room: OLD });
+		// Alice: two tickets (two events) into the old room; Bob: one, canceled; Dave joined before his ticket (preexisting).
+		await run([ticket(5001, 'granted', ALICE, [OLD]), ticket(7001, 'granted', ALICE, [OLD], OTHER_EVENT), ticket(5002, 'granted', BOB, [OLD])]);
+		await run([ticket(5002, 'revoked', BOB, [])]);
+		const dave = await plan([ticket(5003, 'granted', DAVE, [OLD])]);
+		await recordTicketOutcomes(ledger, dave.flat().map((step) => ({ step, status: 'alreadyJoined' })));
+		// Erin's ticket grants another room only.
+		await run([ticket(5004, 'granted', ERIN, [ELSEWHERE])]);
+		await ledger.moveRoom({ oldRoom: OLD, newRoom: NEW });
+
+		const first = await planUpgradeInvites(ledger, { room: NEW, leaseSeconds: 900 });
+		expect(first.steps.map((s) => `${s.action}:${s.reason}:${s.userId}@${s.room}:${s.upgradeRows?.length}`).sort()).toEqual(
+			[`invite:roomUpgrade:${ALICE}@${NEW}:2`, `invite:roomUpgrade:${DAVE}@${NEW}:1`].sort(),
+		);
+		expect(first.steps.some((s) => s.userId === BOB || s.userId === ERIN)).toBe(false);
+		const second = await planUpgradeInvites(ledger, { room: NEW, leaseSeconds: 900 });
+		expect(second).toEqual({ steps: [], unnamed: 0, inProgress: 3 });
+		// A ticket run meanwhile does not invite Alice a second time.
+		expect(actions(await plan([ticket(5001, 'granted', ALICE, [NEW])]))).toEqual([`skip:inProgress:${ALICE}@${NEW}`]);
+
+		const recorded = await recordTicketOutcomes(ledger, first.steps.map((step) => ({ step, status: step.userId === DAVE ? 'alreadyJoined' : 'invited' })));
+		expect(recorded.map((r) => r.recorded)).toEqual(['invited', 'invited']);
+		expect(await planUpgradeInvites(ledger, { room: NEW, leaseSeconds: 900 })).toEqual({ steps: [], unnamed: 0, inProgress: 0 });
+		expect(actions(await plan([ticket(5001, 'granted', ALICE, [NEW]), ticket(7001, 'granted', ALICE, [NEW], OTHER_EVENT)]))).toEqual([
+			`skip:already:invited:${ALICE}@${NEW}`,
+			`skip:already:invited:${ALICE}@${NEW}`,
+		]);
+		// Dave's membership still predates any ticket: his canceled ticket does not remove him from the new room.
+		expect(actions(await plan([ticket(5003, 'revoked', DAVE, [])]))).toEqual([`skip:membershipNotGranted:${DAVE}@${NEW}`]);
+		// Alice's ticket of one event canceled: her other ticket keeps her in the new room.
+		expect(actions(await plan([ticket(5001, 'revoked', ALICE, [])]))).toEqual([`skip:coveredByOtherTicket:${ALICE}@${NEW}`]);
+	});
+
+	test('planUpgradeInvites: two planners at once (two workers) plan each person once between them', async () => {
+		await ledger.setMapping({ event: EVENT, room: OLD });
+		const people = Array.from({ length: 12 }, (_, i) => `@person${i}:example.org`);
+		// Everyone has two tickets: a planner that won one of a person's rows but not the other would invite twice.
+		await run(people.flatMap((userId, i) => [ticket(6000 + i, 'granted', userId, [OLD]), ticket(6100 + i, 'granted', userId, [OLD])]));
+		await ledger.moveRoom({ oldRoom: OLD, newRoom: NEW });
+		const other = new Ledger(store.create(), { secret: SECRET });
+		await other.backend.init();
+		try {
+			const settled = await Promise.allSettled([planUpgradeInvites(ledger, { room: NEW, leaseSeconds: 900 }), planUpgradeInvites(other, { room: NEW, leaseSeconds: 900 })]);
+			// A planner may lose to the other one entirely (PostgreSQL may abort it as a deadlock victim): never half.
+			const planned = settled.flatMap((r) => (r.status === 'fulfilled' ? r.value.steps : []));
+			expect(planned.map((s) => s.userId).sort()).toEqual([...people].sort());
+			expect(planned.every((s) => s.upgradeRows?.length === 2)).toBe(true);
+		} finally {
+			await other.close();
+		}
+	});
+
+	test('planUpgradeInvites: a ticket revoked before the re-invite is withdrawn, not invited; a retryable failure stays owed', async () => {
+		await ledger.setMapping({ event: EVENT, room: OLD });
+		await run([ticket(5001, 'granted', ALICE, [OLD]), ticket(5002, 'granted', BOB, [OLD])]);
+		await ledger.moveRoom({ oldRoom: OLD, newRoom: NEW });
+		const revoked = await plan([ticket(5002, 'revoked', BOB, [])]);
+		expect(actions(revoked)).toEqual([`withdraw:ticketRevoked:${BOB}@${NEW}`]);
+		await recordTicketOutcomes(ledger, revoked.flat().map((step) => ({ step, status: 'notInRoom' })));
+		const planned = await planUpgradeInvites(ledger, { room: NEW, leaseSeconds: 900 });
+		expect(planned.steps.map((s) => s.userId)).toEqual([ALICE]);
+		expect((await recordTicketOutcomes(ledger, [{ step: planned.steps[0], status: 'gaveUp' }]))[0].recorded).toBe('retry');
+		const again = await planUpgradeInvites(ledger, { room: NEW, leaseSeconds: 900 });
+		expect(again.steps.map((s) => s.userId)).toEqual([ALICE]);
 	});
 
 	test('a row the new room already has for the same ticket and person stays; the old one goes', async () => {

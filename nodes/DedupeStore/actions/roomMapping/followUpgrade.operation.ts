@@ -1,6 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import type { Ledger } from '../../../../lib/store';
+import { countUpgradeOwed, type Ledger } from '../../../../lib/store';
 import { perItem, show } from '../common';
 
 export const description: INodeProperties[] = [
@@ -27,7 +27,10 @@ export const description: INodeProperties[] = [
 	},
 ];
 
-/** One item per upgrade: how many mappings and ledger rows now belong to the new room. */
+/**
+ * One item per upgrade: how many mappings and ledger rows now belong to the new room, and how many
+ * people had access in the old room and are owed an invite there (Plan Upgrade Invites makes them).
+ */
 export async function execute(
 	this: IExecuteFunctions,
 	ledger: Ledger,
@@ -40,7 +43,13 @@ export async function execute(
 		});
 		return [
 			{
-				json: { oldRoom: moved.oldRoom, newRoom: moved.newRoom, mappingsMoved: moved.mappings, rowsMoved: moved.rows },
+				json: {
+					oldRoom: moved.oldRoom,
+					newRoom: moved.newRoom,
+					mappingsMoved: moved.mappings,
+					rowsMoved: moved.rows,
+					peopleToInvite: await countUpgradeOwed(ledger, moved.newRoom),
+				},
 				pairedItem: { item: i },
 			},
 		];

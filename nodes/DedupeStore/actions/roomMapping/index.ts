@@ -2,11 +2,12 @@ import type { INodeProperties } from 'n8n-workflow';
 
 import * as followUpgrade from './followUpgrade.operation';
 import * as list from './list.operation';
+import * as planUpgradeInvites from './planUpgradeInvites.operation';
 import * as resolve from './resolve.operation';
 import * as set from './set.operation';
 import * as unset from './unset.operation';
 
-export { followUpgrade, list, resolve, set, unset };
+export { followUpgrade, list, planUpgradeInvites, resolve, set, unset };
 
 export const description: INodeProperties[] = [
 	{
@@ -27,6 +28,12 @@ export const description: INodeProperties[] = [
 				value: 'list',
 				action: 'List room mappings',
 				description: 'List mappings by event or by room',
+			},
+			{
+				name: 'Plan Upgrade Invites',
+				value: 'planUpgradeInvites',
+				action: 'Plan invites into an upgraded room',
+				description: 'After Follow Room Upgrade: one invite step per person who had access in the old room, each once',
 			},
 			{
 				name: 'Resolve',
@@ -54,4 +61,5 @@ export const description: INodeProperties[] = [
 	...list.description,
 	...resolve.description,
 	...followUpgrade.description,
+	...planUpgradeInvites.description,
 ];
