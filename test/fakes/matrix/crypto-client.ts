@@ -1,0 +1,108 @@
+/**
+ * A real matrix-js-sdk client with Rust crypto, as an organizer's Element would be: for tests of
+ * encrypted rooms against the fake homeserver (its own in-memory IndexedDB databases, a prefix per
+ * client). Needs NODE_OPTIONS=--experimental-vm-modules under jest (the SDK is ESM-only).
+ */
+import * as sdk from 'matrix-js-sdk';
+
+import { processIndexedDb } from '../../../lib/matrix/crypto-store';
+
+const quiet = {
+	trace() {},
+	debug() {},
+	info() {},
+	warn() {},
+	error() {},
+	getChild() {
+		return quiet;
+	},
+};
+
+let counter = 0;
+
+export interface CryptoClient {
+	client: sdk.MatrixClient;
+	userId: string;
+	deviceId: string;
+	/** Decrypted (or plain) messages of others, as they arrive. */
+	received: Array<{ roomId: string; sender: string; type: string; content: Record<string, unknown>; encrypted: boolean; failed: boolean }>;
+	/** Sends an encrypted text message; resolves with its event ID. */
+	say(roomId: string, body: string): Promise<string>;
+	stop(): Promise<void>;
+}
+
+export async function startCryptoClient(
+	baseUrl: string,
+	user: { userId: string; accessToken: string; deviceId: string },
+): Promise<CryptoClient> {
+	processIndexedDb();
+	const controller = new AbortController();
+	const fetchFn: typeof fetch = (input, init) =>
+		fetch(input, {
+			...init,
+			signal: init?.signal ? AbortSignal.any([init.signal, controller.signal]) : controller.signal,
+		});
+	const client = sdk.createClient({
+		baseUrl,
+		accessToken: user.accessToken,
+		userId: user.userId,
+		deviceId: user.deviceId,
+		fetchFn,
+		logger: quiet as never,
+	});
+	await client.initRustCrypto({ useIndexedDB: true, cryptoDatabasePrefix: `test-organizer-${++counter}-${Date.now()}` });
+	const received: CryptoClient['received'] = [];
+	const record = (event: sdk.MatrixEvent) => {
+		if (event.getSender() === user.userId || event.getType() !== 'm.room.message' && !event.isDecryptionFailure()) return;
+		received.push({
+			roomId: event.getRoomId() ?? '',
+			sender: event.getSender() ?? '',
+			type: event.getType(),
+			content: event.getContent(),
+			encrypted: event.isEncrypted(),
+			failed: event.isDecryptionFailure(),
+		});
+	};
+	client.on(sdk.RoomEvent.Timeline, (event, _room, toStart) => {
+		if (toStart) return;
+		if (event.isEncrypted() && (event.isBeingDecrypted() || event.shouldAttemptDecryption())) {
+			void client.decryptEventIfNeeded(event).then(() => {
+				if (event.isDecryptionFailure())
+					event.once(sdk.MatrixEventEvent.Decrypted, (again) => {
+						if (!again.isDecryptionFailure()) record(again);
+					});
+				else record(event);
+			});
+		} else if (event.isEncrypted() && event.isDecryptionFailure()) {
+			event.once(sdk.MatrixEventEvent.Decrypted, (again) => {
+				if (!again.isDecryptionFailure()) record(again);
+			});
+		} else record(event);
+	});
+	const prepared = new Promise<void>((resolve) => {
+		const onSync = (state: string) => {
+			if (state === 'PREPARED') {
+				client.off(sdk.ClientEvent.Sync, onSync);
+				resolve();
+			}
+		};
+		client.on(sdk.ClientEvent.Sync, onSync);
+	});
+	await client.startClient({ initialSyncLimit: 10, pollTimeout: 5_000 });
+	await prepared;
+	return {
+		client,
+		userId: user.userId,
+		deviceId: user.deviceId,
+		received,
+		async say(roomId, body) {
+			const sent = await client.sendEvent(roomId, 'm.room.message' as never, { msgtype: 'm.text', body } as never);
+			return sent.event_id;
+		},
+		async stop() {
+			client.stopClient();
+			client.removeAllListeners();
+			controller.abort();
+		},
+	};
+}
