@@ -3,6 +3,7 @@ import { backoffMs, sleepMs } from '../http/retry';
 import { fetchTransport, sameOriginFetch } from '../http/fetch-transport';
 import { USER_AGENT } from '../http/user-agent';
 import { describeFailure, MatrixClient } from './client';
+import { CryptoSession, EncryptedRoomError, hasCryptoStore, roomIsEncrypted, type EncryptionMode } from './crypto';
 import { DEFAULT_COMMANDS, helpText, parseCommand } from './commands';
 import { isRoomId, parseRoomRef, roomRefMessage } from './ids';
 import { buildNoticeContent, threadRootOf, txnIdFor } from './messages';
@@ -127,6 +128,17 @@ export interface ListenerOptions {
 	/** How long a reply may be retried through 429/5xx/network failures (default 60 s). */
 	replyBudgetMs?: number;
 	maxSeenIds?: number;
+	/**
+	 * End-to-end encryption (crypto.ts): `auto` (default) sets up the bot's crypto device only when a
+	 * room it listens in is encrypted at start, or the device has a crypto store already; `always`
+	 * sets it up anyway (rooms that become encrypted later); `off` never (encrypted commands are not
+	 * read, and nothing is ever sent into an encrypted room).
+	 */
+	encryption?: EncryptionMode;
+	/** Encrypts the crypto store's values (optional). */
+	cryptoPassphrase?: string;
+	/** For tests: n8n's folder, where the crypto store file lives (default from N8N_USER_FOLDER). */
+	cryptoFolder?: string;
 	/** For tests: replaces global fetch for the SDK. */
 	fetchFn?: typeof fetch;
 	now?: () => number;
@@ -184,6 +196,12 @@ export class CommandListener {
 	private readonly now: () => number;
 	private allowedRooms?: Set<string>;
 	private userId = '';
+	private deviceId = '';
+	private crypto?: CryptoSession;
+	/** The operator is told once per listener about commands that could not be decrypted. */
+	private toldUndecryptable = false;
+	/** …and once about replies it would not send into an encrypted room without crypto. */
+	private toldNoCrypto = false;
 	private prepared = false;
 	private closed = false;
 	private readonly joinedOnInvite = new Set<string>();
@@ -223,6 +241,11 @@ export class CommandListener {
 		return this.prepared;
 	}
 
+	/** Whether this listener holds the bot's crypto device (reads and answers encrypted rooms). */
+	get encrypted(): boolean {
+		return !!this.crypto;
+	}
+
 	/**
 	 * Connects (retrying with backoff while the homeserver is unreachable) and starts syncing.
 	 * Resolves once the sync loop runs; rejects only for a rejected token or when closed first.
@@ -234,6 +257,7 @@ export class CommandListener {
 			const me = await this.rest.whoami();
 			if (me.ok && typeof me.value?.user_id === 'string') {
 				this.userId = me.value.user_id;
+				this.deviceId = typeof me.value.device_id === 'string' ? me.value.device_id : '';
 				break;
 			}
 			if (!me.ok && me.kind === 'http' && me.status === 401)
@@ -247,13 +271,68 @@ export class CommandListener {
 		}
 		await this.resolveRooms();
 		if (this.closed) throw new Error('The listener was closed before it connected');
-		this.client = this.createSdkClient();
+		const withCrypto = await this.wantsCrypto();
+		if (this.closed) throw new Error('The listener was closed before it connected');
+		this.client = this.createSdkClient(withCrypto);
+		if (withCrypto) await this.startCrypto(this.client);
+		if (this.closed) throw new Error('The listener was closed before it connected');
 		await this.client.startClient({
 			filter: this.syncFilter(),
 			initialSyncLimit: 10,
 			lazyLoadMembers: true,
 			pollTimeout: 30_000,
 		});
+	}
+
+	private cryptoSetup() {
+		return {
+			homeserverUrl: this.options.homeserverUrl,
+			userId: this.userId,
+			deviceId: this.deviceId,
+			passphrase: this.options.cryptoPassphrase || undefined,
+			folder: this.options.cryptoFolder,
+		};
+	}
+
+	/**
+	 * Crypto costs a wasm module (~5 MB) and an Olm account per bot, so `auto` sets it up only when
+	 * needed: the device has a store already (it must keep using it), or a room the trigger listens
+	 * in (the room filter, else every joined room) is encrypted now.
+	 */
+	private async wantsCrypto(): Promise<boolean> {
+		const mode = this.options.encryption ?? 'auto';
+		if (mode === 'off') return false;
+		if (!this.deviceId) {
+			this.options.onError?.(new Error('The homeserver did not name the access token\'s device; encrypted rooms are not read'), false);
+			return false;
+		}
+		if (mode === 'always' || hasCryptoStore(this.cryptoSetup())) return true;
+		let rooms = this.allowedRooms ? [...this.allowedRooms] : undefined;
+		if (!rooms) {
+			const joined = await this.rest.request<{ joined_rooms?: unknown }>('GET', ['joined_rooms']);
+			rooms = joined.ok && Array.isArray(joined.value?.joined_rooms) ? joined.value.joined_rooms.map(String) : [];
+		}
+		for (const roomId of rooms) if (await roomIsEncrypted(this.rest, roomId)) return true;
+		return false;
+	}
+
+	private async startCrypto(client: Sdk.MatrixClient): Promise<void> {
+		const session = new CryptoSession(client, this.cryptoSetup(), (error) => this.options.onError?.(error, false));
+		try {
+			if (await session.start()) {
+				this.crypto = session;
+				return;
+			}
+			this.options.onError?.(
+				new Error('Another Matrix Command Trigger of this bot holds its encryption device in this n8n process; this one does not read encrypted rooms'),
+				false,
+			);
+		} catch (error) {
+			await session.close();
+			// A store that cannot be opened (wrong passphrase, damaged file) must not be replaced by a
+			// new account under the same device: stop and let the operator decide.
+			throw new Error(`The encryption device could not be started (${(error as Error)?.name ?? 'Error'}: ${String((error as Error)?.message ?? '').split('\n')[0].slice(0, 120)})`);
+		}
 	}
 
 	/**
@@ -265,6 +344,10 @@ export class CommandListener {
 	private syncFilter(): Sdk.Filter {
 		const filter = new (loadSdk().Filter)(this.userId);
 		const types = this.options.followRoomUpgrades ? ['m.room.message', TOMBSTONE] : ['m.room.message'];
+		// With crypto: encrypted messages, and the state the crypto needs to see as it changes (who
+		// is in the room gets the room key; whether it is encrypted) — incremental syncs carry state
+		// only in the timeline, so filtering these out would leave a new member without keys.
+		if (this.crypto || this.wantCryptoTypes) types.push('m.room.encrypted', 'm.room.member', 'm.room.encryption');
 		filter.setDefinition({ room: { timeline: { types, limit: 100 } } });
 		return filter;
 	}
@@ -297,6 +380,7 @@ export class CommandListener {
 		this.client?.removeAllListeners();
 		this.controller.abort();
 		await Promise.allSettled([...this.pending]);
+		await this.crypto?.close();
 	}
 
 	private async resolveRooms(): Promise<void> {
@@ -328,7 +412,10 @@ export class CommandListener {
 		this.allowedRooms = allowed;
 	}
 
-	private createSdkClient(): Sdk.MatrixClient {
+	private wantCryptoTypes = false;
+
+	private createSdkClient(withCrypto: boolean): Sdk.MatrixClient {
+		this.wantCryptoTypes = withCrypto;
 		const sdk = loadSdk();
 		const abort = this.controller.signal;
 		// The SDK sends the token itself: redirects to another origin are not followed (lib/http/redirect.ts).
@@ -337,11 +424,15 @@ export class CommandListener {
 			// The SDK's own requests (sync) identify the package like the REST client's (client.ts).
 			const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
 			headers.set('User-Agent', USER_AGENT);
-			return baseFetch(input, {
+			const answer = baseFetch(input, {
 				...init,
 				headers,
 				signal: init?.signal ? AbortSignal.any([init.signal, abort]) : abort,
 			});
+			// The Rust crypto writes its store when such a request was answered: save it soon after.
+			const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+			if (withCrypto && /\/(keys\/|sendToDevice\/)/.test(url)) void answer.finally(() => this.crypto?.saveSoon()).catch(() => undefined);
+			return answer;
 		};
 		const owner = `${this.options.homeserverUrl}|${this.userId}`;
 		const store = new sdk.MemoryStore();
@@ -362,6 +453,7 @@ export class CommandListener {
 			baseUrl: this.options.homeserverUrl,
 			accessToken: this.options.accessToken,
 			userId: this.userId,
+			...(this.deviceId ? { deviceId: this.deviceId } : {}),
 			logger: quietLogger as never,
 			fetchFn,
 			store,
@@ -379,6 +471,7 @@ export class CommandListener {
 					false,
 				);
 			} else if (state === 'SYNCING' || state === 'PREPARED') connectionLost = false;
+			if (state === 'SYNCING' || state === 'PREPARED') this.crypto?.saveSoon();
 			const token = data?.nextSyncToken;
 			if (token && token !== this.state.syncToken) {
 				this.state.syncToken = token;
@@ -468,6 +561,7 @@ export class CommandListener {
 
 	private async onTimeline(event: Sdk.MatrixEvent, roomId: string): Promise<void> {
 		if (!this.closed && event.getType() === TOMBSTONE && this.options.followRoomUpgrades) return this.onTombstone(event, roomId);
+		if (!this.closed && event.isEncrypted() && !(await this.decrypted(event, roomId))) return;
 		// Initial-sync events arrive as "live" before PREPARED (reference §4 pitfalls): the age gate
 		// below drops the history among them, and a command typed while we connected still counts.
 		if (this.closed || event.getType() !== 'm.room.message') return;
@@ -533,6 +627,36 @@ export class CommandListener {
 			...(threadId ? { threadId } : {}),
 			timestamp: new Date(event.getTs()).toISOString(),
 		});
+	}
+
+	/**
+	 * Waits for an encrypted event's decryption. Only events that could be commands for us are worth
+	 * it (another's, in a room we listen in, not history skipped anyway). An event without its room
+	 * key is reported to the operator once (no IDs) and handled when the key arrives later (the
+	 * SDK decrypts it again then).
+	 */
+	private async decrypted(event: Sdk.MatrixEvent, roomId: string): Promise<boolean> {
+		if (!this.crypto || !this.client) return false;
+		if ((event.getSender() ?? '') === this.userId) return false;
+		if (this.allowedRooms && !this.allowedRooms.has(roomId)) return false;
+		const historic = event.getTs() < this.startedAt - (this.options.clockSkewMs ?? 2_000);
+		if (historic && !this.resumed) return false;
+		await this.client.decryptEventIfNeeded(event);
+		if (!event.isDecryptionFailure()) return true;
+		const sdk = loadSdk();
+		event.once(sdk.MatrixEventEvent.Decrypted, (again) => {
+			if (!again.isDecryptionFailure()) this.track(this.onTimeline(again, roomId));
+		});
+		if (!this.toldUndecryptable) {
+			this.toldUndecryptable = true;
+			this.options.onError?.(
+				new Error(
+					"A message in an encrypted room could not be decrypted: the sender's client has not shared its room key with the bot's device (yet). It is handled if the key arrives; otherwise ask the sender to verify the bot's device or to send it again",
+				),
+				false,
+			);
+		}
+		return false;
 	}
 
 	/**
@@ -665,6 +789,8 @@ export class CommandListener {
 	private async reply(roomId: string, eventId: string, threadId: string | undefined, text: string): Promise<boolean> {
 		const content = buildNoticeContent({ room: roomId, text, replyTo: eventId, threadRoot: threadId });
 		const txnId = txnIdFor('listener-reply', eventId);
+		// Never plaintext into an encrypted room: through the crypto device, or not at all.
+		if (this.client?.getRoom(roomId)?.hasEncryptionStateEvent()) return this.replyEncrypted(roomId, content, txnId);
 		const sent = await withRetries(() => this.rest.send(roomId, 'm.room.message', txnId, content), {
 			deadline: Date.now() + (this.options.replyBudgetMs ?? 60_000),
 			maxRetries: Number.POSITIVE_INFINITY,
@@ -676,5 +802,33 @@ export class CommandListener {
 				false,
 			);
 		return sent.ok;
+	}
+
+	private async replyEncrypted(roomId: string, content: Record<string, unknown>, txnId: string): Promise<boolean> {
+		if (!this.crypto) {
+			if (!this.toldNoCrypto) {
+				this.toldNoCrypto = true;
+				this.options.onError?.(
+					new Error('A reply into an encrypted room was not sent: this trigger runs without encryption (option End-to-End Encryption)'),
+					false,
+				);
+			}
+			return false;
+		}
+		const deadline = Date.now() + (this.options.replyBudgetMs ?? 60_000);
+		for (let attempt = 0; ; attempt++) {
+			try {
+				await this.crypto.sendEncrypted(roomId, content, txnId);
+				return true;
+			} catch (error) {
+				const wait = backoffMs(attempt, 1000, 15_000);
+				if (this.closed || error instanceof EncryptedRoomError || Date.now() + wait > deadline) {
+					if (!this.closed)
+						this.options.onError?.(new Error(`An encrypted reply could not be delivered (${(error as Error)?.name ?? 'Error'})`), false);
+					return false;
+				}
+				await sleepMs(wait, this.controller.signal).catch(() => undefined);
+			}
+		}
 	}
 }

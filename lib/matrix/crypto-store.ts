@@ -1,0 +1,227 @@
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+
+import { n8nFolder } from '../store/config';
+
+/**
+ * The bot device's crypto store on disk. matrix-js-sdk's Rust crypto keeps its Olm account,
+ * sessions and room keys in IndexedDB, which Node does not have: we give it fake-indexeddb (a
+ * complete in-memory IndexedDB in plain JS) and keep a file snapshot of the databases of one bot
+ * device, written after every change that matters (see crypto.ts) and read back before the
+ * crypto starts. The device must keep its keys across restarts: a fresh Olm account for a device
+ * the homeserver already knows means other identity keys under the same device ID, which clients
+ * refuse (and which Synapse will not let replace the published ones for good).
+ *
+ * The file lives in n8n's folder (`<N8N_USER_FOLDER or home>/.n8n/pretix-matrix-crypto/`), one per
+ * homeserver + user + device, mode 0600 in a 0700 folder; its name is a hash, so it names no
+ * Matrix ID. With a store passphrase (credential field) the Rust store encrypts every value and
+ * key name itself (matrix-sdk-indexeddb's store cipher), so the file holds ciphertext only.
+ */
+
+type IdbFactory = {
+	open(name: string, version?: number): IdbRequest<IdbDatabase>;
+	deleteDatabase(name: string): IdbRequest<unknown>;
+	databases(): Promise<Array<{ name?: string; version?: number }>>;
+};
+type IdbRequest<T> = {
+	result: T;
+	error: unknown;
+	onsuccess: ((this: unknown, ev: unknown) => void) | null;
+	onerror: ((this: unknown, ev: unknown) => void) | null;
+	onupgradeneeded?: ((this: unknown, ev: unknown) => void) | null;
+	onblocked?: ((this: unknown, ev: unknown) => void) | null;
+	transaction?: IdbTransaction | null;
+};
+type IdbIndex = { name: string; keyPath: string | string[]; unique: boolean; multiEntry: boolean };
+type IdbStore = {
+	name: string;
+	keyPath: string | string[] | null;
+	autoIncrement: boolean;
+	indexNames: ArrayLike<string>;
+	index(name: string): IdbIndex;
+	createIndex(name: string, keyPath: string | string[], options: { unique: boolean; multiEntry: boolean }): void;
+	getAll(): IdbRequest<unknown[]>;
+	getAllKeys(): IdbRequest<unknown[]>;
+	put(value: unknown, key?: unknown): IdbRequest<unknown>;
+};
+type IdbTransaction = {
+	objectStore(name: string): IdbStore;
+	oncomplete: (() => void) | null;
+	onerror: (() => void) | null;
+	onabort: (() => void) | null;
+	error: unknown;
+};
+type IdbDatabase = {
+	version: number;
+	objectStoreNames: ArrayLike<string>;
+	transaction(names: string[], mode: 'readonly' | 'readwrite'): IdbTransaction;
+	createObjectStore(name: string, options: { keyPath: string | string[] | null; autoIncrement: boolean }): IdbStore;
+	close(): void;
+};
+
+interface StoreSnapshot {
+	name: string;
+	keyPath: string | string[] | null;
+	autoIncrement: boolean;
+	indexes: Array<{ name: string; keyPath: string | string[]; unique: boolean; multiEntry: boolean }>;
+	keys: unknown[];
+	values: unknown[];
+}
+interface DatabaseSnapshot {
+	name: string;
+	version: number;
+	stores: StoreSnapshot[];
+}
+interface FileSnapshot {
+	format: 1;
+	databases: DatabaseSnapshot[];
+}
+
+let factory: IdbFactory | undefined;
+
+/**
+ * The process's IndexedDB: fake-indexeddb, installed as the globals the Rust crypto's wasm looks
+ * up (`indexedDB`, `IDBKeyRange`, …) unless the runtime has its own. Loaded on first use, so a
+ * process without encrypted rooms never loads it.
+ */
+export function processIndexedDb(): IdbFactory {
+	if (factory) return factory;
+	const scope = globalThis as Record<string, unknown>;
+	if (!scope.indexedDB) {
+		// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
+		const fake = require('fake-indexeddb') as Record<string, unknown>;
+		for (const name of [
+			'indexedDB',
+			'IDBCursor',
+			'IDBCursorWithValue',
+			'IDBDatabase',
+			'IDBFactory',
+			'IDBIndex',
+			'IDBKeyRange',
+			'IDBObjectStore',
+			'IDBOpenDBRequest',
+			'IDBRequest',
+			'IDBTransaction',
+			'IDBVersionChangeEvent',
+		])
+			if (scope[name] === undefined) scope[name] = fake[name];
+	}
+	factory = scope.indexedDB as IdbFactory;
+	return factory;
+}
+
+function settle<T>(request: IdbRequest<T>): Promise<T> {
+	return new Promise((resolve, reject) => {
+		request.onsuccess = () => resolve(request.result);
+		request.onerror = () => reject(request.error);
+	});
+}
+
+function done(transaction: IdbTransaction): Promise<void> {
+	return new Promise((resolve, reject) => {
+		transaction.oncomplete = () => resolve();
+		transaction.onerror = () => reject(transaction.error);
+		transaction.onabort = () => reject(transaction.error ?? new Error('IndexedDB transaction aborted'));
+	});
+}
+
+/** The file of one bot device: `<n8n folder>/pretix-matrix-crypto/<hash>.store`. */
+export function cryptoStorePath(owner: { homeserverUrl: string; userId: string; deviceId: string }, folder = n8nFolder()): string {
+	const digest = createHash('sha256')
+		.update(`${owner.homeserverUrl}\n${owner.userId}\n${owner.deviceId}`)
+		.digest('hex')
+		.slice(0, 32);
+	return join(folder, 'pretix-matrix-crypto', `${digest}.store`);
+}
+
+export function cryptoStoreExists(path: string): boolean {
+	return existsSync(path);
+}
+
+async function snapshotDatabase(idb: IdbFactory, name: string): Promise<DatabaseSnapshot> {
+	const db = await settle(idb.open(name));
+	try {
+		const names = Array.from(db.objectStoreNames);
+		const stores: StoreSnapshot[] = [];
+		if (names.length) {
+			// One read-only transaction over every store: a consistent picture between the SDK's writes.
+			const tx = db.transaction(names, 'readonly');
+			const finished = done(tx);
+			for (const storeName of names) {
+				const store = tx.objectStore(storeName);
+				const indexes = Array.from(store.indexNames).map((indexName) => {
+					const index = store.index(indexName);
+					return { name: index.name, keyPath: index.keyPath, unique: index.unique, multiEntry: index.multiEntry };
+				});
+				const [keys, values] = await Promise.all([settle(store.getAllKeys()), settle(store.getAll())]);
+				stores.push({ name: storeName, keyPath: store.keyPath, autoIncrement: store.autoIncrement, indexes, keys, values });
+			}
+			await finished;
+		}
+		return { name, version: db.version, stores };
+	} finally {
+		db.close();
+	}
+}
+
+/** Writes the databases named `<prefix>…` to the file (atomically: a temporary file, then rename). */
+export async function saveCryptoStore(prefix: string, path: string): Promise<void> {
+	const idb = processIndexedDb();
+	const names = (await idb.databases()).map((d) => d.name ?? '').filter((n) => n.startsWith(prefix));
+	const databases: DatabaseSnapshot[] = [];
+	for (const name of names) databases.push(await snapshotDatabase(idb, name));
+	const snapshot: FileSnapshot = { format: 1, databases };
+	const folder = join(path, '..');
+	mkdirSync(folder, { recursive: true, mode: 0o700 });
+	const temporary = `${path}.tmp`;
+	writeFileSync(temporary, serialize(snapshot), { mode: 0o600 });
+	chmodSync(temporary, 0o600);
+	renameSync(temporary, path);
+}
+
+/**
+ * Loads the file's databases into the process's IndexedDB under their names, replacing what is
+ * there (a trigger restarted in the same process must start from the file, the one truth).
+ * Returns false when there is no file.
+ */
+export async function restoreCryptoStore(prefix: string, path: string): Promise<boolean> {
+	const idb = processIndexedDb();
+	await deleteCryptoDatabases(prefix);
+	if (!existsSync(path)) return false;
+	const snapshot = deserialize(readFileSync(path)) as FileSnapshot;
+	if (snapshot?.format !== 1 || !Array.isArray(snapshot.databases))
+		throw new Error('The crypto store file is not readable (unknown format)');
+	for (const database of snapshot.databases) {
+		if (!database.name.startsWith(prefix)) continue;
+		const request = idb.open(database.name, database.version);
+		request.onupgradeneeded = () => {
+			const db = request.result;
+			const tx = request.transaction!;
+			for (const store of database.stores) {
+				const created = db.createObjectStore(store.name, { keyPath: store.keyPath, autoIncrement: store.autoIncrement });
+				for (const index of store.indexes)
+					created.createIndex(index.name, index.keyPath, { unique: index.unique, multiEntry: index.multiEntry });
+			}
+			for (const store of database.stores) {
+				const target = tx.objectStore(store.name);
+				store.values.forEach((value, i) => {
+					// In-line keys come from the value itself; out-of-line ones are given.
+					if (store.keyPath === null) target.put(value, store.keys[i]);
+					else target.put(value);
+				});
+			}
+		};
+		const db = await settle(request);
+		db.close();
+	}
+	return true;
+}
+
+/** Drops the in-memory databases of one device (after close: nothing of it stays in memory). */
+export async function deleteCryptoDatabases(prefix: string): Promise<void> {
+	const idb = processIndexedDb();
+	for (const { name } of await idb.databases())
+		if (name?.startsWith(prefix)) await settle(idb.deleteDatabase(name));
+}

@@ -1,0 +1,69 @@
+/**
+ * The command listener in an encrypted room, against the fake homeserver (e2ee.ts), with a second
+ * real matrix-js-sdk client with Rust crypto as the organizer.
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { CommandListener, type CommandEvent } from '../../../lib/matrix/listener';
+import { startCryptoClient, type CryptoClient } from '../../fakes/matrix/crypto-client';
+import { startFakeHomeserver, type FakeHomeserver } from '../../fakes/matrix';
+
+async function until(check: () => boolean, timeoutMs = 20_000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!check()) {
+		if (Date.now() > deadline) throw new Error('condition not reached in time');
+		await new Promise((r) => setTimeout(r, 25));
+	}
+}
+
+describe('CommandListener in encrypted rooms', () => {
+	let hs: FakeHomeserver;
+	let folder: string;
+	let organizer: CryptoClient | undefined;
+	const listeners: CommandListener[] = [];
+	beforeEach(async () => {
+		hs = await startFakeHomeserver({ rateLimits: false });
+		folder = mkdtempSync(join(tmpdir(), 'crypto-listener-'));
+	});
+	afterEach(async () => {
+		for (const l of listeners.splice(0)) await l.close();
+		await organizer?.stop();
+		organizer = undefined;
+		await hs.stop();
+		rmSync(folder, { recursive: true, force: true });
+	});
+
+	test('an encrypted command is read and its reply is encrypted', async () => {
+		const bot = hs.createUser('bot');
+		const mod = hs.createUser('mod');
+		const roomId = hs.createRoom({ creator: mod.userId, members: [bot.userId] });
+		hs.setState(roomId, 'm.room.encryption', { algorithm: 'm.megolm.v1.aes-sha2' });
+		const commands: CommandEvent[] = [];
+		const errors: string[] = [];
+		const listener = new CommandListener({
+			homeserverUrl: hs.url,
+			accessToken: bot.accessToken,
+			cryptoFolder: folder,
+			helpOnUnknown: true,
+			onCommand: (c) => void commands.push(c),
+			onError: (e) => void errors.push(e.message),
+		});
+		listeners.push(listener);
+		await listener.start();
+		expect(await listener.waitUntilPrepared()).toBe(true);
+		expect(listener.encrypted).toBe(true);
+		organizer = await startCryptoClient(hs.url, mod);
+		await until(() => !!hs.e2ee.deviceKeysOf(bot.userId, bot.deviceId));
+		await organizer.say(roomId, '!status');
+		await until(() => commands.length === 1);
+		expect(commands[0]).toMatchObject({ command: 'status', roomId, sender: mod.userId });
+		await organizer.say(roomId, '!nonsense');
+		await until(() => organizer!.received.some((m) => !m.failed));
+		expect(organizer.received.find((m) => !m.failed)?.content.body).toMatch(/^Unknown command/);
+		expect(hs.timeline(roomId).filter((e) => e.type === 'm.room.message')).toEqual([]);
+		expect(errors).toEqual([]);
+		expect(statSync(join(folder, 'pretix-matrix-crypto')).mode & 0o777).toBe(0o700);
+	});
+});
