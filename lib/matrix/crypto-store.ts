@@ -70,6 +70,7 @@ interface StoreSnapshot {
 	values: unknown[];
 }
 interface DatabaseSnapshot {
+	/** The database's name after the session's prefix (e.g. `::matrix-sdk-crypto`). */
 	name: string;
 	version: number;
 	stores: StoreSnapshot[];
@@ -171,7 +172,7 @@ export async function saveCryptoStore(prefix: string, path: string): Promise<voi
 	const idb = processIndexedDb();
 	const names = (await idb.databases()).map((d) => d.name ?? '').filter((n) => n.startsWith(prefix));
 	const databases: DatabaseSnapshot[] = [];
-	for (const name of names) databases.push(await snapshotDatabase(idb, name));
+	for (const name of names) databases.push({ ...(await snapshotDatabase(idb, name)), name: name.slice(prefix.length) });
 	const snapshot: FileSnapshot = { format: 1, databases };
 	const folder = join(path, '..');
 	mkdirSync(folder, { recursive: true, mode: 0o700 });
@@ -182,20 +183,19 @@ export async function saveCryptoStore(prefix: string, path: string): Promise<voi
 }
 
 /**
- * Loads the file's databases into the process's IndexedDB under their names, replacing what is
- * there (a trigger restarted in the same process must start from the file, the one truth).
- * Returns false when there is no file.
+ * Loads the file's databases into the process's IndexedDB under a fresh prefix (one per session:
+ * after stopClient the wasm may keep its connections to the previous session's databases open
+ * until it is garbage-collected, so they can be neither deleted nor reused safely; the file is
+ * the one truth). Returns false when there is no file.
  */
 export async function restoreCryptoStore(prefix: string, path: string): Promise<boolean> {
 	const idb = processIndexedDb();
-	await deleteCryptoDatabases(prefix);
 	if (!existsSync(path)) return false;
 	const snapshot = deserialize(readFileSync(path)) as FileSnapshot;
 	if (snapshot?.format !== 1 || !Array.isArray(snapshot.databases))
 		throw new Error('The crypto store file is not readable (unknown format)');
 	for (const database of snapshot.databases) {
-		if (!database.name.startsWith(prefix)) continue;
-		const request = idb.open(database.name, database.version);
+		const request = idb.open(prefix + database.name, database.version);
 		request.onupgradeneeded = () => {
 			const db = request.result;
 			const tx = request.transaction!;
@@ -219,9 +219,11 @@ export async function restoreCryptoStore(prefix: string, path: string): Promise<
 	return true;
 }
 
-/** Drops the in-memory databases of one device (after close: nothing of it stays in memory). */
+/**
+ * Drops a session's in-memory databases once nothing holds them any more. Not awaited: IndexedDB
+ * deletes a database only after its last connection closed (the wasm's, see above).
+ */
 export async function deleteCryptoDatabases(prefix: string): Promise<void> {
 	const idb = processIndexedDb();
-	for (const { name } of await idb.databases())
-		if (name?.startsWith(prefix)) await settle(idb.deleteDatabase(name));
+	for (const { name } of await idb.databases()) if (name?.startsWith(prefix)) idb.deleteDatabase(name);
 }

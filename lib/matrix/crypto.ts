@@ -29,6 +29,7 @@ export interface EncryptedSender {
 }
 
 const registry = new Map<string, EncryptedSender>();
+let sessions = 0;
 
 function registryKey(homeserverUrl: string, userId: string): string {
 	return `${homeserverUrl.replace(/\/+$/, '')}|${userId}`;
@@ -118,9 +119,14 @@ export class CryptoSession implements EncryptedSender {
 		private readonly client: Sdk.MatrixClient,
 		private readonly setup: CryptoSetup,
 		private readonly onError: (error: Error) => void,
+		/** The SDK module (loaded by the listener on first use). */
+		private readonly sdk: typeof Sdk,
+		/** Reads a room's m.room.encryption content over plain HTTP (undefined: none or unknown). */
+		private readonly readEncryption: (roomId: string) => Promise<Record<string, unknown> | undefined>,
 	) {
 		this.deviceId = setup.deviceId;
-		this.prefix = cryptoDatabasePrefix(setup);
+		// One prefix per session (crypto-store.ts restoreCryptoStore): `<device hash>-<session>-`.
+		this.prefix = `${cryptoDatabasePrefix(setup)}-${++sessions}-`;
 		this.file = cryptoStoreFile(setup);
 	}
 
@@ -171,16 +177,60 @@ export class CryptoSession implements EncryptedSender {
 		await deleteCryptoDatabases(this.prefix).catch(() => undefined);
 	}
 
+	/**
+	 * Makes sure the SDK's room knows it is encrypted. After a restart that resumed from the
+	 * persisted sync token the SDK has not seen the room's m.room.encryption state event (it came
+	 * with the first session's initial sync), so it has no room encryptor ("Cannot encrypt event in
+	 * unconfigured room") and `hasEncryptionStateEvent()` is false. The state is read over HTTP and
+	 * handed to the room and the crypto as the sync would have (sync.ts: onCryptoEvent before the
+	 * state is emitted). Resolves whether the room is encrypted.
+	 */
+	async ensureRoomEncryption(roomId: string): Promise<boolean> {
+		const room = this.client.getRoom(roomId);
+		if (!room) return false;
+		if (room.hasEncryptionStateEvent()) return true;
+		const content = await this.readEncryption(roomId);
+		if (!content || typeof content.algorithm !== 'string') return false;
+		if (room.hasEncryptionStateEvent()) return true;
+		const event = new this.sdk.MatrixEvent({
+			type: 'm.room.encryption',
+			state_key: '',
+			content,
+			room_id: roomId,
+			sender: this.setup.userId,
+			// Not a real event of the room: only its content matters (algorithm, rotation settings).
+			event_id: '$pretix-matrix-local-encryption-state',
+			origin_server_ts: Date.now(),
+		});
+		await (this.client.getCrypto() as unknown as { onCryptoEvent(room: Sdk.Room, event: Sdk.MatrixEvent): Promise<void> }).onCryptoEvent(room, event);
+		room.currentState.setStateEvents([event]);
+		return true;
+	}
+
 	async sendEncrypted(roomId: string, content: Record<string, unknown>, txnId: string): Promise<{ eventId: string }> {
 		if (this.closed) throw new EncryptedRoomError('The Matrix Command Trigger holding the encryption device has stopped');
 		const crypto = this.client.getCrypto();
-		// The SDK sends plaintext when it does not (yet) know the room is encrypted: refuse instead.
-		if (!crypto || !this.client.getRoom(roomId) || !(await crypto.isEncryptionEnabledInRoom(roomId)))
+		// The SDK sends plaintext when it does not know the room is encrypted: refuse instead.
+		if (!crypto || !(await this.ensureRoomEncryption(roomId)) || !(await crypto.isEncryptionEnabledInRoom(roomId)))
 			throw new EncryptedRoomError(
 				"The encryption device has not synced this encrypted room yet (is the bot a member? wait for the trigger's first sync)",
 			);
-		const sent = await this.client.sendEvent(roomId, 'm.room.message' as never, content as never, txnId);
-		this.saveSoon();
-		return { eventId: sent.event_id };
+		try {
+			const sent = await this.client.sendEvent(roomId, 'm.room.message' as never, content as never, txnId);
+			return { eventId: sent.event_id };
+		} catch (error) {
+			// The SDK keeps the failed local echo under its transaction ID and refuses the ID again
+			// ("addPendingEvent called on an event with known txnId"): drop it, so a retry with the
+			// same ID can go (the homeserver's transaction cache still makes it post once).
+			const failed = this.client
+				.getRoom(roomId)
+				?.getLiveTimeline()
+				.getEvents()
+				.find((e) => e.getTxnId() === txnId && e.status === this.sdk.EventStatus.NOT_SENT);
+			if (failed) this.client.cancelPendingEvent(failed);
+			throw error;
+		} finally {
+			this.saveSoon();
+		}
 	}
 }

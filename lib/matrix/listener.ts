@@ -317,7 +317,16 @@ export class CommandListener {
 	}
 
 	private async startCrypto(client: Sdk.MatrixClient): Promise<void> {
-		const session = new CryptoSession(client, this.cryptoSetup(), (error) => this.options.onError?.(error, false));
+		const session = new CryptoSession(
+			client,
+			this.cryptoSetup(),
+			(error) => this.options.onError?.(error, false),
+			loadSdk(),
+			async (roomId) => {
+				const state = await this.rest.request<Record<string, unknown>>('GET', ['rooms', roomId, 'state', 'm.room.encryption', '']);
+				return state.ok ? state.value : undefined;
+			},
+		);
 		try {
 			if (await session.start()) {
 				this.crypto = session;
@@ -789,8 +798,17 @@ export class CommandListener {
 	private async reply(roomId: string, eventId: string, threadId: string | undefined, text: string): Promise<boolean> {
 		const content = buildNoticeContent({ room: roomId, text, replyTo: eventId, threadRoot: threadId });
 		const txnId = txnIdFor('listener-reply', eventId);
-		// Never plaintext into an encrypted room: through the crypto device, or not at all.
-		if (this.client?.getRoom(roomId)?.hasEncryptionStateEvent()) return this.replyEncrypted(roomId, content, txnId);
+		// Never plaintext into an encrypted room: through the crypto device, or not at all. The SDK's
+		// room may not know (after a resumed restart it has not seen the room's state), so ask the
+		// homeserver unless the SDK already says so; when it cannot tell, send nothing.
+		const encrypted = this.client?.getRoom(roomId)?.hasEncryptionStateEvent() || (await roomIsEncrypted(this.rest, roomId));
+		if (encrypted !== false) {
+			if (encrypted === undefined) {
+				this.options.onError?.(new Error('A reply was not sent: the homeserver did not say whether the room is encrypted'), false);
+				return false;
+			}
+			return this.replyEncrypted(roomId, content, txnId);
+		}
 		const sent = await withRetries(() => this.rest.send(roomId, 'm.room.message', txnId, content), {
 			deadline: Date.now() + (this.options.replyBudgetMs ?? 60_000),
 			maxRetries: Number.POSITIVE_INFINITY,
