@@ -539,6 +539,8 @@ export class FakeHomeserver {
 			thread?: string;
 			content?: Json;
 			ts?: number;
+			/** Another event type with `content` as it is, e.g. `m.room.encrypted` (a client's ciphertext). */
+			type?: string;
 		} = {},
 	): string {
 		const room = this.requireRoom(roomId);
@@ -566,7 +568,7 @@ export class FakeHomeserver {
 		}
 		const stored = this.append(
 			room,
-			{ type: 'm.room.message', sender: userId, content },
+			{ type: options.type ?? 'm.room.message', sender: userId, content },
 			options.ts,
 		);
 		this.wake();

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { CommandListener, type CommandEvent } from '../../../lib/matrix/listener';
 import { startCryptoClient, type CryptoClient } from '../../fakes/matrix/crypto-client';
 import { startFakeHomeserver, type FakeHomeserver } from '../../fakes/matrix';
+import { trackHandles } from '../../fakes/matrix/handles';
 
 async function until(check: () => boolean, timeoutMs = 20_000): Promise<void> {
 	const deadline = Date.now() + timeoutMs;
@@ -65,5 +66,81 @@ describe('CommandListener in encrypted rooms', () => {
 		expect(hs.timeline(roomId).filter((e) => e.type === 'm.room.message')).toEqual([]);
 		expect(errors).toEqual([]);
 		expect(statSync(join(folder, 'pretix-matrix-crypto')).mode & 0o777).toBe(0o700);
+	});
+
+	test('a command without its room key is reported to the operator once, without IDs, and never emitted', async () => {
+		const bot = hs.createUser('bot');
+		const mod = hs.createUser('mod');
+		const roomId = hs.createRoom({ creator: mod.userId, members: [bot.userId] });
+		hs.setState(roomId, 'm.room.encryption', { algorithm: 'm.megolm.v1.aes-sha2' });
+		const commands: CommandEvent[] = [];
+		const errors: string[] = [];
+		const listener = new CommandListener({
+			homeserverUrl: hs.url,
+			accessToken: bot.accessToken,
+			cryptoFolder: folder,
+			onCommand: (c) => void commands.push(c),
+			onError: (e) => void errors.push(e.message),
+		});
+		listeners.push(listener);
+		await listener.start();
+		expect(await listener.waitUntilPrepared()).toBe(true);
+		// Ciphertext of a Megolm session the bot was never given (as a client that skipped it sends).
+		const undecryptable = (n: number) => ({
+			algorithm: 'm.megolm.v1.aes-sha2',
+			ciphertext: `AwgAEnB${n}notarealciphertext`,
+			device_id: mod.deviceId,
+			sender_key: 'aW52YWxpZHNlbmRlcmtleWludmFsaWRzZW5kZXJrZXk',
+			session_id: `c2Vzc2lvbl9pZF9ub3RfaW5fc3RvcmU${n}`,
+		});
+		hs.say(mod.userId, roomId, '', { type: 'm.room.encrypted', content: undecryptable(1) });
+		hs.say(mod.userId, roomId, '', { type: 'm.room.encrypted', content: undecryptable(2) });
+		await until(() => errors.length >= 1);
+		await new Promise((r) => setTimeout(r, 300));
+		expect(errors).toHaveLength(1);
+		expect(errors[0]).toMatch(/could not be decrypted/);
+		expect(errors[0]).not.toMatch(/@|!|\$|localhost/);
+		expect(commands).toEqual([]);
+	});
+
+	test('unencrypted rooms: no crypto at all, and closing leaves nothing running', async () => {
+		const bot = hs.createUser('bot');
+		const mod = hs.createUser('mod');
+		const roomId = hs.createRoom({ creator: mod.userId, members: [bot.userId] });
+		const handles = trackHandles();
+		const commands: CommandEvent[] = [];
+		const listener = new CommandListener({
+			homeserverUrl: hs.url,
+			accessToken: bot.accessToken,
+			cryptoFolder: folder,
+			onCommand: (c) => void commands.push(c),
+		});
+		await listener.start();
+		expect(await listener.waitUntilPrepared()).toBe(true);
+		expect(listener.encrypted).toBe(false);
+		hs.say(mod.userId, roomId, '!status');
+		await until(() => commands.length === 1);
+		await listener.close();
+		expect(hs.countRequests({ path: /\/(keys|sendToDevice|room_keys)\// })).toBe(0);
+		expect(await handles.settled()).toEqual([]);
+		handles.stop();
+	});
+
+	test('encrypted: closing the listener leaves no timers or sockets behind', async () => {
+		const bot = hs.createUser('bot');
+		const mod = hs.createUser('mod');
+		const roomId = hs.createRoom({ creator: mod.userId, members: [bot.userId] });
+		hs.setState(roomId, 'm.room.encryption', { algorithm: 'm.megolm.v1.aes-sha2' });
+		const handles = trackHandles();
+		const listener = new CommandListener({ homeserverUrl: hs.url, accessToken: bot.accessToken, cryptoFolder: folder, onCommand: () => undefined });
+		await listener.start();
+		expect(await listener.waitUntilPrepared()).toBe(true);
+		expect(listener.encrypted).toBe(true);
+		await until(() => !!hs.e2ee.deviceKeysOf(bot.userId, bot.deviceId));
+		await listener.close();
+		const left = await handles.settled(5_000);
+		if (left.length) console.log(handles.stacks().join('\n---\n'));
+		expect(left).toEqual([]);
+		handles.stop();
 	});
 });
