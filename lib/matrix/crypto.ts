@@ -228,6 +228,7 @@ export class CryptoSession implements EncryptedSender {
 				.getEvents()
 				.find((e) => e.getTxnId() === txnId && e.status === this.sdk.EventStatus.NOT_SENT);
 			if (failed) this.client.cancelPendingEvent(failed);
+			// eslint-disable-next-line @n8n/community-nodes/require-node-api-error -- lib has no node: the trigger and runError() map it (CONTRIBUTING.md)
 			throw error;
 		} finally {
 			this.saveSoon();
