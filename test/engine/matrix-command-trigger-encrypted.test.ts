@@ -11,7 +11,7 @@ import type { ICredentialDataDecryptedObject, IDataObject } from 'n8n-workflow';
 
 import { startCryptoClient, type CryptoClient } from '../fakes/matrix/crypto-client';
 import { startFakeHomeserver, type FakeHomeserver } from '../fakes/matrix';
-import { runWorkflow, startTrigger, wf, type TriggerHandle } from '../harness/engine';
+import { INSTALLED_PACKAGE_DIR, runWorkflow, startTrigger, wf, type TriggerHandle } from '../harness/engine';
 
 async function until(check: () => boolean, timeoutMs = 20_000): Promise<void> {
 	const deadline = Date.now() + timeoutMs;
@@ -77,7 +77,8 @@ describe('Matrix Command Trigger in encrypted rooms', () => {
 		return t;
 	};
 	const organizer = async () => {
-		const o = await startCryptoClient(hs.url, mod);
+		// The organizer uses the SDK copy the nodes use (one per realm, see crypto-client.ts).
+		const o = await startCryptoClient(hs.url, mod, { sdkFrom: process.env.ENGINE_SOURCE === 'ts' ? undefined : INSTALLED_PACKAGE_DIR });
 		organizers.push(o);
 		return o;
 	};

@@ -3,7 +3,9 @@
  * encrypted rooms against the fake homeserver (its own in-memory IndexedDB databases, a prefix per
  * client). Needs NODE_OPTIONS=--experimental-vm-modules under jest (the SDK is ESM-only).
  */
-import * as sdk from 'matrix-js-sdk';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type * as Sdk from 'matrix-js-sdk';
 
 import { processIndexedDb } from '../../../lib/matrix/crypto-store';
 
@@ -20,8 +22,17 @@ const quiet = {
 
 let counter = 0;
 
+/**
+ * matrix-js-sdk refuses a second copy of itself in one JavaScript realm ("Multiple matrix-js-sdk
+ * entrypoints detected!"): a test that runs the packed package (test/harness/engine.ts) must use the
+ * copy installed with it. `from` is the folder whose node_modules holds that copy.
+ */
+function loadSdk(from?: string): typeof Sdk {
+	return (from ? createRequire(join(from, 'package.json')) : require)('matrix-js-sdk') as typeof Sdk;
+}
+
 export interface CryptoClient {
-	client: sdk.MatrixClient;
+	client: Sdk.MatrixClient;
 	userId: string;
 	deviceId: string;
 	/** Decrypted (or plain) messages of others, as they arrive. */
@@ -34,7 +45,9 @@ export interface CryptoClient {
 export async function startCryptoClient(
 	baseUrl: string,
 	user: { userId: string; accessToken: string; deviceId: string },
+	options: { sdkFrom?: string } = {},
 ): Promise<CryptoClient> {
+	const sdk = loadSdk(options.sdkFrom);
 	processIndexedDb();
 	const controller = new AbortController();
 	const fetchFn: typeof fetch = (input, init) =>
@@ -52,7 +65,7 @@ export async function startCryptoClient(
 	});
 	await client.initRustCrypto({ useIndexedDB: true, cryptoDatabasePrefix: `test-organizer-${++counter}-${Date.now()}` });
 	const received: CryptoClient['received'] = [];
-	const record = (event: sdk.MatrixEvent) => {
+	const record = (event: Sdk.MatrixEvent) => {
 		if (event.getSender() === user.userId || event.getType() !== 'm.room.message' && !event.isDecryptionFailure()) return;
 		received.push({
 			roomId: event.getRoomId() ?? '',
