@@ -114,6 +114,7 @@ export class CryptoSession implements EncryptedSender {
 	private saveTimer?: ReturnType<typeof setTimeout>;
 	private closed = false;
 	private registered = false;
+	private savedAt = 0;
 
 	constructor(
 		private readonly client: Sdk.MatrixClient,
@@ -156,7 +157,16 @@ export class CryptoSession implements EncryptedSender {
 		}, 200);
 	}
 
+	/**
+	 * A snapshot copies the whole store (all room keys), so quiet syncs do not each cost one: at most
+	 * one a minute for them.
+	 */
+	saveOccasionally(): void {
+		if (Date.now() - this.savedAt >= 60_000) this.saveSoon();
+	}
+
 	private saveNow(): Promise<void> {
+		this.savedAt = Date.now();
 		this.saving = this.saving
 			.then(() => saveCryptoStore(this.prefix, this.file))
 			.catch((error: Error) =>

@@ -481,7 +481,9 @@ export class CommandListener {
 					false,
 				);
 			} else if (state === 'SYNCING' || state === 'PREPARED') connectionLost = false;
-			if (state === 'SYNCING' || state === 'PREPARED') this.crypto?.saveSoon();
+			// Room keys and Olm sessions arrive as to-device events (saved right after, below); any
+			// other write of a sync is caught by a save at most once a minute.
+			if (state === 'SYNCING' || state === 'PREPARED') this.crypto?.saveOccasionally();
 			const token = data?.nextSyncToken;
 			if (token && token !== this.state.syncToken) {
 				this.state.syncToken = token;
@@ -489,6 +491,7 @@ export class CommandListener {
 				this.persist();
 			}
 		});
+		if (withCrypto) client.on(sdk.ClientEvent.ToDeviceEvent, () => this.crypto?.saveSoon());
 		client.on(sdk.RoomEvent.Timeline, (event, room, toStart, _removed, data) => {
 			if (toStart || !data?.liveEvent) return;
 			this.track(this.onTimeline(event, room?.roomId ?? event.getRoomId() ?? ''));

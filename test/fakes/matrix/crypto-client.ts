@@ -63,6 +63,23 @@ export async function startCryptoClient(
 		fetchFn,
 		logger: quiet as never,
 	});
+	// As in lib/matrix/listener.ts ownRequestTimeouts: the SDK arms a local-timeout timer per request
+	// and never clears it (it would keep jest alive for up to 110 s after stop()); run it ourselves.
+	const http = client.http as unknown as { requestOtherUrl: (m: unknown, u: unknown, b: unknown, o?: { localTimeoutMs?: number; abortSignal?: AbortSignal }) => Promise<unknown> };
+	const original = http.requestOtherUrl.bind(http);
+	http.requestOtherUrl = async (method, url, body, opts = {}) => {
+		const timeout = new AbortController();
+		const timer = opts.localTimeoutMs ? setTimeout(() => timeout.abort(), opts.localTimeoutMs) : undefined;
+		try {
+			return await original(method, url, body, {
+				...opts,
+				localTimeoutMs: undefined,
+				abortSignal: AbortSignal.any([timeout.signal, controller.signal, ...(opts.abortSignal ? [opts.abortSignal] : [])]),
+			});
+		} finally {
+			clearTimeout(timer);
+		}
+	};
 	await client.initRustCrypto({ useIndexedDB: true, cryptoDatabasePrefix: `test-organizer-${++counter}-${Date.now()}` });
 	const received: CryptoClient['received'] = [];
 	const record = (event: Sdk.MatrixEvent) => {
