@@ -11,8 +11,10 @@ import { n8nFolder } from '../store/config';
  * complete in-memory IndexedDB in plain JS) and keep a file snapshot of the databases of one bot
  * device, written after every change that matters (see crypto.ts) and read back before the
  * crypto starts. The device must keep its keys across restarts: a fresh Olm account for a device
- * the homeserver already knows means other identity keys under the same device ID, which clients
- * refuse (and which Synapse will not let replace the published ones for good).
+ * the homeserver already knows means other identity keys under the same device ID: Synapse lets
+ * them replace the published ones (element-hq/synapse#18511 proposes refusing it), but clients do
+ * not accept a known device's new Ed25519 key (matrix-rust-sdk ignores it), so nobody could share
+ * room keys with the bot any more.
  *
  * The file lives in n8n's folder (`<N8N_USER_FOLDER or home>/.n8n/pretix-matrix-crypto/`), one per
  * homeserver + user + device, mode 0600 in a 0700 folder; its name is a hash, so it names no

@@ -5,7 +5,9 @@
  *
  * - POST /keys/upload — synapse/rest/client/keys.py KeyUploadServlet → handlers/e2e_keys.py
  *   `upload_keys_for_user`: device keys are stored for the requester's device (the access token's
- *   device, whatever the body says); a changed set notifies a device-list update; one-time keys are
+ *   device, whatever the body says); a changed set replaces the stored one and notifies a
+ *   device-list update (`set_e2e_device_keys`; Synapse does not refuse changed identity keys yet,
+ *   element-hq/synapse#18511 — `deviceKeyUploads` lets tests prove the bot never does it); one-time keys are
  *   added, an existing key ID with other content is 400 "One time key … already exists"; fallback
  *   keys replace the previous one per algorithm; the answer counts the unclaimed one-time keys.
  * - POST /keys/query — handlers/e2e_keys.py `query_devices` / `query_local_devices`: the stored
