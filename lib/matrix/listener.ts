@@ -307,6 +307,8 @@ export class CommandListener {
 			return false;
 		}
 		if (mode === 'always' || hasCryptoStore(this.cryptoSetup())) return true;
+		// Element encrypts direct messages by default, and the bot joins them only later.
+		if (this.options.directMessages) return true;
 		let rooms = this.allowedRooms ? [...this.allowedRooms] : undefined;
 		if (!rooms) {
 			const joined = await this.rest.request<{ joined_rooms?: unknown }>('GET', ['joined_rooms']);
