@@ -26,6 +26,8 @@ export interface EncryptedSender {
 	/** The device ID of the crypto device (for the operator's verification, never logged). */
 	readonly deviceId: string;
 	sendEncrypted(roomId: string, content: Record<string, unknown>, txnId: string): Promise<{ eventId: string }>;
+	/** Decrypts an m.room.encrypted event (its JSON, with room_id); undefined without its key. */
+	decrypt(event: Record<string, unknown>): Promise<{ type: string; content: Record<string, unknown> } | undefined>;
 }
 
 const registry = new Map<string, EncryptedSender>();
@@ -215,6 +217,14 @@ export class CryptoSession implements EncryptedSender {
 		await (this.client.getCrypto() as unknown as { onCryptoEvent(room: Sdk.Room, event: Sdk.MatrixEvent): Promise<void> }).onCryptoEvent(room, event);
 		room.currentState.setStateEvents([event]);
 		return true;
+	}
+
+	async decrypt(raw: Record<string, unknown>): Promise<{ type: string; content: Record<string, unknown> } | undefined> {
+		if (this.closed) return undefined;
+		const event = new this.sdk.MatrixEvent(structuredClone(raw));
+		await this.client.decryptEventIfNeeded(event);
+		if (event.isDecryptionFailure()) return undefined;
+		return { type: event.getType(), content: event.getContent() as Record<string, unknown> };
 	}
 
 	async sendEncrypted(roomId: string, content: Record<string, unknown>, txnId: string): Promise<{ eventId: string }> {

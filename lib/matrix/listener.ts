@@ -3,7 +3,7 @@ import { backoffMs, sleepMs } from '../http/retry';
 import { fetchTransport, sameOriginFetch } from '../http/fetch-transport';
 import { USER_AGENT } from '../http/user-agent';
 import { describeFailure, MatrixClient } from './client';
-import { CryptoSession, EncryptedRoomError, hasCryptoStore, roomIsEncrypted, type EncryptionMode } from './crypto';
+import { CryptoSession, EncryptedRoomError, encryptedSenderFor, hasCryptoStore, roomIsEncrypted, type EncryptionMode } from './crypto';
 import { DEFAULT_COMMANDS, helpText, parseCommand } from './commands';
 import { isRoomId, parseRoomRef, roomRefMessage } from './ids';
 import { buildNoticeContent, threadRootOf, txnIdFor } from './messages';
@@ -334,10 +334,9 @@ export class CommandListener {
 				this.crypto = session;
 				return;
 			}
-			this.options.onError?.(
-				new Error('Another Matrix Command Trigger of this bot holds its encryption device in this n8n process; this one does not read encrypted rooms'),
-				false,
-			);
+			// Another trigger of this bot holds the device: this one decrypts and sends through it.
+			await session.close();
+			return;
 		} catch (error) {
 			await session.close();
 			// A store that cannot be opened (wrong passphrase, damaged file) must not be replaced by a
@@ -576,16 +575,21 @@ export class CommandListener {
 
 	private async onTimeline(event: Sdk.MatrixEvent, roomId: string): Promise<void> {
 		if (!this.closed && event.getType() === TOMBSTONE && this.options.followRoomUpgrades) return this.onTombstone(event, roomId);
-		if (!this.closed && event.isEncrypted() && !(await this.decrypted(event, roomId))) return;
+		let type = event.getType();
+		let content = event.getContent() as Record<string, unknown>;
+		if (!this.closed && event.isEncrypted()) {
+			const clear = await this.decrypted(event, roomId);
+			if (!clear) return;
+			({ type, content } = clear);
+		}
 		// Initial-sync events arrive as "live" before PREPARED (reference §4 pitfalls): the age gate
 		// below drops the history among them, and a command typed while we connected still counts.
-		if (this.closed || event.getType() !== 'm.room.message') return;
+		if (this.closed || type !== 'm.room.message') return;
 		const sender = event.getSender() ?? '';
 		const eventId = event.getId() ?? '';
 		if (!eventId || !eventId.startsWith('$') || sender === this.userId || event.isRedacted())
 			return;
 		if (this.allowedRooms && !this.allowedRooms.has(roomId)) return;
-		const content = event.getContent() as Record<string, unknown>;
 		const relation = content['m.relates_to'] as { rel_type?: string } | undefined;
 		if (relation?.rel_type === 'm.replace' || content['m.new_content'] !== undefined) return;
 		if (content.msgtype !== 'm.text') return;
@@ -645,33 +649,49 @@ export class CommandListener {
 	}
 
 	/**
-	 * Waits for an encrypted event's decryption. Only events that could be commands for us are worth
-	 * it (another's, in a room we listen in, not history skipped anyway). An event without its room
-	 * key is reported to the operator once (no IDs) and handled when the key arrives later (the
-	 * SDK decrypts it again then).
+	 * An encrypted event's clear type and content. Only events that could be commands for us are
+	 * worth it (another's, in a room we listen in, not history skipped anyway). The listener that
+	 * holds the bot's crypto device decrypts itself; another trigger of the same bot in this process
+	 * (templates each have their own) asks the holder, whose sync receives the same room keys —
+	 * one Olm account, never two. An event without its room key is reported to the operator once
+	 * (no IDs) and handled when the key arrives later.
 	 */
-	private async decrypted(event: Sdk.MatrixEvent, roomId: string): Promise<boolean> {
-		if (!this.crypto || !this.client) return false;
-		if ((event.getSender() ?? '') === this.userId) return false;
-		if (this.allowedRooms && !this.allowedRooms.has(roomId)) return false;
+	private async decrypted(event: Sdk.MatrixEvent, roomId: string): Promise<{ type: string; content: Record<string, unknown> } | undefined> {
+		if (!this.client || !this.wantCryptoTypes) return undefined;
+		if ((event.getSender() ?? '') === this.userId) return undefined;
+		if (this.allowedRooms && !this.allowedRooms.has(roomId)) return undefined;
 		const historic = event.getTs() < this.startedAt - (this.options.clockSkewMs ?? 2_000);
-		if (historic && !this.resumed) return false;
-		await this.client.decryptEventIfNeeded(event);
-		if (!event.isDecryptionFailure()) return true;
-		const sdk = loadSdk();
-		event.once(sdk.MatrixEventEvent.Decrypted, (again) => {
-			if (!again.isDecryptionFailure()) this.track(this.onTimeline(again, roomId));
-		});
-		if (!this.toldUndecryptable) {
-			this.toldUndecryptable = true;
-			this.options.onError?.(
-				new Error(
-					"A message in an encrypted room could not be decrypted: the sender's client has not shared its room key with the bot's device (yet). It is handled if the key arrives; otherwise ask the sender to verify the bot's device or to send it again",
-				),
-				false,
-			);
+		if (historic && !this.resumed) return undefined;
+		if (this.crypto) {
+			await this.client.decryptEventIfNeeded(event);
+			if (!event.isDecryptionFailure()) return { type: event.getType(), content: event.getContent() as Record<string, unknown> };
+			event.once(loadSdk().MatrixEventEvent.Decrypted, (again) => {
+				if (!again.isDecryptionFailure()) this.track(this.onTimeline(again, roomId));
+			});
+			this.tellUndecryptable();
+			return undefined;
 		}
-		return false;
+		// The holder's sync may not have brought the room key yet: ask again for about a minute.
+		const raw = { ...(event.event as Record<string, unknown>), room_id: roomId };
+		for (let attempt = 0; attempt < 7 && !this.closed; attempt++) {
+			const holder = encryptedSenderFor(this.options.homeserverUrl, this.userId);
+			const clear = holder ? await holder.decrypt(raw).catch(() => undefined) : undefined;
+			if (clear) return clear;
+			if (attempt === 2) this.tellUndecryptable();
+			await sleepMs(backoffMs(attempt, 1000, 16_000), this.controller.signal).catch(() => undefined);
+		}
+		return undefined;
+	}
+
+	private tellUndecryptable(): void {
+		if (this.toldUndecryptable) return;
+		this.toldUndecryptable = true;
+		this.options.onError?.(
+			new Error(
+				"A message in an encrypted room could not be decrypted: the sender's client has not shared its room key with the bot's device (yet). It is handled if the key arrives; otherwise ask the sender to verify the bot's device or to send it again",
+			),
+			false,
+		);
 	}
 
 	/**
@@ -829,7 +849,8 @@ export class CommandListener {
 	}
 
 	private async replyEncrypted(roomId: string, content: Record<string, unknown>, txnId: string): Promise<boolean> {
-		if (!this.crypto) {
+		const sender = this.crypto ?? (this.wantCryptoTypes ? encryptedSenderFor(this.options.homeserverUrl, this.userId) : undefined);
+		if (!sender) {
 			if (!this.toldNoCrypto) {
 				this.toldNoCrypto = true;
 				this.options.onError?.(
@@ -842,7 +863,7 @@ export class CommandListener {
 		const deadline = Date.now() + (this.options.replyBudgetMs ?? 60_000);
 		for (let attempt = 0; ; attempt++) {
 			try {
-				await this.crypto.sendEncrypted(roomId, content, txnId);
+				await sender.sendEncrypted(roomId, content, txnId);
 				return true;
 			} catch (error) {
 				const wait = backoffMs(attempt, 1000, 15_000);

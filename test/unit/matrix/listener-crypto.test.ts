@@ -143,4 +143,45 @@ describe('CommandListener in encrypted rooms', () => {
 		expect(left).toEqual([]);
 		handles.stop();
 	});
+
+	test('two triggers of one bot: one holds the device, the other decrypts and answers through it', async () => {
+		const bot = hs.createUser('bot');
+		const mod = hs.createUser('mod');
+		const roomId = hs.createRoom({ creator: mod.userId, members: [bot.userId] });
+		hs.setState(roomId, 'm.room.encryption', { algorithm: 'm.megolm.v1.aes-sha2' });
+		const got: Record<string, CommandEvent[]> = { holder: [], other: [] };
+		const errors: string[] = [];
+		const make = (name: 'holder' | 'other', commands: string[]) =>
+			new CommandListener({
+				homeserverUrl: hs.url,
+				accessToken: bot.accessToken,
+				cryptoFolder: folder,
+				commands,
+				// The other trigger answers commands it does not know: its reply goes through the holder.
+				helpOnUnknown: name === 'other',
+				onCommand: (c) => void got[name].push(c),
+				onError: (e) => void errors.push(e.message),
+			});
+		const holder = make('holder', ['status']);
+		listeners.push(holder);
+		await holder.start();
+		const other = make('other', ['stats']);
+		listeners.push(other);
+		await other.start();
+		expect(await other.waitUntilPrepared()).toBe(true);
+		expect([holder.encrypted, other.encrypted]).toEqual([true, false]);
+		await until(() => !!hs.e2ee.deviceKeysOf(bot.userId, bot.deviceId));
+		organizer = await startCryptoClient(hs.url, mod);
+		const stats = await organizer.say(roomId, '!stats');
+		const status = await organizer.say(roomId, '!status');
+		await until(() => got.other.length === 1 && got.holder.length === 1);
+		expect(got.other.map((c) => [c.command, c.eventId])).toEqual([['stats', stats]]);
+		expect(got.holder.map((c) => [c.command, c.eventId])).toEqual([['status', status]]);
+		// One device, one upload of its keys: the second trigger made no Olm account of its own.
+		expect(hs.e2ee.deviceKeyUploads.filter((u) => u.userId === bot.userId)).toHaveLength(1);
+		await until(() => organizer!.received.some((m) => m.sender === bot.userId && !m.failed));
+		expect(organizer.received.find((m) => m.sender === bot.userId)?.content.body).toMatch(/^Unknown command/);
+		expect(hs.timeline(roomId).filter((e) => e.type === 'm.room.message')).toEqual([]);
+		expect(errors).toEqual([]);
+	});
 });
