@@ -318,7 +318,29 @@ export class CommandListener {
 		return false;
 	}
 
+	/**
+	 * A device without a store here must not have keys at the homeserver yet: they belong to another
+	 * client (the Element session an access token was copied from) or to a lost store, and a new Olm
+	 * account would replace them under the same device ID (Synapse lets it; that client's encryption
+	 * breaks, and others ignore the new Ed25519 key). Fails closed when the homeserver does not say.
+	 */
+	private async deviceIsFree(): Promise<boolean | undefined> {
+		if (hasCryptoStore(this.cryptoSetup())) return true;
+		const query = await this.rest.request<{ device_keys?: Record<string, Record<string, unknown>> }>('POST', ['keys', 'query'], {
+			body: { device_keys: { [this.userId]: [this.deviceId] } },
+		});
+		if (!query.ok) return undefined;
+		return !query.value?.device_keys?.[this.userId]?.[this.deviceId];
+	}
+
 	private async startCrypto(client: Sdk.MatrixClient): Promise<void> {
+		const free = await this.deviceIsFree();
+		if (free === false)
+			throw new Error(
+				"The access token's device already has encryption keys of another client (e.g. the Element session the token was copied from): give the bot a token of its own device (a fresh login, or user and password) for encrypted rooms, or set End-to-End Encryption to Off",
+			);
+		if (free === undefined)
+			throw new Error('The homeserver did not answer whether the bot device has encryption keys; the encryption device was not started');
 		const session = new CryptoSession(
 			client,
 			this.cryptoSetup(),

@@ -184,4 +184,21 @@ describe('CommandListener in encrypted rooms', () => {
 		expect(hs.timeline(roomId).filter((e) => e.type === 'm.room.message')).toEqual([]);
 		expect(errors).toEqual([]);
 	});
+
+	test("a device whose keys another client published (a token copied from Element) is refused, nothing is uploaded", async () => {
+		const bot = hs.createUser('bot');
+		const mod = hs.createUser('mod');
+		const roomId = hs.createRoom({ creator: mod.userId, members: [bot.userId] });
+		hs.setState(roomId, 'm.room.encryption', { algorithm: 'm.megolm.v1.aes-sha2' });
+		// The Element session the token came from has its own Olm account on this device.
+		const element = await startCryptoClient(hs.url, bot);
+		await until(() => !!hs.e2ee.deviceKeysOf(bot.userId, bot.deviceId));
+		const elementKeys = structuredClone(hs.e2ee.deviceKeysOf(bot.userId, bot.deviceId));
+		await element.stop();
+		const listener = new CommandListener({ homeserverUrl: hs.url, accessToken: bot.accessToken, cryptoFolder: folder, onCommand: () => undefined });
+		listeners.push(listener);
+		await expect(listener.start()).rejects.toThrow(/already has encryption keys of another client/);
+		expect(hs.e2ee.deviceKeysOf(bot.userId, bot.deviceId)).toEqual(elementKeys);
+		expect(hs.e2ee.deviceKeyUploads.filter((u) => u.userId === bot.userId)).toHaveLength(1);
+	});
 });
