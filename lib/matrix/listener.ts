@@ -295,7 +295,8 @@ export class CommandListener {
 	}
 
 	/**
-	 * Crypto costs a wasm module (~5 MB) and an Olm account per bot, so `auto` sets it up only when
+	 * Crypto costs about 55 MiB per process (its wasm module) and an Olm account per bot (README:
+	 * Cost), so `auto` sets it up only when
 	 * needed: the device has a store already (it must keep using it), or a room the trigger listens
 	 * in (the room filter, else every joined room) is encrypted now.
 	 */
