@@ -98,7 +98,7 @@ export class MatrixBotApi implements ICredentialType {
 			typeOptions: { password: true },
 			default: '',
 			description:
-				"Optional: encrypts the bot device's end-to-end encryption store (only used in encrypted rooms). Keep it: a store cannot be opened without the passphrase it was made with.",
+				"Optional: seals the file of the bot device's end-to-end encryption store (encrypted rooms only). Keep it: a store cannot be opened without the passphrase it was made with.",
 		},
 		{
 			displayName: 'Session Token',

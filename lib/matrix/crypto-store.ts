@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, scryptSync } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
@@ -18,9 +18,46 @@ import { n8nFolder } from '../store/config';
  *
  * The file lives in n8n's folder (`<N8N_USER_FOLDER or home>/.n8n/pretix-matrix-crypto/`), one per
  * homeserver + user + device, mode 0600 in a 0700 folder; its name is a hash, so it names no
- * Matrix ID. With a store passphrase (credential field) the Rust store encrypts every value and
- * key name itself (matrix-sdk-indexeddb's store cipher), so the file holds ciphertext only.
+ * Matrix ID. With a store passphrase (credential field) the whole file is AES-256-GCM ciphertext
+ * under a key derived from it with scrypt (the Rust store's own cipher leaves some names in clear,
+ * e.g. the user IDs of its tracked_users store, so we do not rely on it).
  */
+
+/** The passphrase's key for one file: derived once per session (scrypt is slow on purpose). */
+export interface FileKey {
+	salt: Buffer;
+	key: Buffer;
+}
+
+const SEALED = Buffer.from('PMCS1\n');
+
+export function fileKey(passphrase: string, salt: Buffer = randomBytes(16)): FileKey {
+	return { salt, key: scryptSync(passphrase, salt, 32, { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }) };
+}
+
+function seal(plain: Buffer, key: FileKey): Buffer {
+	const iv = randomBytes(12);
+	const cipher = createCipheriv('aes-256-gcm', key.key, iv);
+	const body = Buffer.concat([cipher.update(plain), cipher.final()]);
+	return Buffer.concat([SEALED, key.salt, iv, cipher.getAuthTag(), body]);
+}
+
+/** The salt of a sealed file (to derive its key), or undefined for a plain one. */
+function saltOf(bytes: Buffer): Buffer | undefined {
+	return bytes.subarray(0, SEALED.length).equals(SEALED) ? bytes.subarray(SEALED.length, SEALED.length + 16) : undefined;
+}
+
+function unseal(bytes: Buffer, key: FileKey): Buffer {
+	const at = SEALED.length + 16;
+	const decipher = createDecipheriv('aes-256-gcm', key.key, bytes.subarray(at, at + 12));
+	decipher.setAuthTag(bytes.subarray(at + 12, at + 28));
+	try {
+		return Buffer.concat([decipher.update(bytes.subarray(at + 28)), decipher.final()]);
+	} catch {
+		// eslint-disable-next-line @n8n/community-nodes/require-node-api-error -- lib has no node: the trigger maps it (CONTRIBUTING.md)
+		throw new Error('The crypto store file cannot be opened with this passphrase');
+	}
+}
 
 type IdbFactory = {
 	open(name: string, version?: number): IdbRequest<IdbDatabase>;
@@ -169,8 +206,11 @@ async function snapshotDatabase(idb: IdbFactory, name: string): Promise<Database
 	}
 }
 
-/** Writes the databases named `<prefix>…` to the file (atomically: a temporary file, then rename). */
-export async function saveCryptoStore(prefix: string, path: string): Promise<void> {
+/**
+ * Writes the databases named `<prefix>…` to the file (atomically: a temporary file, then rename),
+ * sealed with `key` when there is a passphrase.
+ */
+export async function saveCryptoStore(prefix: string, path: string, key?: FileKey): Promise<void> {
 	const idb = processIndexedDb();
 	const names = (await idb.databases()).map((d) => d.name ?? '').filter((n) => n.startsWith(prefix));
 	const databases: DatabaseSnapshot[] = [];
@@ -179,7 +219,8 @@ export async function saveCryptoStore(prefix: string, path: string): Promise<voi
 	const folder = join(path, '..');
 	mkdirSync(folder, { recursive: true, mode: 0o700 });
 	const temporary = `${path}.tmp`;
-	writeFileSync(temporary, serialize(snapshot), { mode: 0o600 });
+	const plain = serialize(snapshot);
+	writeFileSync(temporary, key ? seal(plain, key) : plain, { mode: 0o600 });
 	chmodSync(temporary, 0o600);
 	renameSync(temporary, path);
 }
@@ -190,10 +231,16 @@ export async function saveCryptoStore(prefix: string, path: string): Promise<voi
  * until it is garbage-collected, so they can be neither deleted nor reused safely; the file is
  * the one truth). Returns false when there is no file.
  */
-export async function restoreCryptoStore(prefix: string, path: string): Promise<boolean> {
+export async function restoreCryptoStore(prefix: string, path: string, passphrase?: string): Promise<{ found: boolean; key?: FileKey }> {
 	const idb = processIndexedDb();
-	if (!existsSync(path)) return false;
-	const snapshot = deserialize(readFileSync(path)) as FileSnapshot;
+	if (!existsSync(path)) return { found: false, key: passphrase ? fileKey(passphrase) : undefined };
+	let bytes: Buffer = readFileSync(path);
+	const salt = saltOf(bytes);
+	if (salt && !passphrase) throw new Error('The crypto store file is sealed with a passphrase, and none is set');
+	if (!salt && passphrase) throw new Error('The crypto store file has no passphrase; remove the passphrase or the file');
+	const key = salt && passphrase ? fileKey(passphrase, Buffer.from(salt)) : undefined;
+	if (key) bytes = unseal(bytes, key);
+	const snapshot = deserialize(bytes) as FileSnapshot;
 	if (snapshot?.format !== 1 || !Array.isArray(snapshot.databases))
 		throw new Error('The crypto store file is not readable (unknown format)');
 	for (const database of snapshot.databases) {
@@ -218,7 +265,7 @@ export async function restoreCryptoStore(prefix: string, path: string): Promise<
 		const db = await settle(request);
 		db.close();
 	}
-	return true;
+	return { found: true, key };
 }
 
 /**

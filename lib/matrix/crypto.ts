@@ -3,6 +3,7 @@ import type * as Sdk from 'matrix-js-sdk';
 
 import type { MatrixClient } from './client';
 import {
+	type FileKey,
 	cryptoStoreExists,
 	cryptoStorePath,
 	deleteCryptoDatabases,
@@ -79,7 +80,7 @@ export interface CryptoSetup {
 	homeserverUrl: string;
 	userId: string;
 	deviceId: string;
-	/** Encrypts the store's values (matrix-sdk-indexeddb store cipher); optional. */
+	/** Seals the store file (AES-256-GCM, scrypt key; crypto-store.ts); optional. */
 	passphrase?: string;
 	/** For tests: where n8n's folder is (default from N8N_USER_FOLDER). */
 	folder?: string;
@@ -117,6 +118,7 @@ export class CryptoSession implements EncryptedSender {
 	private closed = false;
 	private registered = false;
 	private savedAt = 0;
+	private fileKey?: FileKey;
 
 	constructor(
 		private readonly client: Sdk.MatrixClient,
@@ -137,12 +139,9 @@ export class CryptoSession implements EncryptedSender {
 	async start(): Promise<boolean> {
 		if (!registerEncryptedSender(this.setup.homeserverUrl, this.setup.userId, this)) return false;
 		this.registered = true;
-		await restoreCryptoStore(this.prefix, this.file);
-		await this.client.initRustCrypto({
-			useIndexedDB: true,
-			cryptoDatabasePrefix: this.prefix,
-			...(this.setup.passphrase ? { storagePassword: this.setup.passphrase } : {}),
-		});
+		const restored = await restoreCryptoStore(this.prefix, this.file, this.setup.passphrase);
+		this.fileKey = restored.key;
+		await this.client.initRustCrypto({ useIndexedDB: true, cryptoDatabasePrefix: this.prefix });
 		await this.saveNow();
 		return true;
 	}
@@ -170,7 +169,7 @@ export class CryptoSession implements EncryptedSender {
 	private saveNow(): Promise<void> {
 		this.savedAt = Date.now();
 		this.saving = this.saving
-			.then(() => saveCryptoStore(this.prefix, this.file))
+			.then(() => saveCryptoStore(this.prefix, this.file, this.fileKey))
 			.catch((error: Error) =>
 				this.onError(new Error(`The crypto store could not be saved (${error?.name ?? 'Error'})`)),
 			);

@@ -135,7 +135,7 @@ export interface ListenerOptions {
 	 * read, and nothing is ever sent into an encrypted room).
 	 */
 	encryption?: EncryptionMode;
-	/** Encrypts the crypto store's values (optional). */
+	/** Seals the crypto store file (optional; crypto-store.ts). */
 	cryptoPassphrase?: string;
 	/** For tests: n8n's folder, where the crypto store file lives (default from N8N_USER_FOLDER). */
 	cryptoFolder?: string;

@@ -2,7 +2,7 @@
  * The command listener in an encrypted room, against the fake homeserver (e2ee.ts), with a second
  * real matrix-js-sdk client with Rust crypto as the organizer.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -200,5 +200,34 @@ describe('CommandListener in encrypted rooms', () => {
 		await expect(listener.start()).rejects.toThrow(/already has encryption keys of another client/);
 		expect(hs.e2ee.deviceKeysOf(bot.userId, bot.deviceId)).toEqual(elementKeys);
 		expect(hs.e2ee.deviceKeyUploads.filter((u) => u.userId === bot.userId)).toHaveLength(1);
+	});
+
+	test('with a store passphrase: the file holds no Matrix ID in clear, the same passphrase reopens it, another one is refused', async () => {
+		const bot = hs.createUser('bot');
+		const mod = hs.createUser('mod');
+		const roomId = hs.createRoom({ creator: mod.userId, members: [bot.userId] });
+		hs.setState(roomId, 'm.room.encryption', { algorithm: 'm.megolm.v1.aes-sha2' });
+		const open = async (passphrase: string) => {
+			const listener = new CommandListener({ homeserverUrl: hs.url, accessToken: bot.accessToken, cryptoFolder: folder, cryptoPassphrase: passphrase, onCommand: () => undefined });
+			listeners.push(listener);
+			await listener.start();
+			return listener;
+		};
+		const first = await open('correct horse battery staple');
+		await until(() => !!hs.e2ee.deviceKeysOf(bot.userId, bot.deviceId));
+		const keys = structuredClone(hs.e2ee.deviceKeysOf(bot.userId, bot.deviceId));
+		await first.close();
+		const dir = join(folder, 'pretix-matrix-crypto');
+		const [file] = readdirSync(dir);
+		expect(statSync(join(dir, file)).mode & 0o777).toBe(0o600);
+		const bytes = readFileSync(join(dir, file)).toString('latin1');
+		expect(bytes).not.toContain(bot.userId);
+		expect(bytes).not.toContain(bot.deviceId);
+		const second = await open('correct horse battery staple');
+		expect(second.encrypted).toBe(true);
+		await second.close();
+		expect(hs.e2ee.deviceKeysOf(bot.userId, bot.deviceId)).toEqual(keys);
+		await expect(open('wrong')).rejects.toThrow(/encryption device could not be started/);
+		expect(hs.e2ee.deviceKeysOf(bot.userId, bot.deviceId)).toEqual(keys);
 	});
 });
