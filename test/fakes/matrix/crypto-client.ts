@@ -28,7 +28,13 @@ let counter = 0;
  * copy installed with it. `from` is the folder whose node_modules holds that copy.
  */
 function loadSdk(from?: string): typeof Sdk {
-	return (from ? createRequire(join(from, 'package.json')) : require)('matrix-js-sdk') as typeof Sdk;
+	const load = from ? createRequire(join(from, 'package.json')) : require;
+	// Its module-level loggers (room echoes, RTC sessions) ignore the client's logger: silence them
+	// as lib/matrix/listener.ts silenceSdkLogging does, or test output fills with room IDs.
+	const root = (load('matrix-js-sdk/lib/logger.js') as { logger: { methodFactory: unknown; rebuild?: () => void } }).logger;
+	root.methodFactory = () => () => undefined;
+	root.rebuild?.();
+	return load('matrix-js-sdk') as typeof Sdk;
 }
 
 export interface CryptoClient {
