@@ -92,6 +92,15 @@ export class MatrixBotApi implements ICredentialType {
 			displayOptions: { show: { authMode: ['password'] } },
 		},
 		{
+			displayName: 'Crypto Store Passphrase',
+			name: 'cryptoStorePassphrase',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			description:
+				"Optional: seals the file of the bot device's end-to-end encryption store (encrypted rooms only). Keep it: a store cannot be opened without the passphrase it was made with.",
+		},
+		{
 			displayName: 'Session Token',
 			name: 'sessionToken',
 			type: 'hidden',

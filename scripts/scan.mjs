@@ -29,7 +29,7 @@ const glob = scannerRequire('fast-glob');
 scannerRequire('tmp').setGracefulCleanup();
 
 /** The runtime dependencies the design needs (the ledger's database drivers, the Matrix sync). */
-const ALLOWED_DEPENDENCIES = ['ioredis', 'matrix-js-sdk', 'pg'];
+const ALLOWED_DEPENDENCIES = ['fake-indexeddb', 'ioredis', 'matrix-js-sdk', 'pg'];
 const IMPORTS = '@n8n/community-nodes/no-restricted-imports';
 const GLOBALS = '@n8n/community-nodes/no-restricted-globals';
 const TIMERS = /global '(setTimeout|clearTimeout)'/;
@@ -39,13 +39,25 @@ const EXCEPTIONS = [
 		rule: '@n8n/community-nodes/no-runtime-dependencies',
 		files: ['package.json'],
 		holds: (pkg) => Object.keys(pkg.dependencies ?? {}).every((name) => ALLOWED_DEPENDENCIES.includes(name)),
-		reason: `runtime dependencies ${ALLOWED_DEPENDENCIES.join(', ')}: PostgreSQL and Redis ledgers, Matrix sync`,
+		reason: `runtime dependencies ${ALLOWED_DEPENDENCIES.join(', ')}: PostgreSQL and Redis ledgers, Matrix sync, the IndexedDB of the Matrix crypto store`,
 	},
 	{
 		rule: IMPORTS,
 		files: ['dist/lib/matrix/listener.js'],
 		message: /'matrix-js-sdk(\/lib\/logger\.js)?'/,
 		reason: 'Matrix Command Trigger listens through matrix-js-sdk (sync, reconnects)',
+	},
+	{
+		rule: IMPORTS,
+		files: ['dist/lib/matrix/crypto-store.js'],
+		message: /'(fake-indexeddb|node:(fs|path|v8))'/,
+		reason: "encrypted rooms: the bot device's crypto store, an IndexedDB (fake-indexeddb) saved to a file in the n8n user folder",
+	},
+	{
+		rule: GLOBALS,
+		files: ['dist/lib/matrix/crypto-store.js'],
+		message: /global 'globalThis'/,
+		reason: "encrypted rooms: the Rust crypto's wasm finds IndexedDB as a global (indexedDB, IDBKeyRange), which Node lacks",
 	},
 	{ rule: IMPORTS, files: ['dist/lib/store/postgres.js'], message: /'pg'/, reason: 'PostgreSQL ledger' },
 	{ rule: IMPORTS, files: ['dist/lib/store/redis.js'], message: /'ioredis'/, reason: 'Redis ledger' },
@@ -69,7 +81,7 @@ const EXCEPTIONS = [
 	},
 	{
 		rule: GLOBALS,
-		files: ['dist/lib/http/retry.js', 'dist/lib/matrix/listener.js', 'dist/lib/store/config.js'],
+		files: ['dist/lib/http/retry.js', 'dist/lib/matrix/crypto.js', 'dist/lib/matrix/listener.js', 'dist/lib/store/config.js'],
 		message: TIMERS,
 		reason: 'timers: abortable back-off (n8n-workflow 2.40 has no sleepWithAbort), sync time-outs, idle ledger connections',
 	},

@@ -3,6 +3,7 @@ import { backoffMs, sleepMs } from '../http/retry';
 import { fetchTransport, sameOriginFetch } from '../http/fetch-transport';
 import { USER_AGENT } from '../http/user-agent';
 import { describeFailure, MatrixClient } from './client';
+import { CryptoSession, EncryptedRoomError, encryptedSenderFor, hasCryptoStore, roomIsEncrypted, type EncryptionMode } from './crypto';
 import { DEFAULT_COMMANDS, helpText, parseCommand } from './commands';
 import { isRoomId, parseRoomRef, roomRefMessage } from './ids';
 import { buildNoticeContent, threadRootOf, txnIdFor } from './messages';
@@ -127,6 +128,17 @@ export interface ListenerOptions {
 	/** How long a reply may be retried through 429/5xx/network failures (default 60 s). */
 	replyBudgetMs?: number;
 	maxSeenIds?: number;
+	/**
+	 * End-to-end encryption (crypto.ts): `auto` (default) sets up the bot's crypto device only when a
+	 * room it listens in is encrypted at start, or the device has a crypto store already; `always`
+	 * sets it up anyway (rooms that become encrypted later); `off` never (encrypted commands are not
+	 * read, and nothing is ever sent into an encrypted room).
+	 */
+	encryption?: EncryptionMode;
+	/** Seals the crypto store file (optional; crypto-store.ts). */
+	cryptoPassphrase?: string;
+	/** For tests: n8n's folder, where the crypto store file lives (default from N8N_USER_FOLDER). */
+	cryptoFolder?: string;
 	/** For tests: replaces global fetch for the SDK. */
 	fetchFn?: typeof fetch;
 	now?: () => number;
@@ -184,6 +196,12 @@ export class CommandListener {
 	private readonly now: () => number;
 	private allowedRooms?: Set<string>;
 	private userId = '';
+	private deviceId = '';
+	private crypto?: CryptoSession;
+	/** The operator is told once per listener about commands that could not be decrypted. */
+	private toldUndecryptable = false;
+	/** …and once about replies it would not send into an encrypted room without crypto. */
+	private toldNoCrypto = false;
 	private prepared = false;
 	private closed = false;
 	private readonly joinedOnInvite = new Set<string>();
@@ -223,6 +241,11 @@ export class CommandListener {
 		return this.prepared;
 	}
 
+	/** Whether this listener holds the bot's crypto device (reads and answers encrypted rooms). */
+	get encrypted(): boolean {
+		return !!this.crypto;
+	}
+
 	/**
 	 * Connects (retrying with backoff while the homeserver is unreachable) and starts syncing.
 	 * Resolves once the sync loop runs; rejects only for a rejected token or when closed first.
@@ -234,6 +257,7 @@ export class CommandListener {
 			const me = await this.rest.whoami();
 			if (me.ok && typeof me.value?.user_id === 'string') {
 				this.userId = me.value.user_id;
+				this.deviceId = typeof me.value.device_id === 'string' ? me.value.device_id : '';
 				break;
 			}
 			if (!me.ok && me.kind === 'http' && me.status === 401)
@@ -247,13 +271,102 @@ export class CommandListener {
 		}
 		await this.resolveRooms();
 		if (this.closed) throw new Error('The listener was closed before it connected');
-		this.client = this.createSdkClient();
+		const withCrypto = await this.wantsCrypto();
+		if (this.closed) throw new Error('The listener was closed before it connected');
+		this.client = this.createSdkClient(withCrypto);
+		if (withCrypto) await this.startCrypto(this.client);
+		if (this.closed) throw new Error('The listener was closed before it connected');
 		await this.client.startClient({
 			filter: this.syncFilter(),
 			initialSyncLimit: 10,
 			lazyLoadMembers: true,
 			pollTimeout: 30_000,
 		});
+	}
+
+	private cryptoSetup() {
+		return {
+			homeserverUrl: this.options.homeserverUrl,
+			userId: this.userId,
+			deviceId: this.deviceId,
+			passphrase: this.options.cryptoPassphrase || undefined,
+			folder: this.options.cryptoFolder,
+		};
+	}
+
+	/**
+	 * Crypto costs about 55 MiB per process (its wasm module) and an Olm account per bot (README:
+	 * Cost), so `auto` sets it up only when
+	 * needed: the device has a store already (it must keep using it), or a room the trigger listens
+	 * in (the room filter, else every joined room) is encrypted now.
+	 */
+	private async wantsCrypto(): Promise<boolean> {
+		const mode = this.options.encryption ?? 'auto';
+		if (mode === 'off') return false;
+		if (!this.deviceId) {
+			this.options.onError?.(new Error('The homeserver did not name the access token\'s device; encrypted rooms are not read'), false);
+			return false;
+		}
+		if (mode === 'always' || hasCryptoStore(this.cryptoSetup())) return true;
+		// Element encrypts direct messages by default, and the bot joins them only later.
+		if (this.options.directMessages) return true;
+		let rooms = this.allowedRooms ? [...this.allowedRooms] : undefined;
+		if (!rooms) {
+			const joined = await this.rest.request<{ joined_rooms?: unknown }>('GET', ['joined_rooms']);
+			rooms = joined.ok && Array.isArray(joined.value?.joined_rooms) ? joined.value.joined_rooms.map(String) : [];
+		}
+		for (const roomId of rooms) if (await roomIsEncrypted(this.rest, roomId)) return true;
+		return false;
+	}
+
+	/**
+	 * A device without a store here must not have keys at the homeserver yet: they belong to another
+	 * client (the Element session an access token was copied from) or to a lost store, and a new Olm
+	 * account would replace them under the same device ID (Synapse lets it; that client's encryption
+	 * breaks, and others ignore the new Ed25519 key). Fails closed when the homeserver does not say.
+	 */
+	private async deviceIsFree(): Promise<boolean | undefined> {
+		if (hasCryptoStore(this.cryptoSetup())) return true;
+		const query = await this.rest.request<{ device_keys?: Record<string, Record<string, unknown>> }>('POST', ['keys', 'query'], {
+			body: { device_keys: { [this.userId]: [this.deviceId] } },
+		});
+		if (!query.ok) return undefined;
+		return !query.value?.device_keys?.[this.userId]?.[this.deviceId];
+	}
+
+	private async startCrypto(client: Sdk.MatrixClient): Promise<void> {
+		const free = await this.deviceIsFree();
+		if (free === false)
+			throw new Error(
+				"The access token's device already has encryption keys of another client (e.g. the Element session the token was copied from): give the bot a token of its own device (a fresh login, or user and password) for encrypted rooms, or set End-to-End Encryption to Off",
+			);
+		if (free === undefined)
+			throw new Error('The homeserver did not answer whether the bot device has encryption keys; the encryption device was not started');
+		const session = new CryptoSession(
+			client,
+			this.cryptoSetup(),
+			(error) => this.options.onError?.(error, false),
+			loadSdk(),
+			async (roomId) => {
+				const state = await this.rest.request<Record<string, unknown>>('GET', ['rooms', roomId, 'state', 'm.room.encryption', '']);
+				return state.ok ? state.value : undefined;
+			},
+		);
+		try {
+			if (await session.start()) {
+				this.crypto = session;
+				return;
+			}
+			// Another trigger of this bot holds the device: this one decrypts and sends through it.
+			await session.close();
+			return;
+		} catch (error) {
+			await session.close();
+			// A store that cannot be opened (wrong passphrase, damaged file) must not be replaced by a
+			// new account under the same device: stop and let the operator decide.
+			// eslint-disable-next-line @n8n/community-nodes/require-node-api-error -- lib has no node: the trigger and runError() map it (CONTRIBUTING.md)
+			throw new Error(`The encryption device could not be started (${(error as Error)?.name ?? 'Error'}: ${String((error as Error)?.message ?? '').split('\n')[0].slice(0, 120)})`);
+		}
 	}
 
 	/**
@@ -265,6 +378,10 @@ export class CommandListener {
 	private syncFilter(): Sdk.Filter {
 		const filter = new (loadSdk().Filter)(this.userId);
 		const types = this.options.followRoomUpgrades ? ['m.room.message', TOMBSTONE] : ['m.room.message'];
+		// With crypto: encrypted messages, and the state the crypto needs to see as it changes (who
+		// is in the room gets the room key; whether it is encrypted) — incremental syncs carry state
+		// only in the timeline, so filtering these out would leave a new member without keys.
+		if (this.crypto || this.wantCryptoTypes) types.push('m.room.encrypted', 'm.room.member', 'm.room.encryption');
 		filter.setDefinition({ room: { timeline: { types, limit: 100 } } });
 		return filter;
 	}
@@ -297,6 +414,7 @@ export class CommandListener {
 		this.client?.removeAllListeners();
 		this.controller.abort();
 		await Promise.allSettled([...this.pending]);
+		await this.crypto?.close();
 	}
 
 	private async resolveRooms(): Promise<void> {
@@ -328,7 +446,10 @@ export class CommandListener {
 		this.allowedRooms = allowed;
 	}
 
-	private createSdkClient(): Sdk.MatrixClient {
+	private wantCryptoTypes = false;
+
+	private createSdkClient(withCrypto: boolean): Sdk.MatrixClient {
+		this.wantCryptoTypes = withCrypto;
 		const sdk = loadSdk();
 		const abort = this.controller.signal;
 		// The SDK sends the token itself: redirects to another origin are not followed (lib/http/redirect.ts).
@@ -337,11 +458,15 @@ export class CommandListener {
 			// The SDK's own requests (sync) identify the package like the REST client's (client.ts).
 			const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
 			headers.set('User-Agent', USER_AGENT);
-			return baseFetch(input, {
+			const answer = baseFetch(input, {
 				...init,
 				headers,
 				signal: init?.signal ? AbortSignal.any([init.signal, abort]) : abort,
 			});
+			// The Rust crypto writes its store when such a request was answered: save it soon after.
+			const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+			if (withCrypto && /\/(keys\/|sendToDevice\/)/.test(url)) void answer.finally(() => this.crypto?.saveSoon()).catch(() => undefined);
+			return answer;
 		};
 		const owner = `${this.options.homeserverUrl}|${this.userId}`;
 		const store = new sdk.MemoryStore();
@@ -362,6 +487,7 @@ export class CommandListener {
 			baseUrl: this.options.homeserverUrl,
 			accessToken: this.options.accessToken,
 			userId: this.userId,
+			...(this.deviceId ? { deviceId: this.deviceId } : {}),
 			logger: quietLogger as never,
 			fetchFn,
 			store,
@@ -379,6 +505,9 @@ export class CommandListener {
 					false,
 				);
 			} else if (state === 'SYNCING' || state === 'PREPARED') connectionLost = false;
+			// Room keys and Olm sessions arrive as to-device events (saved right after, below); any
+			// other write of a sync is caught by a save at most once a minute.
+			if (state === 'SYNCING' || state === 'PREPARED') this.crypto?.saveOccasionally();
 			const token = data?.nextSyncToken;
 			if (token && token !== this.state.syncToken) {
 				this.state.syncToken = token;
@@ -386,6 +515,7 @@ export class CommandListener {
 				this.persist();
 			}
 		});
+		if (withCrypto) client.on(sdk.ClientEvent.ToDeviceEvent, () => this.crypto?.saveSoon());
 		client.on(sdk.RoomEvent.Timeline, (event, room, toStart, _removed, data) => {
 			if (toStart || !data?.liveEvent) return;
 			this.track(this.onTimeline(event, room?.roomId ?? event.getRoomId() ?? ''));
@@ -468,15 +598,21 @@ export class CommandListener {
 
 	private async onTimeline(event: Sdk.MatrixEvent, roomId: string): Promise<void> {
 		if (!this.closed && event.getType() === TOMBSTONE && this.options.followRoomUpgrades) return this.onTombstone(event, roomId);
+		let type = event.getType();
+		let content = event.getContent() as Record<string, unknown>;
+		if (!this.closed && event.isEncrypted()) {
+			const clear = await this.decrypted(event, roomId);
+			if (!clear) return;
+			({ type, content } = clear);
+		}
 		// Initial-sync events arrive as "live" before PREPARED (reference §4 pitfalls): the age gate
 		// below drops the history among them, and a command typed while we connected still counts.
-		if (this.closed || event.getType() !== 'm.room.message') return;
+		if (this.closed || type !== 'm.room.message') return;
 		const sender = event.getSender() ?? '';
 		const eventId = event.getId() ?? '';
 		if (!eventId || !eventId.startsWith('$') || sender === this.userId || event.isRedacted())
 			return;
 		if (this.allowedRooms && !this.allowedRooms.has(roomId)) return;
-		const content = event.getContent() as Record<string, unknown>;
 		const relation = content['m.relates_to'] as { rel_type?: string } | undefined;
 		if (relation?.rel_type === 'm.replace' || content['m.new_content'] !== undefined) return;
 		if (content.msgtype !== 'm.text') return;
@@ -533,6 +669,52 @@ export class CommandListener {
 			...(threadId ? { threadId } : {}),
 			timestamp: new Date(event.getTs()).toISOString(),
 		});
+	}
+
+	/**
+	 * An encrypted event's clear type and content. Only events that could be commands for us are
+	 * worth it (another's, in a room we listen in, not history skipped anyway). The listener that
+	 * holds the bot's crypto device decrypts itself; another trigger of the same bot in this process
+	 * (templates each have their own) asks the holder, whose sync receives the same room keys —
+	 * one Olm account, never two. An event without its room key is reported to the operator once
+	 * (no IDs) and handled when the key arrives later.
+	 */
+	private async decrypted(event: Sdk.MatrixEvent, roomId: string): Promise<{ type: string; content: Record<string, unknown> } | undefined> {
+		if (!this.client || !this.wantCryptoTypes) return undefined;
+		if ((event.getSender() ?? '') === this.userId) return undefined;
+		if (this.allowedRooms && !this.allowedRooms.has(roomId)) return undefined;
+		const historic = event.getTs() < this.startedAt - (this.options.clockSkewMs ?? 2_000);
+		if (historic && !this.resumed) return undefined;
+		if (this.crypto) {
+			await this.client.decryptEventIfNeeded(event);
+			if (!event.isDecryptionFailure()) return { type: event.getType(), content: event.getContent() as Record<string, unknown> };
+			event.once(loadSdk().MatrixEventEvent.Decrypted, (again) => {
+				if (!again.isDecryptionFailure()) this.track(this.onTimeline(again, roomId));
+			});
+			this.tellUndecryptable();
+			return undefined;
+		}
+		// The holder's sync may not have brought the room key yet: ask again for about a minute.
+		const raw = { ...(event.event as Record<string, unknown>), room_id: roomId };
+		for (let attempt = 0; attempt < 7 && !this.closed; attempt++) {
+			const holder = encryptedSenderFor(this.options.homeserverUrl, this.userId);
+			const clear = holder ? await holder.decrypt(raw).catch(() => undefined) : undefined;
+			if (clear) return clear;
+			if (attempt === 2) this.tellUndecryptable();
+			await sleepMs(backoffMs(attempt, 1000, 16_000), this.controller.signal).catch(() => undefined);
+		}
+		return undefined;
+	}
+
+	private tellUndecryptable(): void {
+		if (this.toldUndecryptable) return;
+		this.toldUndecryptable = true;
+		this.options.onError?.(
+			new Error(
+				"A message in an encrypted room could not be decrypted: the sender's client has not shared its room key with the bot's device (yet). It is handled if the key arrives; otherwise ask the sender to verify the bot's device or to send it again",
+			),
+			false,
+		);
 	}
 
 	/**
@@ -665,6 +847,17 @@ export class CommandListener {
 	private async reply(roomId: string, eventId: string, threadId: string | undefined, text: string): Promise<boolean> {
 		const content = buildNoticeContent({ room: roomId, text, replyTo: eventId, threadRoot: threadId });
 		const txnId = txnIdFor('listener-reply', eventId);
+		// Never plaintext into an encrypted room: through the crypto device, or not at all. The SDK's
+		// room may not know (after a resumed restart it has not seen the room's state), so ask the
+		// homeserver unless the SDK already says so; when it cannot tell, send nothing.
+		const encrypted = this.client?.getRoom(roomId)?.hasEncryptionStateEvent() || (await roomIsEncrypted(this.rest, roomId));
+		if (encrypted !== false) {
+			if (encrypted === undefined) {
+				this.options.onError?.(new Error('A reply was not sent: the homeserver did not say whether the room is encrypted'), false);
+				return false;
+			}
+			return this.replyEncrypted(roomId, content, txnId);
+		}
 		const sent = await withRetries(() => this.rest.send(roomId, 'm.room.message', txnId, content), {
 			deadline: Date.now() + (this.options.replyBudgetMs ?? 60_000),
 			maxRetries: Number.POSITIVE_INFINITY,
@@ -676,5 +869,34 @@ export class CommandListener {
 				false,
 			);
 		return sent.ok;
+	}
+
+	private async replyEncrypted(roomId: string, content: Record<string, unknown>, txnId: string): Promise<boolean> {
+		const sender = this.crypto ?? (this.wantCryptoTypes ? encryptedSenderFor(this.options.homeserverUrl, this.userId) : undefined);
+		if (!sender) {
+			if (!this.toldNoCrypto) {
+				this.toldNoCrypto = true;
+				this.options.onError?.(
+					new Error('A reply into an encrypted room was not sent: this trigger runs without encryption (option End-to-End Encryption)'),
+					false,
+				);
+			}
+			return false;
+		}
+		const deadline = Date.now() + (this.options.replyBudgetMs ?? 60_000);
+		for (let attempt = 0; ; attempt++) {
+			try {
+				await sender.sendEncrypted(roomId, content, txnId);
+				return true;
+			} catch (error) {
+				const wait = backoffMs(attempt, 1000, 15_000);
+				if (this.closed || error instanceof EncryptedRoomError || Date.now() + wait > deadline) {
+					if (!this.closed)
+						this.options.onError?.(new Error(`An encrypted reply could not be delivered (${(error as Error)?.name ?? 'Error'})`), false);
+					return false;
+				}
+				await sleepMs(wait, this.controller.signal).catch(() => undefined);
+			}
+		}
 	}
 }

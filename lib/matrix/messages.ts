@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sleepMs } from '../http/retry';
 import type { MatrixClient } from './client';
+import { EncryptedRoomError, encryptedSenderFor } from './crypto';
 import { isEventId, isValidUserId } from './ids';
 import { withRetries } from './retrying';
 import { authError, failureIsAuth, resolveRoom, type RoomProblem } from './rooms';
@@ -114,6 +115,12 @@ export async function sendNotice(
 		roomCache?: Map<string, { roomId?: string; problem?: RoomProblem }>;
 		/** The thread (or null: none) of each replied-to event already read, by room and event. */
 		threadCache?: Map<string, string | null>;
+		/**
+		 * Look at the room's encryption first (one GET per room, cached here): an encrypted room's
+		 * message goes through the bot's crypto device in this process (crypto.ts), or fails with
+		 * EncryptedRoomError — never as plaintext. Matrix Invite's message operation always passes it.
+		 */
+		encryptionCache?: Map<string, boolean>;
 		now?: () => number;
 		sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 		signal?: AbortSignal;
@@ -164,6 +171,11 @@ export async function sendNotice(
 		}
 		content = buildNoticeContent({ ...input, threadRoot });
 	}
+	if (options.encryptionCache) {
+		const encrypted = await isEncrypted(client, roomId, retry, options.encryptionCache);
+		if (encrypted === undefined) return { status: 'gaveUp', reason: 'homeserverUnreachable', roomId, txnId };
+		if (encrypted) return sendEncrypted(client, roomId, content, txnId, retry);
+	}
 	const sent = await withRetries(
 		() => client.send(roomId, 'm.room.message', txnId, content),
 		retry,
@@ -183,4 +195,62 @@ export async function sendNotice(
 		roomId,
 		txnId,
 	};
+}
+
+/**
+ * Whether the room is encrypted (its m.room.encryption state event; 404: not). A 403 (the bot
+ * cannot read the room's state: not a member) counts as not encrypted — the send itself is then
+ * refused the same way. undefined when the homeserver did not answer within the budget.
+ */
+async function isEncrypted(
+	client: MatrixClient,
+	roomId: string,
+	retry: Parameters<typeof withRetries>[1],
+	cache: Map<string, boolean>,
+): Promise<boolean | undefined> {
+	const known = cache.get(roomId);
+	if (known !== undefined) return known;
+	const state = await withRetries(
+		() => client.request<Record<string, unknown>>('GET', ['rooms', roomId, 'state', 'm.room.encryption', '']),
+		retry,
+	);
+	if (!state.ok && failureIsAuth(state)) throw authError(state);
+	let encrypted: boolean | undefined;
+	if (state.ok) encrypted = typeof state.value?.algorithm === 'string';
+	else if (state.kind === 'http' && (state.status === 404 || state.status === 403)) encrypted = false;
+	if (encrypted !== undefined) cache.set(roomId, encrypted);
+	return encrypted;
+}
+
+/** Through the crypto device of this bot's Matrix Command Trigger in this process, if any. */
+async function sendEncrypted(
+	client: MatrixClient,
+	roomId: string,
+	content: Record<string, unknown>,
+	txnId: string,
+	retry: Parameters<typeof withRetries>[1],
+): Promise<SendResult> {
+	const me = await withRetries(() => client.whoami(), retry);
+	if (!me.ok && failureIsAuth(me)) throw authError(me);
+	if (!me.ok || typeof me.value?.user_id !== 'string') return { status: 'gaveUp', reason: 'homeserverUnreachable', roomId, txnId };
+	const sender = encryptedSenderFor(client.homeserverUrl, me.value.user_id);
+	if (!sender)
+		throw new EncryptedRoomError(
+			'The room is end-to-end encrypted and no Matrix Command Trigger of this bot runs with encryption in this n8n process (in queue mode, workers have none): the message was not sent',
+		);
+	const now = retry.now ?? Date.now;
+	for (let attempt = 0; ; attempt++) {
+		try {
+			const sent = await sender.sendEncrypted(roomId, content, txnId);
+			return { status: 'sent', roomId, eventId: sent.eventId, txnId };
+		} catch (error) {
+			// eslint-disable-next-line @n8n/community-nodes/require-node-api-error -- lib has no node: the trigger and runError() map it (CONTRIBUTING.md)
+			if (error instanceof EncryptedRoomError) throw error;
+			// The SDK's request failed (429/5xx/network): again with the same transaction ID.
+			const wait = 1000 * 2 ** Math.min(attempt, 4);
+			if (now() + wait > retry.deadline)
+				return { status: 'gaveUp', reason: 'encryptedSendFailed', roomId, txnId };
+			await (retry.sleep ?? sleepMs)(wait, retry.signal);
+		}
+	}
 }

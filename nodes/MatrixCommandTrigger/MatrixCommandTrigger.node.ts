@@ -17,6 +17,7 @@ import {
 	type PermissionMode,
 	type RoomUpgradeEvent,
 } from '../../lib/matrix/listener';
+import type { EncryptionMode } from '../../lib/matrix/crypto';
 import { commandDeduplicationKey, handOff } from './hand-off';
 import { accessTokenFor } from './session';
 
@@ -142,6 +143,22 @@ export class MatrixCommandTrigger implements INodeType {
 							'Whether anyone may use these commands in a direct message with the bot (it joins direct-message invites from anyone); such commands carry role "member" and direct: true. Use it for self-service commands only.',
 					},
 					{
+						displayName: 'End-to-End Encryption',
+						name: 'encryption',
+						type: 'options',
+						options: [
+							{
+								name: 'When a Room Is Encrypted',
+								value: 'auto',
+								description: 'Set up the bot\'s encryption device when a room it listens in is encrypted at start (or it has one already)',
+							},
+							{ name: 'Always', value: 'always', description: 'Also for rooms that become encrypted later' },
+							{ name: 'Off', value: 'off', description: 'Encrypted rooms are neither read nor answered' },
+						],
+						default: 'auto',
+						description: 'Whether the trigger reads and answers commands in end-to-end encrypted rooms (see the README: where the store lives, verifying the bot device)',
+					},
+					{
 						displayName: 'Follow Room Upgrades',
 						name: 'followRoomUpgrades',
 						type: 'boolean',
@@ -239,6 +256,8 @@ export class MatrixCommandTrigger implements INodeType {
 			autoJoin: options.autoJoin === true,
 			directMessages: options.directMessages === true,
 			maxCommandAgeMs: maxCommandAgeMinutes(options.maxCommandAgeMinutes) * 60_000,
+			encryption: (['auto', 'always', 'off'].includes(String(options.encryption)) ? options.encryption : 'auto') as EncryptionMode,
+			cryptoPassphrase: String(credentials.cryptoStorePassphrase ?? ''),
 			state: {
 				syncToken: typeof staticData.syncToken === 'string' ? staticData.syncToken : undefined,
 				syncTokenOwner:

@@ -138,6 +138,8 @@ async function executeCombined(this: IExecuteFunctions, client: MatrixClient, it
 	const results: IDataObject[] = new Array(items.length);
 	const roomCache = new Map<string, { roomId?: string; problem?: RoomProblem }>();
 	const threadCache = new Map<string, string | null>();
+	// Encrypted rooms get encrypted messages or none (lib/matrix/crypto.ts).
+	const encryptionCache = new Map<string, boolean>();
 	for (const [n, chunk] of chunks.entries()) {
 		if (!chunk.length) continue;
 		const part = chunks.length > 1 ? ` (${n + 1}/${chunks.length})` : '';
@@ -147,7 +149,7 @@ async function executeCombined(this: IExecuteFunctions, client: MatrixClient, it
 		const sent = await sendNotice(
 			client,
 			{ room, text, msgtype: options.msgtype === 'm.text' ? 'm.text' : 'm.notice', replyTo: String(options.replyTo ?? '').trim() || undefined },
-			{ txnId, budgetMs: optionNumber(options, 'budgetSeconds', 120, 1, 3600) * 1000, roomCache, threadCache },
+			{ txnId, budgetMs: optionNumber(options, 'budgetSeconds', 120, 1, 3600) * 1000, roomCache, threadCache, encryptionCache },
 		);
 		const result: IDataObject =
 			sent.status === 'sent'
@@ -175,6 +177,8 @@ export async function execute(
 	const out: INodeExecutionData[] = [];
 	const roomCache = new Map<string, { roomId?: string; problem?: RoomProblem }>();
 	const threadCache = new Map<string, string | null>();
+	// Encrypted rooms get encrypted messages or none (lib/matrix/crypto.ts).
+	const encryptionCache = new Map<string, boolean>();
 	for (let i = 0; i < items.length; i++) {
 		try {
 			const options = this.getNodeParameter('messageOptions', i, {}) as IDataObject;
@@ -199,7 +203,7 @@ export async function execute(
 					replyTo: String(options.replyTo ?? '').trim() || undefined,
 					msgtype: options.msgtype === 'm.text' ? 'm.text' : 'm.notice',
 				},
-				{ txnId, budgetMs: optionNumber(options, 'budgetSeconds', 120, 1, 3600) * 1000, roomCache, threadCache },
+				{ txnId, budgetMs: optionNumber(options, 'budgetSeconds', 120, 1, 3600) * 1000, roomCache, threadCache, encryptionCache },
 			);
 			if (sent.status === 'invalidInput') {
 				throw new NodeOperationError(

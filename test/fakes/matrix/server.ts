@@ -16,6 +16,7 @@ import {
 	userPowerLevel,
 } from './room-versions';
 import { SynapseAdminApi } from './admin';
+import { FakeE2ee } from './e2ee';
 import { realClock, scaledClock, type FakeClock } from './clock';
 import { DelayedError, forbidden, HttpError, notFound, unrecognized } from './errors';
 import type { RateLimitOptions } from './rate-limit';
@@ -188,6 +189,8 @@ export class FakeHomeserver {
 	private readonly transactions: TransactionCache;
 	/** Registration tokens (admin API) and token-authenticated registration: admin.ts. */
 	readonly admin: SynapseAdminApi;
+	/** Device keys, one-time keys, to-device messages, device lists: e2ee.ts. */
+	readonly e2ee: FakeE2ee;
 	private readonly inviteCounts = new Map<string, number>();
 	private readonly waiters = new Set<() => void>();
 	private readonly log: RequestLogEntry[] = [];
@@ -225,6 +228,30 @@ export class FakeHomeserver {
 			userExists: (userId) => this.users.has(userId),
 			register: (localpart, password) => this.createUser(localpart, { password }),
 			now: () => this.clock.now(),
+		});
+		this.e2ee = new FakeE2ee({
+			nextPos: () => ++this.pos,
+			wake: () => this.wake(),
+			devicesOf: (userId) => [...(this.users.get(userId)?.devices ?? [])],
+			sharedUsers: (userId) => {
+				const users = new Set<string>([userId]);
+				for (const room of this.rooms.values())
+					if (this.membershipOf(room, userId) === 'join')
+						for (const [key, stored] of room.state)
+							if (key.startsWith('m.room.member\u0000') && stored.event.content.membership === 'join')
+								users.add(stored.event.state_key!);
+				return users;
+			},
+			joinedSince: (userId, since, upTo) => {
+				const users = new Set<string>();
+				for (const room of this.rooms.values()) {
+					if (this.membershipOf(room, userId) !== 'join') continue;
+					for (const s of room.events)
+						if (s.pos > since && s.pos <= upTo && s.event.type === 'm.room.member' && s.event.content.membership === 'join')
+							users.add(s.event.state_key!);
+				}
+				return users;
+			},
 		});
 		this.faults = options.faults ?? {};
 		let seed = options.seed ?? 0x2f6b1a3;
@@ -512,6 +539,8 @@ export class FakeHomeserver {
 			thread?: string;
 			content?: Json;
 			ts?: number;
+			/** Another event type with `content` as it is, e.g. `m.room.encrypted` (a client's ciphertext). */
+			type?: string;
 		} = {},
 	): string {
 		const room = this.requireRoom(roomId);
@@ -539,7 +568,7 @@ export class FakeHomeserver {
 		}
 		const stored = this.append(
 			room,
-			{ type: 'm.room.message', sender: userId, content },
+			{ type: options.type ?? 'm.room.message', sender: userId, content },
 			options.ts,
 		);
 		this.wake();
@@ -894,6 +923,11 @@ export class FakeHomeserver {
 			throw unrecognized(405);
 		}
 		if (head === 'sync' && n === 1 && method === 'GET') return this.sync(session, url, res);
+		const e2ee = this.e2ee.route(method, segments, session, body, {
+			answer: () => this.transactions.answer(url.pathname, session),
+			remember: (answer) => this.transactions.rememberAnswer(url.pathname, session, answer),
+		});
+		if (e2ee !== undefined) return e2ee;
 		if (head === 'profile' && a !== undefined && (n === 2 || n === 3) && method === 'GET')
 			return this.profile(a, b);
 		if (head === 'directory' && a === 'room' && n === 3) {
@@ -1417,9 +1451,12 @@ export class FakeHomeserver {
 		);
 		const deadline = Date.now() + timeout;
 		for (;;) {
-			const upTo = this.pos;
+			// At most 100 to-device messages per sync (e2ee.ts): the token then stops after the 100th.
+			const upTo = this.e2ee.lastDeliveredPos(session, this.pos);
 			const rooms = this.syncRooms(session, since, upTo, filter);
+			const e2ee = this.e2ee.syncSection(session, since, upTo);
 			const empty =
+				!e2ee.hasNews &&
 				!Object.keys(rooms.join).length &&
 				!Object.keys(rooms.invite).length &&
 				!Object.keys(rooms.leave).length;
@@ -1438,10 +1475,7 @@ export class FakeHomeserver {
 					rooms,
 					presence: { events: [] },
 					account_data: { events: [] },
-					to_device: { events: [] },
-					device_lists: { changed: [], left: [] },
-					device_one_time_keys_count: {},
-					device_unused_fallback_key_types: [],
+					...e2ee.section,
 				};
 			}
 			await new Promise<void>((resolve) => {
