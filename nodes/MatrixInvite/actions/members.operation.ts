@@ -17,6 +17,7 @@ import {
 	type RoomUserTask,
 } from '../../../lib/matrix/invite-engine';
 import {
+	botFactsFor,
 	optionNumber,
 	resultFieldOption,
 	roomList,
@@ -274,7 +275,8 @@ export async function execute(
 	try {
 		if (!tasks.length) results = [];
 		else if (operation === 'invite')
-			results = (await inviteUsers(client, tasks, engineOptions)).results;
+			results = (await inviteUsers(client, tasks, { ...engineOptions, botFacts: botFactsFor(client) }))
+				.results;
 		else if (operation === 'revoke') {
 			// "Keep Joined Members" and "Revoke From Restricted Child Rooms" may differ per item: one
 			// engine run per combination, results back in order.
