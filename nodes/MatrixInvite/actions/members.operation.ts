@@ -6,6 +6,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { itemParameter } from '../../../lib/item-expressions';
 import type { MatrixClient } from '../../../lib/matrix/client';
 import { levelOf } from '../../../lib/matrix/rooms';
 import {
@@ -207,14 +208,14 @@ export async function execute(
 	// Validate every item before touching the homeserver: a bad item must not leave a half-done batch.
 	const planned: Array<Planned | { error: Error }> = items.map((_item, i) => {
 		try {
-			const rooms = roomList(this.getNodeParameter('rooms', i, ''));
+			const rooms = roomList(itemParameter(this, 'rooms', i, ''));
 			if (!rooms.length)
 				throw new NodeOperationError(this.getNode(), 'Name at least one room (room ID or alias)', {
 					itemIndex: i,
 				});
 			const itemOptions = i === 0 ? options : (this.getNodeParameter('options', i, {}) as IDataObject);
 			return {
-				userId: userIdOf(this.getNodeParameter('userId', i, '')),
+				userId: userIdOf(itemParameter(this, 'userId', i, '')),
 				rooms,
 				first: 0,
 				keepMember: itemOptions.keepMembers === true,
