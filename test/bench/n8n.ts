@@ -497,10 +497,19 @@ export const n8nBench: Benchmark = {
 			// Profiling keeps the webhook runs' data (for the per-node times), which costs time itself.
 			if (profiling) (hookWorkflow.settings as Record<string, unknown>).saveDataSuccessExecution = 'all';
 			ctx.log('n8n: starting n8n with the batch-invite and webhook-auto-invite templates');
+			// n8n settings to try (e.g. N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true), space-separated NAME=value.
+			const extraEnv = Object.fromEntries(
+				(process.env.BENCH_N8N_ENV ?? '')
+					.split(/\s+/)
+					.filter((pair) => /^[A-Z0-9_]+=/.test(pair))
+					.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+			);
+			if (Object.keys(extraEnv).length) ctx.log(`n8n: with ${Object.keys(extraEnv).join(', ')}`);
 			n8n = await N8nInstance.start({
 				label: 'bench',
 				userFolder,
 				installPackage: true,
+				env: extraEnv,
 				credentials,
 				workflows: [batchWorkflow, hookWorkflow, TRIVIAL_WORKFLOW],
 			});
