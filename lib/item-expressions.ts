@@ -9,7 +9,7 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
  * per-item defaults (profile in test/bench/README.md).
  *
  * Only a small grammar is understood: `$json` paths (`.name`, `?.name`), string literals, `!`,
- * `??`, `a ? b : c`, parentheses, and text around `{{ }}` parts. Anything else — and any result
+ * `===`, `!==`, `??`, `a ? b : c`, parentheses, and text around `{{ }}` parts. Anything else — and any result
  * that is not a string, number or boolean, or a path JavaScript would throw on — returns undefined,
  * and the caller lets n8n evaluate the expression as always, so the value is the same either way.
  */
@@ -64,13 +64,25 @@ class Parser {
 	}
 
 	private coalesce(): Value | typeof BAIL {
-		let value = this.unary();
+		let value = this.equality();
 		while (value !== BAIL && this.eat('??')) {
-			const right = this.unary();
+			const right = this.equality();
 			if (right === BAIL) return BAIL;
 			value = value === THROWN ? THROWN : (value ?? right);
 		}
 		return value;
+	}
+
+	/** `a === b`, `a !== b` (binds tighter than `??` and `?:`, as in JavaScript). */
+	private equality(): Value | typeof BAIL {
+		const left = this.unary();
+		if (left === BAIL) return BAIL;
+		const negate = this.eat('!==');
+		if (!negate && !this.eat('===')) return left;
+		const right = this.unary();
+		if (right === BAIL) return BAIL;
+		if (left === THROWN || right === THROWN) return THROWN;
+		return negate ? left !== right : left === right;
 	}
 
 	private unary(): Value | typeof BAIL {

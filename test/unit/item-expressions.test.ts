@@ -28,6 +28,11 @@ describe('simple per-item expressions, computed without the expression engine', 
 		["={{ $json.matrixId ?? '' }}", invalid, ''],
 		['={{ !$json.plan.removeMember }}', attendee, true],
 		['=Order {{ $json.orderCode }}, ticket {{ $json.positionId }}', attendee, 'Order ABC12, ticket 1234'],
+		// Estimate in the batch template.
+		["={{ $json.plan.action === 'invite' ? $json.plan.room : '' }}", { plan: { action: 'invite', room: '!r:x' } }, '!r:x'],
+		["={{ $json.plan.action === 'invite' ? $json.plan.room : '' }}", { plan: { action: 'skip', room: '!r:x' } }, ''],
+		["={{ $json.plan.action !== 'invite' }}", { plan: { action: 'skip' } }, true],
+		["={{ $json.missing?.action === 'invite' ? 'yes' : 'no' }}", {}, 'no'],
 	])('%s', (raw, json, expected) => {
 		expect(simpleExpressionValue(raw, json as never)).toEqual({ value: expected });
 	});
