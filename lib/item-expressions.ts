@@ -182,3 +182,18 @@ export function itemParameter(context: IExecuteFunctions, name: string, index: n
 	}
 	return context.getNodeParameter(name, index, fallback);
 }
+
+/**
+ * `getNodeParameter(name, index)` for a collection (an Options field): each expression in it read
+ * like itemParameter; a collection with nested collections or lists is left to n8n whole.
+ */
+export function itemCollection(context: IExecuteFunctions, name: string, index: number): IDataObject {
+	const raw = context.getNodeParameter(name, index, {}, { rawExpressions: true });
+	if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return context.getNodeParameter(name, index, {}) as IDataObject;
+	const out: IDataObject = {};
+	for (const [key, value] of Object.entries(raw as IDataObject)) {
+		if (value !== null && typeof value === 'object') return context.getNodeParameter(name, index, {}) as IDataObject;
+		out[key] = typeof value === 'string' && value.startsWith('=') ? (itemParameter(context, `${name}.${key}`, index) as IDataObject[string]) : value;
+	}
+	return out;
+}

@@ -6,7 +6,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { itemParameter } from '../../../lib/item-expressions';
+import { itemCollection, itemParameter } from '../../../lib/item-expressions';
 import type { MatrixClient } from '../../../lib/matrix/client';
 import { levelOf } from '../../../lib/matrix/rooms';
 import {
@@ -203,7 +203,7 @@ export async function execute(
 	operation: string,
 ): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();
-	const options = this.getNodeParameter('options', 0, {}) as IDataObject;
+	const options = itemCollection(this, 'options', 0);
 	const resultField = String(options.resultField ?? '').trim() || 'matrix';
 	// Validate every item before touching the homeserver: a bad item must not leave a half-done batch.
 	const planned: Array<Planned | { error: Error }> = items.map((_item, i) => {
@@ -213,7 +213,7 @@ export async function execute(
 				throw new NodeOperationError(this.getNode(), 'Name at least one room (room ID or alias)', {
 					itemIndex: i,
 				});
-			const itemOptions = i === 0 ? options : (this.getNodeParameter('options', i, {}) as IDataObject);
+			const itemOptions = i === 0 ? options : itemCollection(this, 'options', i);
 			return {
 				userId: userIdOf(itemParameter(this, 'userId', i, '')),
 				rooms,
