@@ -1,4 +1,4 @@
-import type { IAuthenticateGeneric, ICredentialTestRequest, ICredentialType, Icon, INodeProperties } from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, ICredentialTestRequest, ICredentialType, IHttpRequestOptions, Icon, INodeProperties } from 'n8n-workflow';
 
 /**
  * A pretix team API token (Organizer → Teams → API tokens). It acts with the team's permissions:
@@ -36,14 +36,10 @@ export class PretixApi implements ICredentialType {
 		},
 	];
 
-	authenticate: IAuthenticateGeneric = {
-		type: 'generic',
-		properties: {
-			headers: {
-				Authorization: '=Token {{$credentials.apiToken}}',
-			},
-		},
-	};
+	/** A function: n8n's declarative form is an expression, evaluated in its isolated engine on every request. */
+	async authenticate(credentials: ICredentialDataDecryptedObject, requestOptions: IHttpRequestOptions): Promise<IHttpRequestOptions> {
+		return { ...requestOptions, headers: { ...requestOptions.headers, Authorization: `Token ${String(credentials.apiToken ?? '')}` } };
+	}
 
 	// Team tokens cannot read /api/v1/me; the organizer list is readable by every team token.
 	test: ICredentialTestRequest = {

@@ -5,6 +5,7 @@ import {
 	type MatrixFailure,
 	type MatrixOutcome,
 } from './client';
+import type { BotFacts } from './bot-facts';
 import { isValidUserId, serverNameOf } from './ids';
 import {
 	InviteScheduler,
@@ -105,6 +106,11 @@ export interface EngineOptions {
 	pacer?: AdaptivePacer | PacerOptions;
 	/** A scheduler shared between runs against the same homeserver and bot (same process). */
 	scheduler?: InviteScheduler;
+	/**
+	 * Facts about the bot shared between runs (same process, see `sharedBotFacts`): its user ID,
+	 * resolved aliases, rooms it may invite into. Invites skip those reads while they are fresh.
+	 */
+	botFacts?: BotFacts;
 	/** The homeserver's per-invitee limit (Synapse: 0.003/s, burst 5); false to not track it. */
 	perInvitee?: LimitConfig | false;
 	/** rc_message tokens per minute to leave for notices the bot posts while the run goes on. */
@@ -544,8 +550,12 @@ async function identify(
 	client: MatrixClient,
 	ctx: RunContext,
 ): Promise<{ me?: string; reason?: string }> {
+	const known = ctx.options.botFacts?.self();
+	if (known) return { me: known };
 	try {
-		return { me: await whoAmI(client, retryOptions(ctx)) };
+		const me = await whoAmI(client, retryOptions(ctx));
+		ctx.options.botFacts?.rememberSelf(me);
+		return { me };
 	} catch (error) {
 		const failure = error instanceof MatrixApiError ? error.failure : undefined;
 		// eslint-disable-next-line @n8n/community-nodes/require-node-api-error -- lib has no node: runError() maps it (CONTRIBUTING.md)
@@ -626,6 +636,28 @@ export async function inviteUsers(
 	tasks: RoomUserTask[],
 	options: EngineOptions = {},
 ): Promise<{ results: TaskResult<InviteStatus>[]; stats: RunStats }> {
+	let finished = false;
+	try {
+		const run = await inviteOnce(client, tasks, options);
+		finished = true;
+		// A room that refused the bot is read again next time (the facts were stale or never true).
+		for (const result of run.results)
+			if (result.roomId && BOT_REFUSED.has(result.reason)) options.botFacts?.forgetRoom(result.roomId);
+		return run;
+	} finally {
+		// A rejected token (or anything unexpected): nothing learned under it is trusted any more.
+		if (!finished) options.botFacts?.forgetAll();
+	}
+}
+
+/** Reasons that say the bot itself may not invite in the room. */
+const BOT_REFUSED = new Set(['botNotInRoom', 'insufficientPower', 'unknownRoom', 'roomNotFound']);
+
+async function inviteOnce(
+	client: MatrixClient,
+	tasks: RoomUserTask[],
+	options: EngineOptions,
+): Promise<{ results: TaskResult<InviteStatus>[]; stats: RunStats }> {
 	const ctx = makeContext(client, options);
 	const started = ctx.now();
 	const retry = retryOptions(ctx);
@@ -636,15 +668,19 @@ export async function inviteUsers(
 		readPowerLevels: true,
 		usersByRef: usersByRef(tasks),
 		self: me,
+		facts: options.botFacts,
+		trustBotMayInvite: true,
 	});
 	for (const room of rooms.values()) {
-		if (room.problem) continue;
+		if (room.problem || room.botMayInviteFromCache) continue;
 		if (room.members.get(me) !== 'join') room.problem = 'botNotInRoom';
 		else if (
 			room.powerLevels &&
 			levelOf(room.powerLevels, me) < requiredLevel(room.powerLevels, 'invite')
 		)
 			room.problem = 'insufficientPower';
+		// Only a full check is remembered (power levels read and sufficient), never a guess.
+		else if (room.powerLevels && room.roomId) options.botFacts?.rememberBotMayInvite(room.roomId);
 	}
 	const early = new Map<number, TaskResult<InviteStatus>>();
 	const jobsByKey = new Map<string, Job<InviteStatus>>();

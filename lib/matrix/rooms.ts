@@ -6,6 +6,7 @@ import {
 	type PowerLevels,
 } from './client';
 import { isRoomId, parseRoomRef } from './ids';
+import type { BotFacts } from './bot-facts';
 import { withRetries, type RetryOptions } from './retrying';
 
 /** Why a whole room cannot be worked on. */
@@ -26,6 +27,11 @@ export interface RoomInfo {
 	/** Set when memberships were read per user: only these users' absence from `members` means "none". */
 	checkedUsers?: Set<string>;
 	powerLevels?: RoomPowerLevels;
+	/**
+	 * The bot's membership and power were not read in this run: it was joined with the power to
+	 * invite a moment ago (BotFacts). The invite's own answer still tells if that changed.
+	 */
+	botMayInviteFromCache?: boolean;
 }
 
 export function failureIsAuth(failure: MatrixFailure): boolean {
@@ -76,6 +82,10 @@ export interface PrepareRoomsOptions {
 	usersByRef?: Map<string, Set<string>>;
 	/** The bot's own ID: always among the per-user reads (its membership decides everything). */
 	self?: string;
+	/** Facts kept across runs: resolved aliases, and (with `trustBotMayInvite`) rooms the bot may invite into. */
+	facts?: BotFacts;
+	/** Skip the bot's membership and power-level reads in rooms `facts` says it may invite into. */
+	trustBotMayInvite?: boolean;
 }
 
 /**
@@ -102,8 +112,9 @@ export async function prepareRooms(
 			continue;
 		}
 		const ref = parsed.room;
-		if (isRoomId(ref)) {
-			info.roomId = ref;
+		const knownId = isRoomId(ref) ? ref : options.facts?.roomIdOf(ref);
+		if (knownId !== undefined) {
+			info.roomId = knownId;
 		} else {
 			const resolved = await withRetries(() => client.resolveAlias(ref), retry);
 			if (!resolved.ok) {
@@ -115,6 +126,8 @@ export async function prepareRooms(
 				continue;
 			}
 			info.roomId = resolved.value.room_id;
+			if (typeof resolved.value.room_id === 'string')
+				options.facts?.rememberAlias(ref, resolved.value.room_id);
 		}
 		const known = byId.get(info.roomId);
 		if (known) {
@@ -128,16 +141,19 @@ export async function prepareRooms(
 			info.members = known.members;
 			info.checkedUsers = known.checkedUsers;
 			info.powerLevels = known.powerLevels;
+			info.botMayInviteFromCache = known.botMayInviteFromCache;
 			continue;
 		}
 		byId.set(info.roomId, info);
+		const botKnown = !!(options.trustBotMayInvite && options.facts?.botMayInvite(info.roomId));
+		if (botKnown) info.botMayInviteFromCache = true;
 		const wanted = new Set<string>();
 		for (const [otherRef, users] of options.usersByRef ?? []) {
 			if (otherRef === rawRef || rooms.get(otherRef)?.roomId === info.roomId)
 				for (const user of users) wanted.add(user);
 		}
 		if (options.usersByRef && options.self && wanted.size <= PER_USER_MEMBERSHIP_LIMIT) {
-			wanted.add(options.self);
+			if (!botKnown) wanted.add(options.self);
 			const problem = await readMembershipsOneByOne(client, info, wanted, retry);
 			if (problem) {
 				info.problem = problem;
@@ -150,7 +166,7 @@ export async function prepareRooms(
 				continue;
 			}
 		}
-		if (options.readPowerLevels) {
+		if (options.readPowerLevels && !botKnown) {
 			const levels = await readRoomPowerLevels(client, info.roomId, retry);
 			if (levels.ok) info.powerLevels = levels.value;
 			else if (failureIsAuth(levels)) throw authError(levels);

@@ -13,6 +13,7 @@ export {
 	planTickets,
 	recordTicketOutcomes,
 	summarizeTicketRun,
+	combineTicketSummaries,
 	INVALID_SCOPE,
 	UNREACHABLE_BACKOFF_MS,
 	type PlanOptions,

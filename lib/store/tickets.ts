@@ -696,6 +696,24 @@ export function summarizeTicketRun(entries: RunEntry[]): TicketRunSummary {
 	return summary;
 }
 
+/**
+ * Adds up the summaries of the chunks of one run (each from summarizeTicketRun over its own
+ * tickets; a ticket's steps never span two chunks, so counts add up exactly). Items that are not
+ * summaries are ignored.
+ */
+export function combineTicketSummaries(parts: unknown[]): TicketRunSummary {
+	const total: TicketRunSummary = { tickets: 0, invited: 0, alreadyInvited: 0, withdrawn: 0, kept: 0, pending: 0, invalid: 0, inProgress: 0, noRooms: 0, failed: 0, invalidTickets: [], failedTickets: [] };
+	const counts = ['tickets', 'invited', 'alreadyInvited', 'withdrawn', 'kept', 'pending', 'invalid', 'inProgress', 'noRooms', 'failed'] as const;
+	for (const part of parts) {
+		const summary = part as Partial<TicketRunSummary> | null;
+		if (!summary || typeof summary !== 'object' || typeof summary.tickets !== 'number' || !Array.isArray(summary.failedTickets)) continue;
+		for (const key of counts) total[key] += Number(summary[key]) || 0;
+		if (Array.isArray(summary.invalidTickets)) total.invalidTickets.push(...summary.invalidTickets);
+		total.failedTickets.push(...summary.failedTickets);
+	}
+	return total;
+}
+
 export interface SeatInput {
 	/** Ledger event key, e.g. `<organizer>/<event>`. */
 	event: unknown;

@@ -15,6 +15,7 @@
  * bots): these figures measure n8n and the package, not a server's pace (see the invite benchmark).
  */
 import { setPathSecrets } from '../harness/templates';
+import { CpuProfiler, summarizeProfile } from './cpu-profile';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
@@ -45,8 +46,8 @@ import {
 type FakePretix = Awaited<ReturnType<typeof startFakePretix>>;
 
 const ORGANIZER = 'exampleorg';
-const BATCH_EVENT = 'batch26';
 const HOOK_EVENT = 'hook26';
+const STEADY_EVENT = 'steady26';
 const LEDGER_SECRET = 'Rq4Vn8Lw2Xc6Bz1Mk7Jt3Hp9Gf5Sd0Ya';
 /** A path secret the Pretix Trigger accepts (the templates ship an empty one, which refuses to publish). */
 const WEBHOOK_SECRET = 'Bv7pQ3xN9kT2wR6zM0cJ4hL8fS1dG5yE';
@@ -255,7 +256,8 @@ async function startBareBridge(
 	hs: FakeHomeserver,
 	botToken: string,
 	roomId: string,
-): Promise<{ url: string; server: Server }> {
+): Promise<{ url: string; server: Server; roomId: string }> {
+	const target = { roomId };
 	const server = createServer((req, res) => {
 		const chunks: Buffer[] = [];
 		req.on('data', (c: Buffer) => chunks.push(c));
@@ -278,7 +280,7 @@ async function startBareBridge(
 				for (const position of order.positions) {
 					const userId = position.answers.find((a) => a.question_identifier === 'matrix')?.answer;
 					if (!userId) continue;
-					await fetch(`${hs.url}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/invite`, {
+					await fetch(`${hs.url}/_matrix/client/v3/rooms/${encodeURIComponent(target.roomId)}/invite`, {
 						method: 'POST',
 						headers: { Authorization: `Bearer ${botToken}`, 'Content-Type': 'application/json' },
 						body: JSON.stringify({ user_id: userId }),
@@ -292,15 +294,104 @@ async function startBareBridge(
 	return {
 		url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hook`,
 		server,
+		/** The room the bridge invites into (settable: the steady stream uses a room of its own). */
+		get roomId() {
+			return target.roomId;
+		},
+		set roomId(value: string) {
+			target.roomId = value;
+		},
 	};
 }
 
+/** The same invites with nothing around them: POST /invite for each user, `concurrency` in flight. */
+async function bareInvites(
+	hs: FakeHomeserver,
+	botToken: string,
+	roomId: string,
+	users: string[],
+	concurrency = 4,
+): Promise<number> {
+	const started = performance.now();
+	let next = 0;
+	await Promise.all(
+		Array.from({ length: concurrency }, async () => {
+			while (next < users.length) {
+				const userId = users[next++];
+				await fetch(`${hs.url}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/invite`, {
+					method: 'POST',
+					headers: { Authorization: `Bearer ${botToken}`, 'Content-Type': 'application/json' },
+					body: JSON.stringify({ user_id: userId }),
+				});
+			}
+		}),
+	);
+	return performance.now() - started;
+}
+
+/**
+ * Steady registrations: one `order.paid` notification every 1/rate s, in order. Returns per
+ * attendee the latency (invite at the homeserver − webhook sent) once all are invited.
+ */
+async function steadyStream(
+	pretix: FakePretix,
+	hs: FakeHomeserver,
+	roomId: string,
+	event: string,
+	generated: GeneratedOrders,
+	ratePerSecond: number,
+	timeoutMs: number,
+) {
+	const started = performance.now();
+	const deliveries: ReturnType<typeof sendPaidBurst> = [];
+	for (const [i, order] of generated.orders.entries()) {
+		const due = started + (i * 1000) / ratePerSecond;
+		const wait = due - performance.now();
+		if (wait > 0) await sleep(wait);
+		deliveries.push({
+			code: String(order.code),
+			delivery: pretix.notify('pretix.event.order.paid', { event, code: String(order.code) }).deliveries,
+		});
+	}
+	const expected = generated.attendees.filter((a) => a.active && a.kind === 'valid');
+	await waitFor(() => expected.every((a) => hs.inviteCount(roomId, a.answer!) > 0), timeoutMs);
+	await pretix.sender.idle();
+	const sentAt = firstSendTimes(deliveries);
+	const invited = inviteTimes(hs, roomId);
+	const latencies: number[] = [];
+	for (const a of expected) {
+		const at = invited.get(a.answer!);
+		const sent = sentAt.get(a.code);
+		if (at !== undefined && sent !== undefined) latencies.push(at - sent);
+	}
+	const lost = expected.filter((a) => hs.inviteCount(roomId, a.answer!) === 0).length;
+	const duplicated = expected.reduce((sum, a) => sum + Math.max(0, hs.inviteCount(roomId, a.answer!) - 1), 0);
+	return { latencies, lost, duplicated, expected: expected.length };
+}
+
+/** Comma-separated positive integers from the environment, else the default. */
+function envSizes(name: string, fallback: number[]): number[] {
+	const sizes = (process.env[name] ?? '')
+		.split(',')
+		.map((part) => Number(part.trim()))
+		.filter((n) => Number.isInteger(n) && n > 0);
+	return sizes.length ? sizes : fallback;
+}
+
+const BURST_TARGET = 1.5;
+const STEADY_TARGET_MS = 1000;
+const BATCH_RSS_TARGET = 300 * 1024 * 1024;
+
 export const n8nBench: Benchmark = {
 	name: 'n8n',
-	description: 'real n8n: peak memory of a batch invite, webhook-to-invite latency of a burst',
+	description: 'real n8n: peak memory of batch invites, webhook-to-invite latency of a burst and of steady registrations',
 	async run(ctx: BenchContext): Promise<BenchOutcome> {
-		const batchCount = envInt('BENCH_N8N_BATCH', ctx.quick ? 500 : 10_000);
+		const batchSizes = envSizes('BENCH_N8N_BATCH', ctx.quick ? [200, 500] : [1000, 10_000]).sort((a, b) => a - b);
 		const burst = envInt('BENCH_N8N_WEBHOOKS', ctx.quick ? 20 : 200);
+		const steadyRate = envInt('BENCH_N8N_STEADY_RATE', 2);
+		const steadySeconds = envInt('BENCH_N8N_STEADY_SECONDS', ctx.quick ? 10 : 60);
+		const steadyCount = Math.max(1, Math.round(steadyRate * steadySeconds));
+		const profiling = process.env.BENCH_N8N_PROFILE === '1';
 		const broken: string[] = [];
 		const rows: BenchRow[] = [];
 		if (!existsSync(path.join(N8N_RUNTIME, 'node_modules/n8n/bin/n8n'))) {
@@ -332,16 +423,22 @@ export const n8nBench: Benchmark = {
 		const hs = await startFakeHomeserver({ serverName: 'example.org' });
 		let n8n: N8nInstance | undefined;
 		let bare: Server | undefined;
+		let profiler: CpuProfiler | undefined;
 		try {
-			ctx.log(`n8n: seeding ${batchCount} batch orders and ${burst} webhook orders`);
-			const batchOrders = await seedEvent(pretix, BATCH_EVENT, batchCount, 101);
+			ctx.log(
+				`n8n: seeding batches of ${batchSizes.join(', ')}, ${burst} webhook orders, ${steadyCount} steady orders`,
+			);
+			const batches: Array<{ size: number; slug: string; orders: GeneratedOrders; room?: string }> = [];
+			for (const [i, size] of batchSizes.entries())
+				batches.push({ size, slug: `batch${i + 1}x${size}`, orders: await seedEvent(pretix, `batch${i + 1}x${size}`, size, 101 + i) });
 			const hookOrders = await seedEvent(pretix, HOOK_EVENT, burst, 202);
+			const steadyOrders = await seedEvent(pretix, STEADY_EVENT, steadyCount, 303);
 			const bot = hs.createUser('eventbot');
 			hs.exemptFromRateLimits(bot.userId);
 			const organizer = hs.createUser('organizer');
-			// Both events' generated IDs (@userN:example.org) overlap: each account is created once.
+			// The events' generated IDs (@userN:example.org) overlap: each account is created once.
 			for (const userId of new Set(
-				[...batchOrders.attendees, ...hookOrders.attendees].map((a) => a.answer),
+				[...batches.flatMap((b) => b.orders.attendees), ...hookOrders.attendees, ...steadyOrders.attendees].map((a) => a.answer),
 			))
 				if (userId) hs.createUser(userId);
 			const room = (name: string) =>
@@ -356,9 +453,11 @@ export const n8nBench: Benchmark = {
 					},
 				});
 			const organizersRoom = room('Organizers');
-			const batchRoom = room('Batch attendees');
+			for (const batch of batches) batch.room = room(`Batch attendees (${batch.size})`);
 			const hookRoom = room('Webhook attendees');
 			const floorRoom = room('Floor attendees');
+			const steadyRoom = room('Steady attendees');
+			const steadyFloorRoom = room('Steady floor attendees');
 
 			// The room mappings, written where the embedded store of this n8n will find them.
 			mkdirSync(path.join(REPO_ROOT, '.tmp'), { recursive: true });
@@ -368,8 +467,9 @@ export const n8nBench: Benchmark = {
 			const backend = new SqliteBackend({ path: ledgerFile });
 			await backend.init();
 			const ledger = new Ledger(backend, { secret: LEDGER_SECRET });
-			await ledger.setMapping({ event: `${ORGANIZER}/${BATCH_EVENT}`, room: batchRoom });
+			for (const batch of batches) await ledger.setMapping({ event: `${ORGANIZER}/${batch.slug}`, room: batch.room! });
 			await ledger.setMapping({ event: `${ORGANIZER}/${HOOK_EVENT}`, room: hookRoom });
+			await ledger.setMapping({ event: `${ORGANIZER}/${STEADY_EVENT}`, room: steadyRoom });
 			await ledger.close();
 
 			const credentials: CredentialImport[] = [
@@ -394,11 +494,22 @@ export const n8nBench: Benchmark = {
 			];
 			const batchWorkflow = loadTemplate('batch-invite.json', organizersRoom);
 			const hookWorkflow = loadTemplate('webhook-auto-invite.json', organizersRoom);
+			// Profiling keeps the webhook runs' data (for the per-node times), which costs time itself.
+			if (profiling) (hookWorkflow.settings as Record<string, unknown>).saveDataSuccessExecution = 'all';
 			ctx.log('n8n: starting n8n with the batch-invite and webhook-auto-invite templates');
+			// n8n settings to try (e.g. N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true), space-separated NAME=value.
+			const extraEnv = Object.fromEntries(
+				(process.env.BENCH_N8N_ENV ?? '')
+					.split(/\s+/)
+					.filter((pair) => /^[A-Z0-9_]+=/.test(pair))
+					.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+			);
+			if (Object.keys(extraEnv).length) ctx.log(`n8n: with ${Object.keys(extraEnv).join(', ')}`);
 			n8n = await N8nInstance.start({
 				label: 'bench',
 				userFolder,
 				installPackage: true,
+				env: extraEnv,
 				credentials,
 				workflows: [batchWorkflow, hookWorkflow, TRIVIAL_WORKFLOW],
 			});
@@ -409,62 +520,71 @@ export const n8nBench: Benchmark = {
 			if (!synced) throw new Error('the Matrix Command Trigger never synced');
 			await sleep(2000);
 			const idle = procStatus(pid);
-
-			// 1. Batch invite: peak memory.
-			ctx.log(`n8n: !batchinvite for ${batchCount} attendees`);
-			const botReplies = () =>
-				hs.timeline(batchRoom, 'm.room.message').filter((e) => e.sender === bot.userId);
-			let sampledPeak = idle.rss;
-			const started = performance.now();
-			hs.say(organizer.userId, batchRoom, '!batchinvite');
-			const replied = await waitFor(
-				() => {
-					sampledPeak = Math.max(sampledPeak, procStatus(pid).rss);
-					return botReplies().length > 0;
-				},
-				Math.max(600_000, batchCount * 120),
-				500,
-			);
-			const batchMs = performance.now() - started;
-			const after = procStatus(pid);
-			const reply = String(botReplies()[0]?.content.body ?? '');
-			const batchUsers = batchOrders.attendees
-				.filter((a) => a.active && a.kind === 'valid')
-				.map((a) => a.answer!);
-			const batchLost = batchUsers.filter((u) => hs.inviteCount(batchRoom, u) === 0).length;
-			const batchDup = batchUsers.reduce(
-				(sum, u) => sum + Math.max(0, hs.inviteCount(batchRoom, u) - 1),
-				0,
-			);
-			if (!replied) broken.push(`n8n batch: no summary reply within the time limit`);
-			else if (!/Batch invite finished/.test(reply))
-				broken.push(`n8n batch: unexpected reply: ${reply.slice(0, 160)}`);
-			if (batchLost)
-				broken.push(
-					`n8n batch: ${batchLost} of ${batchUsers.length} attendees not invited (counted at the homeserver)`,
-				);
-			if (batchDup) broken.push(`n8n batch: ${batchDup} duplicate invites`);
 			const bench = 'real n8n (templates)';
-			rows.push(
-				{
-					bench,
-					what: `batch ${batchCount}: peak RSS (VmHWM)`,
-					figure: mib(after.hwm),
-					floor: mib(idle.hwm),
-					ratio: times(after.hwm / idle.hwm),
-					target: '',
-					note: `floor: same process idle; +${mib(after.hwm - idle.hwm)}; RSS now ${mib(after.rss)}`,
-				},
-				{
-					bench,
-					what: `batch ${batchCount}: command → reply`,
-					figure: seconds(batchMs),
-					floor: '',
-					ratio: '',
-					target: '',
-					note: `invited ${batchUsers.length - batchLost}/${batchUsers.length}, dup ${batchDup}`,
-				},
-			);
+
+			// 1. Batch invites, smallest first (VmHWM only grows): peak memory and wall time.
+			for (const batch of batches) {
+				const batchRoom = batch.room!;
+				ctx.log(`n8n: !batchinvite for ${batch.size} attendees`);
+				const botReplies = () =>
+					hs.timeline(batchRoom, 'm.room.message').filter((e) => e.sender === bot.userId);
+				let sampledPeak = idle.rss;
+				const started = performance.now();
+				hs.say(organizer.userId, batchRoom, '!batchinvite');
+				const replied = await waitFor(
+					() => {
+						sampledPeak = Math.max(sampledPeak, procStatus(pid).rss);
+						return botReplies().some((e) => /Batch invite finished/.test(String(e.content.body ?? '')));
+					},
+					Math.max(600_000, batch.size * 120),
+					500,
+				);
+				const batchMs = performance.now() - started;
+				const after = procStatus(pid);
+				const reply = String(botReplies().find((e) => /Batch invite finished/.test(String(e.content.body ?? '')))?.content.body ?? botReplies()[0]?.content.body ?? '');
+				const batchUsers = batch.orders.attendees
+					.filter((a) => a.active && a.kind === 'valid')
+					.map((a) => a.answer!);
+				const batchLost = batchUsers.filter((u) => hs.inviteCount(batchRoom, u) === 0).length;
+				const batchDup = batchUsers.reduce(
+					(sum, u) => sum + Math.max(0, hs.inviteCount(batchRoom, u) - 1),
+					0,
+				);
+				if (!replied) broken.push(`n8n batch ${batch.size}: no summary reply within the time limit`);
+				else if (!/Batch invite finished/.test(reply))
+					broken.push(`n8n batch ${batch.size}: unexpected reply: ${reply.slice(0, 200)}`);
+				else if (Number(/(\d+) invited/.exec(reply)?.[1]) !== batchUsers.length)
+					broken.push(`n8n batch ${batch.size}: the summary does not count ${batchUsers.length} invited: ${reply.slice(0, 200)}`);
+				if (batchLost)
+					broken.push(
+						`n8n batch ${batch.size}: ${batchLost} of ${batchUsers.length} attendees not invited (counted at the homeserver)`,
+					);
+				if (batchDup) broken.push(`n8n batch ${batch.size}: ${batchDup} duplicate invites`);
+				// The floor: the same invites straight from a loop (4 in flight, as Matrix Invite), fresh room.
+				const floorBatchRoom = room(`Batch floor (${batch.size})`);
+				const floorMs = await bareInvites(hs, bot.accessToken, floorBatchRoom, batchUsers);
+				const growth = after.hwm - idle.hwm;
+				rows.push(
+					{
+						bench,
+						what: `batch ${batch.size}: peak RSS growth (VmHWM − idle)`,
+						figure: mib(growth),
+						floor: mib(0),
+						ratio: '',
+						target: `≤ ${mib(BATCH_RSS_TARGET)}`,
+						note: `VmHWM ${mib(after.hwm)}, idle ${mib(idle.hwm)}; sampled RSS peak ${mib(sampledPeak)}, RSS now ${mib(after.rss)}`,
+					},
+					{
+						bench,
+						what: `batch ${batch.size}: command → reply`,
+						figure: seconds(batchMs),
+						floor: seconds(floorMs),
+						ratio: times(batchMs / floorMs),
+						target: '',
+						note: `invited ${batchUsers.length - batchLost}/${batchUsers.length}, duplicated ${batchDup}; floor: the same invites from a bare loop, 4 in flight`,
+					},
+				);
+			}
 
 			// 2. Webhook burst: latency.
 			ctx.log(`n8n: burst of ${burst} order.paid webhooks`);
@@ -472,9 +592,14 @@ export const n8nBench: Benchmark = {
 				target_url: n8n.webhookUrl(webhookPath(hookWorkflow)),
 				action_types: ['pretix.event.order.paid'],
 				all_events: false,
-				limit_events: [HOOK_EVENT],
+				limit_events: [HOOK_EVENT, STEADY_EVENT],
 			});
+			if (profiling) {
+				profiler = await CpuProfiler.attach(pid);
+				await profiler.start();
+			}
 			const viaN8n = await webhookBurst(pretix, hs, hookRoom, hookOrders, 300_000);
+			if (profiler) ctx.log(`n8n: webhook burst: ${summarizeProfile(await profiler.stop())}`);
 			hook.enabled = false;
 			// Read before anything else asks n8n for execution data (that costs memory too).
 			const peak = procStatus(pid);
@@ -483,9 +608,10 @@ export const n8nBench: Benchmark = {
 					`n8n webhooks: ${viaN8n.lost} of ${viaN8n.expected} attendees not invited (counted at the homeserver)`,
 				);
 			if (viaN8n.duplicated) broken.push(`n8n webhooks: ${viaN8n.duplicated} duplicate invites`);
-			ctx.log(
-				`n8n: webhook executions: ${await nodeTimes(n8n, hookWorkflow.id, viaN8n.burstStart)}`,
-			);
+			if (profiling)
+				ctx.log(
+					`n8n: webhook executions: ${await nodeTimes(n8n, hookWorkflow.id, viaN8n.burstStart)}`,
+				);
 
 			ctx.log('n8n: the same burst into a trivial n8n Webhook workflow (n8n alone)');
 			const n8nHook = pretix.addWebhook({
@@ -494,19 +620,40 @@ export const n8nBench: Benchmark = {
 				all_events: false,
 				limit_events: [HOOK_EVENT],
 			});
+			if (profiler) await profiler.start();
 			const n8nAlone = await trivialBurst(pretix, n8n, hookOrders, 300_000);
+			if (profiler) ctx.log(`n8n: trivial burst: ${summarizeProfile(await profiler.stop())}`);
 			n8nHook.enabled = false;
 
 			ctx.log('n8n: the same burst through the bare bridge (floor)');
 			const bridge = await startBareBridge(pretix, hs, bot.accessToken, floorRoom);
 			bare = bridge.server;
-			pretix.addWebhook({
+			const bareHook = pretix.addWebhook({
 				target_url: bridge.url,
 				action_types: ['pretix.event.order.paid'],
 				all_events: false,
 				limit_events: [HOOK_EVENT],
 			});
 			const viaBare = await webhookBurst(pretix, hs, floorRoom, hookOrders, 120_000);
+			bareHook.enabled = false;
+
+			// 3. Steady registrations: the template and the bare bridge, one after the other.
+			ctx.log(`n8n: steady registrations, ${steadyRate}/s for ${steadySeconds} s, into the template`);
+			hook.enabled = true;
+			const steadyN8n = await steadyStream(pretix, hs, steadyRoom, STEADY_EVENT, steadyOrders, steadyRate, 300_000);
+			hook.enabled = false;
+			if (steadyN8n.lost) broken.push(`n8n steady: ${steadyN8n.lost} of ${steadyN8n.expected} attendees not invited`);
+			if (steadyN8n.duplicated) broken.push(`n8n steady: ${steadyN8n.duplicated} duplicate invites`);
+			ctx.log('n8n: the same steady registrations through the bare bridge (floor)');
+			bridge.roomId = steadyFloorRoom;
+			pretix.addWebhook({
+				target_url: bridge.url,
+				action_types: ['pretix.event.order.paid'],
+				all_events: false,
+				limit_events: [STEADY_EVENT],
+			});
+			const steadyBare = await steadyStream(pretix, hs, steadyFloorRoom, STEADY_EVENT, steadyOrders, steadyRate, 120_000);
+
 			const p = (s: number[], q: number) => percentile(s, q);
 			const latencyRow = (what: string, samples: number[], q: number, note: string): BenchRow => ({
 				bench,
@@ -517,18 +664,27 @@ export const n8nBench: Benchmark = {
 				target: '',
 				note,
 			});
+			const versusN8n = (q: number): BenchRow => ({
+				bench,
+				what: `${burst} webhooks: package ÷ n8n alone p${q}`,
+				figure: seconds(p(viaN8n.latencies, q)),
+				floor: seconds(p(n8nAlone, q)),
+				ratio: times(p(viaN8n.latencies, q) / p(n8nAlone, q)),
+				target: `≤ ${BURST_TARGET.toFixed(1)}×`,
+				note: 'floor here: the same burst into a one-node n8n Webhook workflow',
+			});
 			rows.push(
 				latencyRow(
 					`${burst} webhooks → invite: latency`,
 					viaN8n.latencies,
 					50,
-					'sent by pretix → invite at the homeserver',
+					'sent by pretix → invite at the homeserver; floor: bare node:http bridge',
 				),
 				latencyRow(
 					`${burst} webhooks → invite: latency`,
 					viaN8n.latencies,
 					95,
-					`max ${seconds(Math.max(...viaN8n.latencies))}; floor: bare node:http bridge`,
+					`max ${seconds(Math.max(...viaN8n.latencies))}`,
 				),
 				latencyRow(
 					`${burst} webhooks, n8n alone: latency`,
@@ -542,6 +698,8 @@ export const n8nBench: Benchmark = {
 					95,
 					`${n8nAlone.length} executions matched`,
 				),
+				versusN8n(50),
+				versusN8n(95),
 				{
 					bench,
 					what: `${burst} webhooks: lost / duplicated`,
@@ -553,16 +711,26 @@ export const n8nBench: Benchmark = {
 				},
 				{
 					bench,
-					what: 'peak RSS (VmHWM) after batch + burst',
+					what: `steady ${steadyRate}/s for ${steadySeconds} s → invite: latency p95`,
+					figure: seconds(p(steadyN8n.latencies, 95)),
+					floor: seconds(p(steadyBare.latencies, 95)),
+					ratio: times(p(steadyN8n.latencies, 95) / p(steadyBare.latencies, 95)),
+					target: `< ${seconds(STEADY_TARGET_MS)}`,
+					note: `p50 ${seconds(p(steadyN8n.latencies, 50))} (bridge ${seconds(p(steadyBare.latencies, 50))}); ${steadyN8n.expected} attendees, lost ${steadyN8n.lost}, duplicated ${steadyN8n.duplicated}; floor: bare bridge`,
+				},
+				{
+					bench,
+					what: 'peak RSS (VmHWM) after batches + burst',
 					figure: mib(peak.hwm),
 					floor: mib(idle.hwm),
 					ratio: times(peak.hwm / idle.hwm),
 					target: '',
-					note: `RSS right after the burst ${mib(peak.rss)}; sampled during the batch ${mib(sampledPeak)}`,
+					note: `RSS right after the burst ${mib(peak.rss)}`,
 				},
 			);
 			return { rows, broken };
 		} finally {
+			profiler?.close();
 			bare?.close();
 			await n8n?.destroy();
 			await pretix.stop();

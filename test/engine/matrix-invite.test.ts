@@ -94,6 +94,32 @@ describe('Matrix Invite node', () => {
 		expect(hs.countRequests({ path: /\/members$/ })).toBe(0);
 	});
 
+	test('webhook runs one after another (one attendee each) share what they learned about the bot: one whoami, one alias lookup, one power-level read; a new token starts afresh', async () => {
+		for (let i = 0; i < 4; i++) hs.createUser(`guest${i}`);
+		const invite = (userId: string, credentials = creds) =>
+			runWorkflow({
+				workflow: node({ operation: 'invite', rooms: '#attendees:localhost', userId: '={{ $json.matrixId }}' }),
+				credentials,
+				input: [{ matrixId: userId }],
+			});
+		for (let i = 0; i < 3; i++) {
+			const run = await invite(`@guest${i}:localhost`);
+			expect(run.output('Matrix')[0].matrix).toMatchObject({ status: 'invited' });
+		}
+		expect(hs.countRequests({ path: /\/account\/whoami$/ })).toBe(1);
+		expect(hs.countRequests({ path: /\/directory\/room\// })).toBe(1);
+		expect(hs.countRequests({ path: /\/state\/m\.room\.power_levels/ })).toBe(1);
+		// Another token is another bot: nothing learned under the old one is used.
+		const other = hs.createUser('otherbot');
+		hs.setMembership(roomId, other.userId, 'join');
+		const fresh = await invite('@guest3:localhost', { matrixBotApi: { ...creds.matrixBotApi, accessToken: other.accessToken } });
+		expect(fresh.output('Matrix')[0].matrix).toMatchObject({ status: 'invited' });
+		expect(hs.countRequests({ path: /\/account\/whoami$/ })).toBe(2);
+		const invitedBy = hs.timeline(roomId, 'm.room.member').find((e) => e.state_key === '@guest3:localhost')?.sender;
+		expect(invitedBy).toBe(other.userId);
+		for (let i = 0; i < 4; i++) expect(hs.inviteCount(roomId, `@guest${i}:localhost`)).toBe(1);
+	});
+
 	test("invite under an unknown rate limit through n8n's HTTP stack (Homeserver Limits: learn): everyone invited once, 429s honoured", async () => {
 		// Not Synapse's defaults: 20 invites/s, burst 5, and no rc_message.
 		hs.setRateLimits({

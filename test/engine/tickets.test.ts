@@ -120,6 +120,33 @@ describe('tickets through the engine', () => {
 		expect(membership(room)).toMatchObject({ [BOB]: 'none', [OUTSIDER]: 'none', [MALLORY]: 'invite' });
 	});
 
+	test('a batch in chunks (a Summary per chunk, then Add Up Chunk Summaries) counts what one Summary over every ticket counts', async () => {
+		const tickets = [attendee(1, 'granted', ALICE), attendee(2, 'granted', 'not an id'), attendee(3, 'pending', BOB), attendee(4, 'granted', FRANK), attendee(5, 'revoked', null), attendee(6, 'granted', MALLORY)];
+		const withSummary = (name: string, parameters: IDataObject): WorkflowJson => {
+			const workflow = pipeline(organizers);
+			workflow.nodes.push({ id: randomUUID(), name, type: `${PACKAGE_NAME}.dedupeStore`, typeVersion: 1, position: [0, 0], parameters: { resource: 'ticket', operation: 'summarize', ...parameters } as never, credentials: { dedupeStoreApi: { id: 'c', name: 'c' } } });
+			workflow.connections.Record = { main: [[{ node: name, type: 'main' as never, index: 0 }]] };
+			return workflow;
+		};
+		const chunks = [];
+		for (const chunk of [tickets.slice(0, 4), tickets.slice(4)]) {
+			const result = await runWorkflow({ workflow: withSummary('Chunk summary', {}), credentials, input: chunk });
+			expect(result.status).toBe('success');
+			chunks.push(...result.output('Chunk summary'));
+		}
+		const addUp = await runWorkflow({
+			workflow: { nodes: [{ id: randomUUID(), name: 'Summary', type: `${PACKAGE_NAME}.dedupeStore`, typeVersion: 1, position: [0, 0], parameters: { resource: 'ticket', operation: 'summarize', addUp: true } as never, credentials: { dedupeStoreApi: { id: 'c', name: 'c' } } }], connections: {}, settings: { executionOrder: 'v1' } },
+			credentials,
+			// The event list reaches Summary too (All done): it is not a summary and is ignored.
+			input: [{ event: 'exampleorg/summit26' }, ...chunks],
+		});
+		const total = addUp.output('Summary');
+		expect(total).toHaveLength(1);
+		expect(total[0]).toMatchObject({ tickets: 6, invited: 3, pending: 1, invalid: 1, failed: 0 });
+		expect((total[0].invalidTickets as IDataObject[]).map((t) => t.orderCode)).toEqual(['ORD2']);
+		for (const id of [ALICE, FRANK, MALLORY]) expect(hs.inviteCount(room, id)).toBe(1);
+	});
+
 	test('a stranger\'s unpaid order naming a real attendee removes nobody; its cancellation neither (case 1)', async () => {
 		await run([attendee(1, 'granted', ALICE)]);
 		hs.setMembership(room, ALICE, 'join');

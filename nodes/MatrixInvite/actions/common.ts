@@ -1,22 +1,42 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
+import { createHash } from 'node:crypto';
+
 import { n8nTransport } from '../../../lib/http/n8n-transport';
+import { sharedBotFacts, type BotFacts } from '../../../lib/matrix/bot-facts';
 import { MatrixApiError, MatrixClient } from '../../../lib/matrix/client';
+
+/** Per client: a hash of the credential it was made from (a changed token is another bot). */
+const credentialHashes = new WeakMap<MatrixClient, string>();
 
 export async function matrixClientFor(context: IExecuteFunctions): Promise<MatrixClient> {
 	const credentials = await context.getCredentials('matrixBotApi');
 	try {
-		return new MatrixClient(
+		const client = new MatrixClient(
 			String(credentials.homeserverUrl ?? ''),
 			n8nTransport(context, 'matrixBotApi'),
 		);
+		const sorted = Object.keys(credentials)
+			.sort()
+			.map((key) => [key, credentials[key]]);
+		credentialHashes.set(client, createHash('sha256').update(JSON.stringify(sorted)).digest('hex'));
+		return client;
 	} catch (error) {
 		throw new NodeOperationError(
 			context.getNode(),
 			`The Matrix Bot API credential is not usable: ${(error as Error).message}`,
 		);
 	}
+}
+
+/**
+ * What runs of this process with the same bot credential have learned about the bot and its rooms
+ * (lib/matrix/bot-facts.ts): keyed by a hash of the whole credential, so a new token starts afresh.
+ */
+export function botFactsFor(client: MatrixClient): BotFacts | undefined {
+	const hash = credentialHashes.get(client);
+	return hash ? sharedBotFacts(`${hash}\u0000${client.homeserverUrl}`) : undefined;
 }
 
 /** A room list parameter: an array from an expression, or IDs/aliases separated by commas, spaces or lines. */

@@ -1,5 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
+import { itemParameter } from '../../../lib/item-expressions';
 import { inviteFloor } from '../../../lib/matrix/pacer';
 import { roomList, userIdOf } from './common';
 
@@ -60,8 +61,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const perPerson = new Map<string, number>();
 	let invites = 0;
 	items.forEach((_item, i) => {
-		const user = userIdOf(this.getNodeParameter('userId', i, ''));
-		for (const room of roomList(this.getNodeParameter('rooms', i, ''))) {
+		const user = userIdOf(itemParameter(this, 'userId', i, ''));
+		for (const room of roomList(itemParameter(this, 'rooms', i, ''))) {
 			invites++;
 			perRoom.set(room, (perRoom.get(room) ?? 0) + 1);
 			perPerson.set(user, (perPerson.get(user) ?? 0) + 1);

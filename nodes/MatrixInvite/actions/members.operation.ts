@@ -6,6 +6,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { itemCollection, itemParameter } from '../../../lib/item-expressions';
 import type { MatrixClient } from '../../../lib/matrix/client';
 import { levelOf } from '../../../lib/matrix/rooms';
 import {
@@ -17,6 +18,7 @@ import {
 	type RoomUserTask,
 } from '../../../lib/matrix/invite-engine';
 import {
+	botFactsFor,
 	optionNumber,
 	resultFieldOption,
 	roomList,
@@ -201,19 +203,19 @@ export async function execute(
 	operation: string,
 ): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();
-	const options = this.getNodeParameter('options', 0, {}) as IDataObject;
+	const options = itemCollection(this, 'options', 0);
 	const resultField = String(options.resultField ?? '').trim() || 'matrix';
 	// Validate every item before touching the homeserver: a bad item must not leave a half-done batch.
 	const planned: Array<Planned | { error: Error }> = items.map((_item, i) => {
 		try {
-			const rooms = roomList(this.getNodeParameter('rooms', i, ''));
+			const rooms = roomList(itemParameter(this, 'rooms', i, ''));
 			if (!rooms.length)
 				throw new NodeOperationError(this.getNode(), 'Name at least one room (room ID or alias)', {
 					itemIndex: i,
 				});
-			const itemOptions = i === 0 ? options : (this.getNodeParameter('options', i, {}) as IDataObject);
+			const itemOptions = i === 0 ? options : itemCollection(this, 'options', i);
 			return {
-				userId: userIdOf(this.getNodeParameter('userId', i, '')),
+				userId: userIdOf(itemParameter(this, 'userId', i, '')),
 				rooms,
 				first: 0,
 				keepMember: itemOptions.keepMembers === true,
@@ -274,7 +276,8 @@ export async function execute(
 	try {
 		if (!tasks.length) results = [];
 		else if (operation === 'invite')
-			results = (await inviteUsers(client, tasks, engineOptions)).results;
+			results = (await inviteUsers(client, tasks, { ...engineOptions, botFacts: botFactsFor(client) }))
+				.results;
 		else if (operation === 'revoke') {
 			// "Keep Joined Members" and "Revoke From Restricted Child Rooms" may differ per item: one
 			// engine run per combination, results back in order.

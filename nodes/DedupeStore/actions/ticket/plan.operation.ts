@@ -7,6 +7,7 @@ import {
 	type TicketInput,
 	type TicketStep,
 } from '../../../../lib/store';
+import { itemParameter } from '../../../../lib/item-expressions';
 import { errorItem, show, toNodeError } from '../common';
 
 const ops = ['plan'];
@@ -114,7 +115,8 @@ export async function execute(this: IExecuteFunctions, ledger: Ledger, items: IN
 	const inputs: Array<{ index: number; input: TicketInput }> = [];
 	for (let i = 0; i < items.length; i++) {
 		try {
-			const param = (name: string) => this.getNodeParameter(name, i, '');
+			// Twelve per-item expressions: the defaults' simple shapes are computed without n8n's engine.
+			const param = (name: string) => itemParameter(this, name, i, '');
 			const event = param('event');
 			const access = param('access');
 			inputs.push({

@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { summarizeTicketRun, type Ledger, type TicketStep } from '../../../../lib/store';
+import { combineTicketSummaries, summarizeTicketRun, type Ledger, type TicketStep } from '../../../../lib/store';
 import { show } from '../common';
 
 const ops = ['summarize'];
@@ -22,6 +22,15 @@ export const description: INodeProperties[] = [
 		description: 'Field where Record put what it recorded',
 		displayOptions: show('ticket', ops),
 	},
+	{
+		displayName: 'Add Up Chunk Summaries',
+		name: 'addUp',
+		type: 'boolean',
+		default: false,
+		description:
+			'Whether the items are summaries of chunks of one run (e.g. one per sub-workflow call of a batch) to add up into one, instead of the tickets themselves; other items are ignored',
+		displayOptions: show('ticket', ops),
+	},
 ];
 
 /**
@@ -30,6 +39,10 @@ export const description: INodeProperties[] = [
  * unusable Matrix ID or a failure. Always one item, also for an empty run.
  */
 export async function execute(this: IExecuteFunctions, _ledger: Ledger, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
+	if (this.getNodeParameter('addUp', 0, false) === true) {
+		const total = combineTicketSummaries(items.map((item) => item.json));
+		return [[{ json: total as unknown as IDataObject, pairedItem: items.map((_item, i) => ({ item: i })) }]];
+	}
 	const planField = String(this.getNodeParameter('planField', 0, 'plan') ?? '').trim() || 'plan';
 	const recordField = String(this.getNodeParameter('recordField', 0, 'dedupe') ?? '').trim() || 'dedupe';
 	const summary = summarizeTicketRun(
