@@ -81,6 +81,21 @@ export function optionNumber(
 }
 
 /** Every operation writes its result into one field of the item; its name is an option. */
+/** The Options entry of the room operations that retry rate limits and server errors for a while. */
+export const timeBudgetOption = (defaultSeconds: number): INodeProperties => ({
+	displayName: 'Time Budget (Seconds)',
+	name: 'budgetSeconds',
+	type: 'number',
+	typeOptions: { minValue: 1, maxValue: 3600 },
+	default: defaultSeconds,
+	description: 'How long to keep retrying rate limits and server errors',
+});
+
+/** The deadline of a room operation's retries, from its Time Budget option. */
+export const retryDeadline = (options: IDataObject, defaultSeconds: number) => ({
+	deadline: Date.now() + optionNumber(options, 'budgetSeconds', defaultSeconds, 1, 3600) * 1000,
+});
+
 export const resultFieldOption: INodeProperties = {
 	displayName: 'Result Field',
 	name: 'resultField',

@@ -8,7 +8,7 @@ import {
 	type PreflightVerdict,
 } from '../../../lib/matrix/preflight';
 import { whoAmI, type RoomProblem } from '../../../lib/matrix/rooms';
-import { optionNumber, roomList, runError } from './common';
+import { optionNumber, retryDeadline, roomList, runError, timeBudgetOption } from './common';
 
 const show = { show: { operation: ['preflight'] } };
 
@@ -40,14 +40,7 @@ export const description: INodeProperties[] = [
 				description:
 					"People to invite into each room: every output item then gets an \"eta\" — how long the invites take at Synapse's default limits. 0: no estimate.",
 			},
-			{
-				displayName: 'Time Budget (Seconds)',
-				name: 'budgetSeconds',
-				type: 'number',
-				typeOptions: { minValue: 1, maxValue: 3600 },
-				default: 60,
-				description: 'How long to keep retrying rate limits and server errors',
-			},
+			timeBudgetOption(60),
 		],
 	},
 ];
@@ -67,7 +60,7 @@ export async function execute(
 	for (let i = 0; i < items.length; i++) {
 		try {
 			const options = this.getNodeParameter('preflightOptions', i, {}) as IDataObject;
-			const retry = { deadline: Date.now() + optionNumber(options, 'budgetSeconds', 60, 1, 3600) * 1000 };
+			const retry = retryDeadline(options, 60);
 			const rooms = roomList(this.getNodeParameter('rooms', i, ''));
 			if (rooms.length) bot ??= await whoAmI(client, retry);
 			const verdicts: PreflightVerdict[] = [];

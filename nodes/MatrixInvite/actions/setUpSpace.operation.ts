@@ -3,7 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 import type { MatrixClient } from '../../../lib/matrix/client';
 import { whoAmI } from '../../../lib/matrix/rooms';
 import { setUpSpace, spaceSetupLines } from '../../../lib/matrix/spaces';
-import { optionNumber, roomList, runError, userIdOf } from './common';
+import { retryDeadline, roomList, runError, timeBudgetOption, userIdOf } from './common';
 
 const show = { show: { resource: ['room'], operation: ['setUpSpace'] } };
 
@@ -53,14 +53,7 @@ export const description: INodeProperties[] = [
 				description:
 					"Whether to switch each child room's join rule to restricted to the space (where the bot has the power), so members of the space join without another invite",
 			},
-			{
-				displayName: 'Time Budget (Seconds)',
-				name: 'budgetSeconds',
-				type: 'number',
-				typeOptions: { minValue: 1, maxValue: 3600 },
-				default: 60,
-				description: 'How long to keep retrying rate limits and server errors',
-			},
+			timeBudgetOption(60),
 		],
 	},
 ];
@@ -79,7 +72,7 @@ export async function execute(
 	for (let i = 0; i < items.length; i++) {
 		try {
 			const options = this.getNodeParameter('spaceOptions', i, {}) as IDataObject;
-			const retry = { deadline: Date.now() + optionNumber(options, 'budgetSeconds', 60, 1, 3600) * 1000 };
+			const retry = retryDeadline(options, 60);
 			bot ??= await whoAmI(client, retry);
 			const onBehalfOf = userIdOf(options.onBehalfOf);
 			const setup = await setUpSpace(client, userIdOf(this.getNodeParameter('space', i, '')), roomList(this.getNodeParameter('childRooms', i, '')), {
