@@ -9,16 +9,7 @@ import type * as Sdk from 'matrix-js-sdk';
 
 import { processIndexedDb } from '../../../lib/matrix/crypto-store';
 
-const quiet = {
-	trace() {},
-	debug() {},
-	info() {},
-	warn() {},
-	error() {},
-	getChild() {
-		return quiet;
-	},
-};
+import { quietLogger as quiet } from '../../../lib/matrix/listener';
 
 let counter = 0;
 

@@ -5,16 +5,7 @@
 import * as sdk from 'matrix-js-sdk';
 import { startFakeHomeserver, type FakeHomeserver } from './index';
 
-const quiet = {
-	trace() {},
-	debug() {},
-	info() {},
-	warn() {},
-	error() {},
-	getChild() {
-		return quiet;
-	},
-};
+import { quietLogger as quiet } from '../../../lib/matrix/listener';
 
 describe('matrix-js-sdk against the fake homeserver', () => {
 	let hs: FakeHomeserver;
