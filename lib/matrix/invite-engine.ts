@@ -131,7 +131,8 @@ export interface EngineOptions {
 
 type Verdict<S extends string> =
 	| { kind: 'done'; status: S; reason: string }
-	| { kind: 'retry' }
+	/** remoteSuspect: a 5xx on inviting a remote user that may be that user's server, or ours. */
+	| { kind: 'retry'; remoteSuspect?: boolean }
 	| { kind: 'rateLimited'; waitMs: number; precise: boolean }
 	/** The bot may not act in this room at all: settle every remaining task of the room. */
 	| { kind: 'roomBlocked'; reason: RoomProblem | 'unknownRoom' };
@@ -145,6 +146,8 @@ interface Job<S extends string> {
 	notBefore: number;
 	attempts: number;
 	failures: number;
+	/** When this job's first 5xx or network failure came (ctx.now()), to tell whose fault it was. */
+	firstFailureAt?: number;
 	result?: TaskResult<S>;
 }
 
@@ -173,10 +176,15 @@ export function classifyInviteFailure(
 			precise: failure.retryAfterPrecise ?? false,
 		};
 	if (status >= 500) {
-		// Any 5xx on inviting a remote user means that user's server can't be reached (§3.2 notes).
-		if (serverNameOf(userId) !== ownServer)
+		if (serverNameOf(userId) === ownServer) return { kind: 'retry' };
+		// Synapse's own word that the invitee's server can't be reached: a 502 with its JSON error
+		// ("Can't connect to server …", §3.2 table). Backed off for an hour at once.
+		if (status === 502 && serverError)
 			return { kind: 'done', status: 'serverUnreachable', reason: 'remoteServerUnreachable' };
-		return { kind: 'retry' };
+		// Any other 5xx (older Synapse's 500 for an unreachable remote, §3.2 notes, but just as well
+		// our own homeserver's passing fault or a proxy's 502) is retried like any 5xx; only when the
+		// retries run out while our homeserver kept answering is the remote server held unreachable.
+		return { kind: 'retry', remoteSuspect: true };
 	}
 	if (status === 400)
 		return {
@@ -268,7 +276,11 @@ const sharedSchedulers = new Map<string, { scheduler: InviteScheduler; usedAt: n
 export const SHARED_SCHEDULER_IDLE_MS = 30 * 60_000;
 
 /** The scheduler runs with this key share in this process (a fresh one after SHARED_SCHEDULER_IDLE_MS idle). */
-export function sharedScheduler(key: string, options: EngineOptions, at = Date.now()): InviteScheduler {
+export function sharedScheduler(
+	key: string,
+	options: EngineOptions,
+	at = Date.now(),
+): InviteScheduler {
 	for (const [k, entry] of sharedSchedulers)
 		if (at - entry.usedAt > SHARED_SCHEDULER_IDLE_MS) sharedSchedulers.delete(k);
 	let entry = sharedSchedulers.get(key);
@@ -379,17 +391,30 @@ async function runJobs<S extends string>(
 	 */
 	const answered = new Set<string>();
 	const asking = new Set<string>();
+	/**
+	 * A remote server whose invitee met a 5xx that may be that server's (remoteSuspect): its other
+	 * invitees wait until that job is settled, so a dead server costs one invitee's tries.
+	 */
+	const probing = new Map<string, Job<S>>();
 	const scheduler = ctx.scheduler;
 	const signal = ctx.options.signal;
 	let inFlight = 0;
 	let fatal: Error | undefined;
+	/** The last time our homeserver answered an invite or kick with success or a 4xx: it was up. */
+	let homeserverAnsweredAt = -Infinity;
 	const settle = (job: Job<S>, status: S, reason: string, retryAfterMs?: number) => {
+		const remote = remoteServerOf(job, ownServer);
+		if (remote && probing.get(remote) === job) probing.delete(remote);
 		job.result = { ...job.task, roomId: job.room.roomId, status, reason, attempts: job.attempts };
 		if (retryAfterMs !== undefined) job.result.retryAfterMs = Math.max(0, Math.round(retryAfterMs));
 	};
 	const readyAt = (job: Job<S>, now: number) => {
 		const remote = remoteServerOf(job, ownServer);
-		const waitingForServer = remote && asking.has(remote) && !answered.has(remote);
+		const probe = remote ? probing.get(remote) : undefined;
+		const waitingForServer =
+			remote &&
+			!answered.has(remote) &&
+			(asking.has(remote) || (probe !== undefined && probe !== job));
 		return Math.max(
 			job.notBefore,
 			scheduler.keyReadyAt(job.paced, now),
@@ -466,6 +491,9 @@ async function runJobs<S extends string>(
 				const remoteAnswered =
 					outcome.ok || (outcome.kind === 'http' && outcome.status < 500 && outcome.status !== 429);
 				if (remote && remoteAnswered) answered.add(remote);
+				if (outcome.ok || (outcome.kind === 'http' && outcome.status < 500))
+					homeserverAnsweredAt = ctx.now();
+				if (remote && remoteAnswered && probing.get(remote) === job) probing.delete(remote);
 				if (outcome.ok) {
 					scheduler.succeeded(ticket);
 					const done = onSuccess(job);
@@ -520,11 +548,24 @@ async function runJobs<S extends string>(
 				} else {
 					scheduler.failed(ticket);
 					job.failures++;
+					job.firstFailureAt ??= ctx.now();
+					if (verdict.remoteSuspect && remote && !answered.has(remote) && !probing.has(remote))
+						probing.set(remote, job);
 					const why = outcome.kind === 'network' ? 'homeserverUnreachable' : 'homeserverError';
 					const wait = backoffMs(job.failures - 1, 500);
-					if (job.failures > (ctx.options.maxRetries ?? 4) || ctx.now() + wait > ctx.deadline)
-						settle(job, statuses.gaveUp, why);
-					else {
+					if (job.failures > (ctx.options.maxRetries ?? 4) || ctx.now() + wait > ctx.deadline) {
+						// Every try for this remote invitee failed while our homeserver answered others:
+						// the remote server is the one not answering (older Synapse says so with a 500).
+						if (verdict.remoteSuspect && remote && homeserverAnsweredAt > job.firstFailureAt) {
+							unreachable.add(remote);
+							settle(
+								job,
+								'serverUnreachable' as S,
+								'remoteServerUnreachable',
+								UNREACHABLE_SERVER_RETRY_MS,
+							);
+						} else settle(job, statuses.gaveUp, why);
+					} else {
 						job.notBefore = ctx.now() + wait;
 						pending.push(job);
 					}
@@ -642,7 +683,8 @@ export async function inviteUsers(
 		finished = true;
 		// A room that refused the bot is read again next time (the facts were stale or never true).
 		for (const result of run.results)
-			if (result.roomId && BOT_REFUSED.has(result.reason)) options.botFacts?.forgetRoom(result.roomId);
+			if (result.roomId && BOT_REFUSED.has(result.reason))
+				options.botFacts?.forgetRoom(result.roomId);
 		return run;
 	} finally {
 		// A rejected token (or anything unexpected): nothing learned under it is trusted any more.

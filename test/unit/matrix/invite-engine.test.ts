@@ -257,6 +257,83 @@ describe('invite engine against the fake homeserver', () => {
 		expect(stats.rateLimited).toBe(1);
 	});
 
+	// Rule copied: Synapse answers 502 M_UNKNOWN "Can't connect to server …" for an unreachable remote
+	// (reference matrix-api.md §3.2 table); any other 5xx may be our own homeserver's passing fault.
+	test('a passing 5xx on inviting a remote user is retried like any 5xx, not taken for an unreachable server (no hour of back-off)', async () => {
+		hs = await startFakeHomeserver({ rateLimits: false });
+		const bot = hs.createUser('bot');
+		const roomId = hs.createRoom({ creator: bot.userId });
+		for (const user of ['@far:remote.example', '@near:remote.example', '@a:localhost']) hs.createUser(user);
+		// The first try of the first invitee meets a 500, the second try of it a proxy's 502 without
+		// Synapse's error text: neither is the homeserver saying the remote server is gone.
+		hs.failNext(1, { status: 500, path: /\/invite$/ });
+		hs.failNext(1, { status: 502, path: /\/invite$/, body: { error: '' } });
+		const { results } = await inviteUsers(
+			botClient(hs, bot.accessToken),
+			['@far:remote.example', '@near:remote.example', '@a:localhost'].map((userId) => ({ room: roomId, userId })),
+			{ concurrency: 1, perInvitee: false },
+		);
+		expect(results.map((r) => [r.userId, r.status, r.retryAfterMs])).toEqual([
+			['@far:remote.example', 'invited', undefined],
+			['@near:remote.example', 'invited', undefined],
+			['@a:localhost', 'invited', undefined],
+		]);
+		// Both faults were tried again; nobody waits an hour.
+		expect(results.reduce((sum, r) => sum + r.attempts, 0)).toBe(5);
+		for (const user of ['@far:remote.example', '@near:remote.example', '@a:localhost'])
+			expect(hs.inviteCount(roomId, user)).toBe(1);
+	});
+
+	test("a remote invitee whose every try meets a 5xx while our homeserver answers the others: that server is held unreachable (older Synapse's 500); its other invitees are not tried, nobody else is touched", async () => {
+		hs = await startFakeHomeserver({ rateLimits: false });
+		const bot = hs.createUser('bot');
+		const roomId = hs.createRoom({ creator: bot.userId });
+		for (const user of ['@x:dead.example', '@y:dead.example', '@b:localhost', '@c:far.example']) hs.createUser(user);
+		const client = botClient(hs, bot.accessToken);
+		const original = client.invite.bind(client);
+		const asked: string[] = [];
+		client.invite = async (room: string, userId: string, reason?: string) => {
+			asked.push(userId);
+			if (userId.endsWith(':dead.example'))
+				return { ok: false as const, kind: 'http' as const, status: 500, errcode: 'M_UNKNOWN', serverError: 'Internal server error' };
+			return original(room, userId, reason);
+		};
+		const users = ['@x:dead.example', '@b:localhost', '@y:dead.example', '@c:far.example'];
+		const { results } = await inviteUsers(client, users.map((userId) => ({ room: roomId, userId })), {
+			concurrency: 1,
+			maxRetries: 2,
+			perInvitee: false,
+		});
+		expect(results.map((r) => [r.userId, r.status, r.reason, r.retryAfterMs])).toEqual([
+			['@x:dead.example', 'serverUnreachable', 'remoteServerUnreachable', UNREACHABLE_SERVER_RETRY_MS],
+			['@b:localhost', 'invited', 'invited', undefined],
+			['@y:dead.example', 'serverUnreachable', 'remoteServerUnreachable', UNREACHABLE_SERVER_RETRY_MS],
+			['@c:far.example', 'invited', 'invited', undefined],
+		]);
+		// Three tries for the first invitee of the server, none for the second.
+		expect(asked.filter((u) => u === '@x:dead.example')).toHaveLength(3);
+		expect(asked).not.toContain('@y:dead.example');
+		expect(hs.inviteCount(roomId, '@b:localhost')).toBe(1);
+		expect(hs.inviteCount(roomId, '@c:far.example')).toBe(1);
+	});
+
+	test('our homeserver failing every request: a remote invitee ends gaveUp (tried again by the next run), not serverUnreachable', async () => {
+		hs = await startFakeHomeserver({ rateLimits: false });
+		const bot = hs.createUser('bot');
+		const roomId = hs.createRoom({ creator: bot.userId });
+		hs.createUser('@far:remote.example');
+		hs.failNext(50, { status: 500, path: /\/invite$/ });
+		const { results } = await inviteUsers(
+			botClient(hs, bot.accessToken),
+			['@far:remote.example', '@a:localhost'].map((userId) => ({ room: roomId, userId })),
+			{ maxRetries: 2, perInvitee: false },
+		);
+		expect(results.map((r) => [r.status, r.reason, r.retryAfterMs])).toEqual([
+			['gaveUp', 'homeserverError', undefined],
+			['gaveUp', 'homeserverError', undefined],
+		]);
+	});
+
 	test('retries 5xx with backoff; gives up when the homeserver stays down; 401 stops the run', async () => {
 		hs = await startFakeHomeserver({ rateLimits: false });
 		const bot = hs.createUser('bot');
