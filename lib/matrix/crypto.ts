@@ -27,8 +27,21 @@ export interface EncryptedSender {
 	/** The device ID of the crypto device (for the operator's verification, never logged). */
 	readonly deviceId: string;
 	sendEncrypted(roomId: string, content: Record<string, unknown>, txnId: string): Promise<{ eventId: string }>;
-	/** Decrypts an m.room.encrypted event (its JSON, with room_id); undefined without its key. */
-	decrypt(event: Record<string, unknown>): Promise<{ type: string; content: Record<string, unknown> } | undefined>;
+	/**
+	 * Decrypts an m.room.encrypted event (its JSON, with room_id); undefined without its key. With
+	 * `waitMs`, an event whose room key has not come yet is decrypted as soon as it does, within that time.
+	 */
+	decrypt(
+		event: Record<string, unknown>,
+		options?: { waitMs?: number; signal?: AbortSignal },
+	): Promise<{ type: string; content: Record<string, unknown> } | undefined>;
+	/**
+	 * To-device messages that another sync of the same device (a second trigger of the bot in this
+	 * process) received. Synapse deletes a device's to-device messages once any of its syncs has
+	 * acknowledged them (`delete_messages_for_device` with the sync's `since`), so without this the
+	 * room keys in them could never reach the device's crypto.
+	 */
+	receiveToDevice(events: unknown[]): Promise<void>;
 }
 
 const registry = new Map<string, EncryptedSender>();
@@ -116,6 +129,8 @@ export class CryptoSession implements EncryptedSender {
 	private saving: Promise<void> = Promise.resolve();
 	private saveTimer?: ReturnType<typeof setTimeout>;
 	private closed = false;
+	/** Decryptions waiting for their room key: ended at once on close. */
+	private readonly waiting = new Set<() => void>();
 	private registered = false;
 	private savedAt = 0;
 	private fileKey?: FileKey;
@@ -181,6 +196,7 @@ export class CryptoSession implements EncryptedSender {
 		if (this.closed) return;
 		this.closed = true;
 		clearTimeout(this.saveTimer);
+		for (const stop of [...this.waiting]) stop();
 		if (this.registered) unregisterEncryptedSender(this.setup.homeserverUrl, this.setup.userId, this);
 		if (!this.registered) return;
 		await this.saveNow();
@@ -218,11 +234,50 @@ export class CryptoSession implements EncryptedSender {
 		return true;
 	}
 
-	async decrypt(raw: Record<string, unknown>): Promise<{ type: string; content: Record<string, unknown> } | undefined> {
+	async receiveToDevice(events: unknown[]): Promise<void> {
+		if (this.closed || !events.length) return;
+		// The SDK's own sync hands its to-device events to the crypto this way (SyncCryptoCallbacks).
+		// Sliding sync's variant (useMsc4186) reads absent one-time-key counts as unchanged: these
+		// messages carry none, and the holder's own sync keeps the counts. A message the holder's sync
+		// also brought is recognised by the Olm machine as a replay and ignored.
+		const callbacks = this.client.getCrypto() as unknown as
+			| { processSyncChanges?: (changes: Record<string, unknown>) => Promise<unknown> }
+			| undefined;
+		await callbacks?.processSyncChanges?.({
+			toDeviceEvents: events,
+			deviceLists: { changed: [], left: [] },
+			oneTimeKeysCounts: {},
+			useMsc4186: true,
+		});
+		this.saveSoon();
+	}
+
+	async decrypt(
+		raw: Record<string, unknown>,
+		options: { waitMs?: number; signal?: AbortSignal } = {},
+	): Promise<{ type: string; content: Record<string, unknown> } | undefined> {
 		if (this.closed) return undefined;
 		const event = new this.sdk.MatrixEvent(structuredClone(raw));
 		await this.client.decryptEventIfNeeded(event);
-		if (event.isDecryptionFailure()) return undefined;
+		if (event.isDecryptionFailure() && (options.waitMs ?? 0) > 0 && !this.closed && !options.signal?.aborted) {
+			// The SDK keeps an event whose room key is missing and decrypts it again when the key
+			// arrives (rust-crypto EventDecryptor.eventsPendingKey, then MatrixEventEvent.Decrypted):
+			// the caller's command is read the moment the key comes, not at its next poll.
+			await new Promise<void>((resolve) => {
+				const stop = () => {
+					clearTimeout(timer);
+					event.off(this.sdk.MatrixEventEvent.Decrypted, stop);
+					options.signal?.removeEventListener('abort', stop);
+					this.waiting.delete(stop);
+					resolve();
+				};
+				const timer = setTimeout(stop, options.waitMs);
+				event.once(this.sdk.MatrixEventEvent.Decrypted, stop);
+				options.signal?.addEventListener('abort', stop, { once: true });
+				this.waiting.add(stop);
+			});
+		}
+		if (this.closed || event.isDecryptionFailure()) return undefined;
 		return { type: event.getType(), content: event.getContent() as Record<string, unknown> };
 	}
 

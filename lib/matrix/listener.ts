@@ -467,6 +467,14 @@ export class CommandListener {
 			// The Rust crypto writes its store when such a request was answered: save it soon after.
 			const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
 			if (withCrypto && /\/(keys\/|sendToDevice\/)/.test(url)) void answer.finally(() => this.crypto?.saveSoon()).catch(() => undefined);
+			// A trigger that does not hold the crypto device (another trigger of this bot in this process
+			// does) syncs the same device: the room keys its syncs receive, and acknowledge so that the
+			// holder's sync may never see them, go to the holder.
+			if (!this.crypto && /\/v3\/sync(\?|$)/.test(url) && encryptedSenderFor(this.options.homeserverUrl, this.userId))
+				return answer.then((response) => {
+					if (response.ok) void this.forwardToDevice(response.clone());
+					return response;
+				});
 			return answer;
 		};
 		const owner = `${this.options.homeserverUrl}|${this.userId}`;
@@ -695,16 +703,28 @@ export class CommandListener {
 			this.tellUndecryptable();
 			return undefined;
 		}
-		// The holder's sync may not have brought the room key yet: ask again for about a minute.
+		// The holder's sync may not have brought the room key yet: it decrypts the event the moment
+		// the key comes, for about a minute (and a holder that is not there yet is asked again).
 		const raw = { ...(event.event as Record<string, unknown>), room_id: roomId };
 		for (let attempt = 0; attempt < 7 && !this.closed; attempt++) {
+			const waitMs = backoffMs(attempt, 1000, 16_000);
+			const askedAt = Date.now();
 			const holder = encryptedSenderFor(this.options.homeserverUrl, this.userId);
-			const clear = holder ? await holder.decrypt(raw).catch(() => undefined) : undefined;
+			const clear = holder ? await holder.decrypt(raw, { waitMs, signal: this.controller.signal }).catch(() => undefined) : undefined;
 			if (clear) return clear;
 			if (attempt === 2) this.tellUndecryptable();
-			await sleepMs(backoffMs(attempt, 1000, 16_000), this.controller.signal).catch(() => undefined);
+			// No holder yet, or it answered early without the key (a failed retry, a holder closing).
+			const left = waitMs - (Date.now() - askedAt);
+			if (left > 0) await sleepMs(left, this.controller.signal).catch(() => undefined);
 		}
 		return undefined;
+	}
+
+	private async forwardToDevice(response: Response): Promise<void> {
+		const body = (await response.json().catch(() => undefined)) as { to_device?: { events?: unknown } } | undefined;
+		const events = body?.to_device?.events;
+		if (!Array.isArray(events) || !events.length) return;
+		await encryptedSenderFor(this.options.homeserverUrl, this.userId)?.receiveToDevice(events).catch(() => undefined);
 	}
 
 	private tellUndecryptable(): void {
