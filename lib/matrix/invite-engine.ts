@@ -493,7 +493,6 @@ async function runJobs<S extends string>(
 				if (remote && remoteAnswered) answered.add(remote);
 				if (outcome.ok || (outcome.kind === 'http' && outcome.status < 500))
 					homeserverAnsweredAt = ctx.now();
-				if (remote && remoteAnswered && probing.get(remote) === job) probing.delete(remote);
 				if (outcome.ok) {
 					scheduler.succeeded(ticket);
 					const done = onSuccess(job);
