@@ -9,6 +9,8 @@ import {
 	delay,
 	expectedInvitees,
 	Stage,
+	shortenPlanLeases,
+	TEN_INVITES_PER_SECOND,
 	BATCH_WORKFLOW,
 	WEBHOOK_WORKFLOW,
 } from './helpers';
@@ -22,31 +24,11 @@ describe('reliability: n8n killed during a batch', () => {
 		stage = await Stage.start({
 			label: 'rel-crash',
 			// Slow enough (10 invites/s) that the kill lands in the middle of the batch.
-			rateLimits: {
-				invitesPerIssuer: { perSecond: 10, burst: 10 },
-				invitesPerRoom: { perSecond: 10, burst: 10 },
-				message: { perSecond: 10, burst: 50 },
-			},
+			rateLimits: TEN_INVITES_PER_SECOND,
 			// Every template's Plan, not only the batch's: the webhook template's 30-minute reconcile
 			// may be running when n8n is killed (CI once killed it mid-reconcile: 139 people held
 			// for the default 15 minutes, and the second batch rightly called them in progress).
-			patch: (workflow) => {
-				for (const node of workflow.nodes as Array<{
-					type: string;
-					parameters: Record<string, unknown>;
-				}>) {
-					if (
-						!node.type.endsWith('.dedupeStore') ||
-						node.parameters.resource !== 'ticket' ||
-						node.parameters.operation !== 'plan'
-					)
-						continue;
-					node.parameters.planOptions = {
-						...(node.parameters.planOptions as object),
-						leaseSeconds: LEASE_SECONDS,
-					};
-				}
-			},
+			patch: (workflow) => shortenPlanLeases(workflow, LEASE_SECONDS),
 		});
 		await stage.mapAttendeesRoom();
 	}, 600_000);

@@ -79,6 +79,25 @@ export function loadTemplates(
 		});
 }
 
+/**
+ * Sets the lease of every ticket Plan in the workflow (templates ship 900 s): a scenario that kills
+ * n8n waits for its dead runs' claims to expire. Every Plan, not one: the webhook template's
+ * scheduled re-read may be the run that was killed.
+ */
+export function shortenPlanLeases(workflow: WorkflowImport, seconds: number): void {
+	for (const node of workflow.nodes as TemplateNode[]) {
+		if (!node.type.endsWith('.dedupeStore') || node.parameters.resource !== 'ticket' || node.parameters.operation !== 'plan') continue;
+		node.parameters.planOptions = { ...(node.parameters.planOptions as object), leaseSeconds: seconds };
+	}
+}
+
+/** Homeserver limits slow enough (10 invites/s) that a kill lands in the middle of a run. */
+export const TEN_INVITES_PER_SECOND = {
+	invitesPerIssuer: { perSecond: 10, burst: 10 },
+	invitesPerRoom: { perSecond: 10, burst: 10 },
+	message: { perSecond: 10, burst: 50 },
+};
+
 export function templateNode(workflow: WorkflowImport, name: string): TemplateNode {
 	const node = (workflow.nodes as TemplateNode[]).find((n) => n.name === name);
 	if (!node) throw new Error(`Template ${workflow.id} has no node "${name}"`);
