@@ -331,6 +331,11 @@ export class Stage {
 		return tally;
 	}
 
+	/** The embedded ledger's file in n8n's user folder (the templates' default credential). */
+	get ledgerFile(): string {
+		return path.join(this.n8n.userFolder, '.n8n/pretix-matrix-ledger.sqlite');
+	}
+
 	/**
 	 * Why someone expected was not invited: their ledger rows (state, outcome, reason; looked up by
 	 * Matrix ID with the demo secret, embedded ledger only) and the failed executions of the run.
@@ -339,7 +344,7 @@ export class Stage {
 	async explainLosses(expected: string[]): Promise<void> {
 		const lost = expected.filter((user) => this.services.homeserver.inviteCount(this.attendeesRoom, user) === 0);
 		if (!lost.length) return;
-		const file = path.join(this.n8n.userFolder, '.n8n/pretix-matrix-ledger.sqlite');
+		const file = this.ledgerFile;
 		const lines: string[] = [];
 		if (existsSync(file)) {
 			const backend = new SqliteBackend({ path: file });
@@ -385,7 +390,7 @@ export class Stage {
 	 */
 	async explainClaims(workflowIds: string[]): Promise<string> {
 		const lines: string[] = [];
-		const file = path.join(this.n8n.userFolder, '.n8n/pretix-matrix-ledger.sqlite');
+		const file = this.ledgerFile;
 		if (existsSync(file)) {
 			// eslint-disable-next-line @typescript-eslint/no-require-imports -- node:sqlite exists on Node ≥22.5 only
 			const { DatabaseSync } = require('node:sqlite') as typeof import('node:sqlite');
