@@ -383,6 +383,26 @@ export class Stage {
 		process.stdout.write(`${lines.join('\n')}\n`);
 	}
 
+	/** Ledger rows a run claimed and never recorded (it died between Plan and Record), whatever their lease. */
+	unfinishedClaims(): number {
+		return this.ledgerStates().filter((row) => row.state === 'claimed').length;
+	}
+
+	/** State, reason and times of every row of the embedded ledger: no ticket, person or room. */
+	private ledgerStates(): Array<{ state: string; reason: string | null; lease_until: number; updated_at: number }> {
+		const file = this.ledgerFile;
+		if (!existsSync(file)) return [];
+		// eslint-disable-next-line @typescript-eslint/no-require-imports -- node:sqlite exists on Node ≥22.5 only
+		const { DatabaseSync } = require('node:sqlite') as typeof import('node:sqlite');
+		const db = new DatabaseSync(file, { readOnly: true });
+		try {
+			const rows = db.prepare('SELECT state, reason, lease_until, updated_at FROM ledger').all() as Array<Record<string, unknown>>;
+			return rows.map((row) => ({ state: String(row.state), reason: row.reason === null ? null : String(row.reason), lease_until: Number(row.lease_until), updated_at: Number(row.updated_at) }));
+		} finally {
+			db.close();
+		}
+	}
+
 	/**
 	 * The embedded ledger's rows by state, reason and lease (expired, or seconds still to run), and
 	 * every execution of the given workflows with its times: what held people "in progress".
@@ -390,22 +410,14 @@ export class Stage {
 	 */
 	async explainClaims(workflowIds: string[]): Promise<string> {
 		const lines: string[] = [];
-		const file = this.ledgerFile;
-		if (existsSync(file)) {
-			// eslint-disable-next-line @typescript-eslint/no-require-imports -- node:sqlite exists on Node ≥22.5 only
-			const { DatabaseSync } = require('node:sqlite') as typeof import('node:sqlite');
-			const db = new DatabaseSync(file, { readOnly: true });
-			const now = Date.now();
-			const rows = db.prepare('SELECT state, reason, lease_until, updated_at FROM ledger').all() as Array<{ state: string; reason: string | null; lease_until: number; updated_at: number }>;
-			db.close();
-			const groups = new Map<string, number>();
-			for (const row of rows) {
-				const lease = Number(row.lease_until) > now ? `lease ${Math.round((Number(row.lease_until) - now) / 1000)} s left` : 'lease expired';
-				const key = `${row.state} / ${row.reason ?? '-'} / ${lease} / changed ${Math.round((now - Number(row.updated_at)) / 1000)} s ago`;
-				groups.set(key, (groups.get(key) ?? 0) + 1);
-			}
-			for (const [key, count] of [...groups].sort()) lines.push(`  ledger: ${count} × ${key}`);
+		const now = Date.now();
+		const groups = new Map<string, number>();
+		for (const row of this.ledgerStates()) {
+			const lease = row.lease_until > now ? `lease ${Math.round((row.lease_until - now) / 1000)} s left` : 'lease expired';
+			const key = `${row.state} / ${row.reason ?? '-'} / ${lease} / changed ${Math.round((now - row.updated_at) / 1000)} s ago`;
+			groups.set(key, (groups.get(key) ?? 0) + 1);
 		}
+		for (const [key, count] of [...groups].sort()) lines.push(`  ledger: ${count} × ${key}`);
 		for (const id of workflowIds)
 			for (const execution of await this.n8n.executions(id, true))
 				lines.push(`  ${id} execution ${execution.id} ${execution.status} ${execution.startedAt}→${execution.stoppedAt} (last node ${execution.data?.resultData.lastNodeExecuted ?? '?'})`);
