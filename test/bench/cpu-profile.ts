@@ -1,11 +1,10 @@
 /**
  * A CPU profile of a running Node process (the n8n main process) over a stretch of a benchmark,
- * through the inspector protocol: SIGUSR1 opens the inspector on 127.0.0.1:9229 (Node's default
- * for a signalled process), Profiler.start / Profiler.stop bracket the work. The summary charges
+ * through the inspector protocol (./inspector.ts): Profiler.start / Profiler.stop bracket the work. The summary charges
  * each sample's self time to the package its code comes from (this package per file, n8n-core,
  * n8n's CLI, typeorm, …), which tells n8n's own cost from ours.
  */
-import { sleep } from './common';
+import { Inspector } from './inspector';
 
 interface ProfileNode {
 	id: number;
@@ -21,70 +20,31 @@ interface Profile {
 	timeDeltas?: number[];
 }
 
-const INSPECTOR_PORT = 9229;
-
 export class CpuProfiler {
-	private constructor(
-		private readonly socket: WebSocket,
-		private nextId = 1,
-	) {}
+	private constructor(private readonly inspector: Inspector) {}
 
 	static async attach(pid: number): Promise<CpuProfiler> {
-		process.kill(pid, 'SIGUSR1');
-		let url: string | undefined;
-		for (let i = 0; i < 50 && !url; i++) {
-			await sleep(200);
-			try {
-				const list = (await (await fetch(`http://127.0.0.1:${INSPECTOR_PORT}/json/list`)).json()) as Array<{
-					webSocketDebuggerUrl?: string;
-				}>;
-				url = list[0]?.webSocketDebuggerUrl;
-			} catch {
-				// not listening yet
-			}
-		}
-		if (!url) throw new Error(`no inspector on port ${INSPECTOR_PORT} after SIGUSR1`);
-		const socket = new WebSocket(url);
-		await new Promise<void>((resolve, reject) => {
-			socket.addEventListener('open', () => resolve(), { once: true });
-			socket.addEventListener('error', () => reject(new Error('inspector connection failed')), { once: true });
-		});
-		const profiler = new CpuProfiler(socket);
-		await profiler.send('Profiler.enable');
-		await profiler.send('Profiler.setSamplingInterval', { interval: 500 });
-		return profiler;
-	}
-
-	private send<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<T> {
-		const id = this.nextId++;
-		return new Promise<T>((resolve, reject) => {
-			const onMessage = (event: MessageEvent) => {
-				const message = JSON.parse(String(event.data)) as { id?: number; result?: T; error?: { message: string } };
-				if (message.id !== id) return;
-				this.socket.removeEventListener('message', onMessage);
-				if (message.error) reject(new Error(message.error.message));
-				else resolve(message.result as T);
-			};
-			this.socket.addEventListener('message', onMessage);
-			this.socket.send(JSON.stringify({ id, method, params }));
-		});
+		const inspector = await Inspector.attach(pid);
+		await inspector.send('Profiler.enable');
+		await inspector.send('Profiler.setSamplingInterval', { interval: 500 });
+		return new CpuProfiler(inspector);
 	}
 
 	start(): Promise<unknown> {
-		return this.send('Profiler.start');
+		return this.inspector.send('Profiler.start');
 	}
 
 	async stop(): Promise<Profile> {
-		return (await this.send<{ profile: Profile }>('Profiler.stop')).profile;
+		return (await this.inspector.send<{ profile: Profile }>('Profiler.stop')).profile;
 	}
 
 	close(): void {
-		this.socket.close();
+		this.inspector.close();
 	}
 }
 
 /** Where a sample's code comes from. */
-function bucketOf(node: ProfileNode): string {
+export function bucketOf(node: Pick<ProfileNode, 'callFrame'>): string {
 	const { functionName, url } = node.callFrame;
 	if (!url) {
 		if (['(idle)', '(garbage collector)', '(program)'].includes(functionName)) return functionName;

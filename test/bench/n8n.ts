@@ -16,6 +16,7 @@
  */
 import { setPathSecrets } from '../harness/templates';
 import { CpuProfiler, summarizeProfile } from './cpu-profile';
+import { HeapSampler, summarizeHeap } from './heap-profile';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
@@ -102,10 +103,10 @@ function inviteTimes(hs: FakeHomeserver, roomId: string): Map<string, number> {
 	return out;
 }
 
-async function waitFor(check: () => boolean, timeoutMs: number, pollMs = 200): Promise<boolean> {
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, pollMs = 200): Promise<boolean> {
 	const deadline = Date.now() + timeoutMs;
 	while (Date.now() < deadline) {
-		if (check()) return true;
+		if (await check()) return true;
 		await sleep(pollMs);
 	}
 	return check();
@@ -392,6 +393,8 @@ export const n8nBench: Benchmark = {
 		const steadySeconds = envInt('BENCH_N8N_STEADY_SECONDS', ctx.quick ? 10 : 60);
 		const steadyCount = Math.max(1, Math.round(steadyRate * steadySeconds));
 		const profiling = process.env.BENCH_N8N_PROFILE === '1';
+		// BENCH_N8N_HEAP=1: what holds memory in each batch (live heap after a full GC at 80 % invited).
+		const heapProfiling = process.env.BENCH_N8N_HEAP === '1';
 		const broken: string[] = [];
 		const rows: BenchRow[] = [];
 		if (!existsSync(path.join(N8N_RUNTIME, 'node_modules/n8n/bin/n8n'))) {
@@ -424,6 +427,7 @@ export const n8nBench: Benchmark = {
 		let n8n: N8nInstance | undefined;
 		let bare: Server | undefined;
 		let profiler: CpuProfiler | undefined;
+		let heapSampler: HeapSampler | undefined;
 		try {
 			ctx.log(
 				`n8n: seeding batches of ${batchSizes.join(', ')}, ${burst} webhook orders, ${steadyCount} steady orders`,
@@ -529,11 +533,22 @@ export const n8nBench: Benchmark = {
 				const botReplies = () =>
 					hs.timeline(batchRoom, 'm.room.message').filter((e) => e.sender === bot.userId);
 				let sampledPeak = idle.rss;
+				if (heapProfiling) {
+					heapSampler ??= await HeapSampler.attach(pid);
+					await heapSampler.start();
+				}
+				const invitedBefore = hs.countRequests({ path: /\/invite$/, status: 200 });
+				let heapTaken = !heapProfiling;
 				const started = performance.now();
 				hs.say(organizer.userId, batchRoom, '!batchinvite');
 				const replied = await waitFor(
-					() => {
+					async () => {
 						sampledPeak = Math.max(sampledPeak, procStatus(pid).rss);
+						if (!heapTaken && heapSampler && hs.countRequests({ path: /\/invite$/, status: 200 }) - invitedBefore >= batch.size * 0.8) {
+							heapTaken = true;
+							const { memory, profile } = await heapSampler.liveNow();
+							ctx.log(`n8n: batch ${batch.size} at 80 % invited: ${summarizeHeap(memory, profile)}`);
+						}
 						return botReplies().some((e) => /Batch invite finished/.test(String(e.content.body ?? '')));
 					},
 					Math.max(600_000, batch.size * 120),
@@ -731,6 +746,7 @@ export const n8nBench: Benchmark = {
 			return { rows, broken };
 		} finally {
 			profiler?.close();
+			heapSampler?.close();
 			bare?.close();
 			await n8n?.destroy();
 			await pretix.stop();
