@@ -14,13 +14,19 @@ import { delay, N8nInstance, REPO_ROOT, runData, type WorkflowImport } from '../
 export const WEBHOOK_SECRET = 'Qm7vT2xK9pR4wZ8nL3cJ6hB1fD5sG0yA';
 export const WEBHOOK_WORKFLOW = 'pretixMatrixWebhookInvite';
 
-type TemplateNode = { name: string; type: string; webhookId?: string; parameters: Record<string, unknown> };
+type TemplateNode = { name: string; type: string; webhookId?: string; disabled?: boolean; parameters: Record<string, unknown> };
 
 /**
  * The templates, filled in: the organizers' room, the webhook secret; execution data kept for
  * successful runs too, so tests can see what each run did (`keepExecutions`, default true).
+ *
+ * Their schedule triggers (the webhook template's half-hourly re-read, the purge's 03:00) are
+ * switched off unless `schedules` is set: they fire by the wall clock, and a test must not depend on
+ * the time of day it runs. A CI run's privacy audit once met the re-read at hh:00:58, between
+ * `!forget` and the scan: it read the forgotten person's still valid ticket from pretix again, as
+ * it should. A test of a schedule turns it on and sets its own interval.
  */
-export function loadTemplates(services: DemoServices, options: { only?: string[]; keepExecutions?: boolean; /** null: leave the shipped (empty) path secret */ webhookSecret?: string | null } = {}): WorkflowImport[] {
+export function loadTemplates(services: DemoServices, options: { only?: string[]; keepExecutions?: boolean; /** null: leave the shipped (empty) path secret */ webhookSecret?: string | null; schedules?: boolean } = {}): WorkflowImport[] {
 	const dir = path.join(REPO_ROOT, 'workflows');
 	return readdirSync(dir)
 		.filter((file) => file.endsWith('.json'))
@@ -29,6 +35,7 @@ export function loadTemplates(services: DemoServices, options: { only?: string[]
 		.map((workflow) => {
 			if (options.webhookSecret !== null) setPathSecrets(workflow, options.webhookSecret ?? WEBHOOK_SECRET);
 			if (options.keepExecutions !== false) workflow.settings = { ...(workflow.settings as object), saveDataSuccessExecution: 'all' };
+			if (!options.schedules) for (const node of workflow.nodes as TemplateNode[]) if (node.type === 'n8n-nodes-base.scheduleTrigger') node.disabled = true;
 			return workflow;
 		});
 }

@@ -225,9 +225,11 @@ describe('templates in real n8n', () => {
 		expect(mapped[0]).toContain('(exampleorg/winter26)');
 		expect(await ledger.listMappings({ event: 'exampleorg/winter26' })).toHaveLength(1);
 		// The template fires daily at 03:00; here every 5 seconds, through the public API as a user would edit it.
-		const workflow = (await n8n.api('GET', '/workflows/pretixMatrixPurge')) as { name: string; nodes: Array<{ name: string; parameters: Record<string, unknown> }>; connections: unknown; settings: Record<string, unknown> };
+		const workflow = (await n8n.api('GET', '/workflows/pretixMatrixPurge')) as { name: string; nodes: Array<{ name: string; disabled?: boolean; parameters: Record<string, unknown> }>; connections: unknown; settings: Record<string, unknown> };
 		const schedule = workflow.nodes.find((node) => node.name === 'Every day')!;
 		schedule.parameters = { rule: { interval: [{ field: 'seconds', secondsInterval: 5 }] } };
+		// loadTemplates switches schedules off (see there); this test turns its own on.
+		schedule.disabled = false;
 		await n8n.api('PUT', '/workflows/pretixMatrixPurge', { name: workflow.name, nodes: workflow.nodes, connections: workflow.connections, settings: { executionOrder: 'v1' } });
 		await n8n.publish('pretixMatrixPurge');
 		// The summary is posted last, after the data (ledger, executions) is deleted.
