@@ -21,12 +21,13 @@ type TemplateNode = { name: string; type: string; webhookId?: string; disabled?:
  * successful runs too, so tests can see what each run did (`keepExecutions`, default true).
  *
  * Their schedule triggers (the webhook template's half-hourly re-read, the purge's 03:00) are
- * switched off unless `schedules` is set: they fire by the wall clock, and a test must not depend on
+ * switched off: they fire by the wall clock, and a test must not depend on
  * the time of day it runs. A CI run's privacy audit once met the re-read at hh:00:58, between
  * `!forget` and the scan: it read the forgotten person's still valid ticket from pretix again, as
- * it should. A test of a schedule turns it on and sets its own interval.
+ * it should. A test of a schedule turns it on with its own interval through n8n's API, as the
+ * daily-purge test does.
  */
-export function loadTemplates(services: DemoServices, options: { only?: string[]; keepExecutions?: boolean; /** null: leave the shipped (empty) path secret */ webhookSecret?: string | null; schedules?: boolean } = {}): WorkflowImport[] {
+export function loadTemplates(services: DemoServices, options: { only?: string[]; keepExecutions?: boolean; /** null: leave the shipped (empty) path secret */ webhookSecret?: string | null } = {}): WorkflowImport[] {
 	const dir = path.join(REPO_ROOT, 'workflows');
 	return readdirSync(dir)
 		.filter((file) => file.endsWith('.json'))
@@ -35,7 +36,7 @@ export function loadTemplates(services: DemoServices, options: { only?: string[]
 		.map((workflow) => {
 			if (options.webhookSecret !== null) setPathSecrets(workflow, options.webhookSecret ?? WEBHOOK_SECRET);
 			if (options.keepExecutions !== false) workflow.settings = { ...(workflow.settings as object), saveDataSuccessExecution: 'all' };
-			if (!options.schedules) for (const node of workflow.nodes as TemplateNode[]) if (node.type === 'n8n-nodes-base.scheduleTrigger') node.disabled = true;
+			for (const node of workflow.nodes as TemplateNode[]) if (node.type === 'n8n-nodes-base.scheduleTrigger') node.disabled = true;
 			return workflow;
 		});
 }
