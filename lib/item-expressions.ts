@@ -136,16 +136,26 @@ class Parser {
 	}
 }
 
-function simple(value: unknown): value is string | number | boolean {
+type Simple = string | number | boolean | null | undefined;
+
+function simple(value: unknown): value is Simple {
 	// THROWN (a symbol) is not simple: the expression is left to n8n, which reports the error.
-	return typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean';
+	// null and undefined are: n8n returns them as they are from a whole `{{ }}` and renders them
+	// as '' inside text, on its legacy and its isolated-vm engine alike (the parity test runs both).
+	return (
+		value === null ||
+		value === undefined ||
+		typeof value === 'string' ||
+		(typeof value === 'number' && Number.isFinite(value)) ||
+		typeof value === 'boolean'
+	);
 }
 
 /**
  * The value of an n8n parameter for one item, computed here when the expression is one of the
  * simple shapes above; `{ value }` or undefined ("ask n8n").
  */
-export function simpleExpressionValue(raw: string, json: IDataObject): { value: string | number | boolean } | undefined {
+export function simpleExpressionValue(raw: string, json: IDataObject): { value: Simple } | undefined {
 	if (!raw.startsWith('=')) return undefined;
 	const text = raw.slice(1);
 	const whole = /^\{\{([^{}]*)\}\}$/.exec(text);
@@ -160,7 +170,7 @@ export function simpleExpressionValue(raw: string, json: IDataObject): { value: 
 		out += text.slice(last, match.index);
 		const value = new Parser(match[1], json).parseAll();
 		if (value === BAIL || !simple(value)) return undefined;
-		out += String(value);
+		out += value === null || value === undefined ? '' : String(value);
 		last = match.index + match[0].length;
 	}
 	const rest = text.slice(last);

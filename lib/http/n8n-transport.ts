@@ -1,4 +1,6 @@
 import type {
+	IAdditionalCredentialOptions,
+	ICredentialDataDecryptedObject,
 	IExecuteFunctions,
 	IHookFunctions,
 	IHttpRequestOptions,
@@ -50,8 +52,20 @@ const NETWORK_CODES = new Set([
  *
  * Redirects: n8n is told not to follow them (and, should it ever, not to take credentials to another
  * origin); same-origin ones are followed here, each hop signed by n8n again (see redirect.ts).
+ *
+ * `credentials`: what the caller's `getCredentials(credentialType)` returned, handed to n8n with
+ * every request (its `credentialsDecrypted` option), so n8n signs with them instead of reading and
+ * decrypting the credential from its database again per request (in a webhook's phase it also set
+ * up an expression isolate each time: a fifth of a webhook's CPU, test/bench/README.md). n8n still
+ * runs the credential's `preAuthentication` and its refresh-and-retry on 401 with them; OAuth2
+ * credential types ignore the option (n8n reads and refreshes their token itself).
  */
-export function n8nTransport(context: N8nRequestContext, credentialType: string): HttpTransport {
+export function n8nTransport(
+	context: N8nRequestContext,
+	credentialType: string,
+	credentials?: ICredentialDataDecryptedObject,
+): HttpTransport {
+	const signWith = credentials ? { credentialsDecrypted: { id: '', name: credentialType, type: credentialType, data: credentials } } : undefined;
 	return async <T>(request: HttpRequest): Promise<HttpResponse<T>> => {
 		const options: IHttpRequestOptions = {
 			method: request.method,
@@ -74,7 +88,7 @@ export function n8nTransport(context: N8nRequestContext, credentialType: string)
 		}
 		let current = absoluteUrl(request.url, request.qs);
 		for (let hop = 0; ; hop++) {
-			const response = await sendOnce<T>(context, credentialType, options);
+			const response = await sendOnce<T>(context, credentialType, options, signWith);
 			if (!isRedirect(response.status)) return response;
 			if (hop >= MAX_REDIRECTS) return tooManyRedirects<T>(response);
 			const decision = decideRedirect(current, response.headers.location);
@@ -97,12 +111,14 @@ async function sendOnce<T>(
 	context: N8nRequestContext,
 	credentialType: string,
 	options: IHttpRequestOptions,
+	signWith: IAdditionalCredentialOptions | undefined,
 ): Promise<HttpResponse<T>> {
 	try {
 		const response = (await context.helpers.httpRequestWithAuthentication.call(
 			context,
 			credentialType,
 			{ ...options },
+			signWith,
 		)) as {
 			body: unknown;
 			headers: unknown;

@@ -19,5 +19,5 @@ export async function pretixClientFor(context: N8nRequestContext, credentialType
 	}
 	const credentials = await context.getCredentials(credentialType);
 	const url = typeof credentials?.url === 'string' && credentials.url.trim() ? credentials.url : 'https://pretix.eu';
-	return new PretixClient({ transport: n8nTransport(context, credentialType), instanceUrl: url, ...options });
+	return new PretixClient({ transport: n8nTransport(context, credentialType, credentials), instanceUrl: url, ...options });
 }

@@ -203,7 +203,7 @@ async function checkAll(
 			this.getNode(),
 			'The Matrix Bot API credential has no valid homeserver URL',
 		);
-	const transport = n8nTransport(this, 'matrixBotApi');
+	const transport = n8nTransport(this, 'matrixBotApi', credentials);
 	const options = this.getNodeParameter('options', 0, {}) as IDataObject;
 	const concurrency = Math.min(20, Math.max(1, Number(options.concurrency) || 4));
 	let next = 0;

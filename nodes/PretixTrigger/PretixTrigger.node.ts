@@ -1,6 +1,6 @@
-import type { IHookFunctions, INodeType, INodeTypeDescription, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+import type { IHookFunctions, INodeType, INodeTypeDescription, IWebhookDescription, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
-import { NodeConnectionTypes } from 'n8n-workflow';
+import { fromFunction, NodeConnectionTypes, webhookDescriptionFields } from 'n8n-workflow';
 
 import { ORDER_ACTIONS } from '../../lib/pretix';
 import { attendeeOptionsCollection, authenticationProperty } from '../PretixOrders/actions/common';
@@ -9,13 +9,35 @@ import { checkExists, create, remove } from './actions/registration';
 
 const EXTRA_ACTIONS = ['pretix.event.changed', 'pretix.event.added', 'pretix.event.deleted'];
 
+/**
+ * The webhook's path: `pretix/<secret>` when a path secret guards it, else `pretix`. It must stay
+ * self-contained (no outer names): the editor evaluates its source as the path's expression.
+ */
+export const webhookPathOf = (p: { callerAuth?: unknown; pathSecret?: unknown }) =>
+	['pathSecret', 'pathSecretAndBasicAuth'].includes(p.callerAuth as string) && p.pathSecret ? 'pretix/' + String(p.pathSecret) : 'pretix';
+
+/**
+ * n8n ≥ 2.40 resolves a field declared with `fromFunction` from the node's parameters itself when
+ * they hold no expression; otherwise it evaluates the template in an expression isolate on every
+ * webhook (a tenth of a webhook's CPU in a burst, test/bench/README.md). Older n8n has neither
+ * helper and gets the same template as a plain expression.
+ */
+export const webhookPathField: Pick<IWebhookDescription, 'path'> =
+	typeof fromFunction === 'function' && typeof webhookDescriptionFields === 'function'
+		? webhookDescriptionFields({ path: fromFunction(webhookPathOf) })
+		: { path: `={{(${String(webhookPathOf)})($parameter)}}` };
+
 export class PretixTrigger implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Pretix Trigger',
 		name: 'pretixTrigger',
 		icon: { light: 'file:pretixTrigger.svg', dark: 'file:pretixTrigger.dark.svg' },
 		group: ['trigger'],
-		version: 1,
+		// 1.1 behaves as 1. n8n treats a webhook node's version 1 as its own Webhook node's first
+		// version and evaluates `$parameter.options.binaryData` in an expression isolate on every
+		// request (webhook-helpers.ts parseRequestBody): a tenth of a webhook's CPU in a burst.
+		version: [1, 1.1],
+		defaultVersion: 1.1,
 		subtitle: '={{$parameter["resolveOrder"] ? "attendees of changed orders" : "order notifications"}}',
 		description: 'Starts the workflow when pretix sends a webhook (orders placed, paid, changed, canceled, …)',
 		defaults: {
@@ -41,7 +63,7 @@ export class PretixTrigger implements INodeType {
 				name: 'default',
 				httpMethod: 'POST',
 				responseMode: 'onReceived',
-				path: '={{ ["pathSecret", "pathSecretAndBasicAuth"].includes($parameter["callerAuth"]) && $parameter["pathSecret"] ? "pretix/" + $parameter["pathSecret"] : "pretix" }}',
+				...webhookPathField,
 			},
 		],
 		properties: [

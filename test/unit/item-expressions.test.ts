@@ -1,3 +1,5 @@
+import { createRunExecutionData, Expression, Workflow, type IDataObject, type INodeTypes } from 'n8n-workflow';
+
 import { simpleExpressionValue } from '../../lib/item-expressions';
 
 const attendee = {
@@ -27,6 +29,13 @@ describe('simple per-item expressions, computed without the expression engine', 
 		["={{ $json.matrixId ?? '' }}", attendee, '@Alice:example.org'],
 		["={{ $json.matrixId ?? '' }}", invalid, ''],
 		['={{ !$json.plan.removeMember }}', attendee, true],
+		// null and missing fields (Plan's defaults for a ticket without variation, date or add-on):
+		// n8n returns them as they are, and renders them as '' inside text.
+		['={{ $json.subeventId }}', attendee, null],
+		['={{ $json.missing }}', attendee, undefined],
+		['={{ $json.mxid?.missing }}', attendee, undefined],
+		['=id {{ $json.subeventId }}', attendee, 'id '],
+		['=id {{ $json.missing }}.', attendee, 'id .'],
 		['=Order {{ $json.orderCode }}, ticket {{ $json.positionId }}', attendee, 'Order ABC12, ticket 1234'],
 		// Estimate in the batch template.
 		["={{ $json.plan.action === 'invite' ? $json.plan.room : '' }}", { plan: { action: 'invite', room: '!r:x' } }, '!r:x'],
@@ -38,11 +47,9 @@ describe('simple per-item expressions, computed without the expression engine', 
 	});
 
 	test.each([
-		// Results n8n renders in its own way (null, objects, undefined): left to n8n.
-		['={{ $json.subeventId }}', attendee],
+		// Objects, which n8n renders in its own way: left to n8n.
 		['={{ $json.plan }}', attendee],
-		['={{ $json.missing }}', attendee],
-		['=id {{ $json.subeventId }}', attendee],
+		['=room {{ $json.plan }}', attendee],
 		// Paths JavaScript would throw on, and everything beyond the small grammar.
 		['={{ $json.nothing.deeper }}', attendee],
 		['={{ $json.constructor }}', attendee],
@@ -56,4 +63,63 @@ describe('simple per-item expressions, computed without the expression engine', 
 	])('left to n8n: %s', (raw, json) => {
 		expect(simpleExpressionValue(raw, json as never)).toBeUndefined();
 	});
+});
+
+/**
+ * The rule copied: n8n's own evaluation (`workflow.expression.getParameterValue`, what
+ * getNodeParameter returns for an item), on its legacy engine and on the isolated-vm engine n8n 2.x
+ * runs by default. Every expression the shortcut computes must give exactly n8n's value.
+ */
+describe('parity with n8n evaluating the same expression', () => {
+	const nodeTypes = {
+		getByName: () => ({ description: { properties: [] } }),
+		getByNameAndVersion: () => ({ description: { properties: [] } }),
+		getKnownTypes: () => ({}),
+	} as unknown as INodeTypes;
+	const cases: Array<[string, IDataObject]> = [
+		['={{ $json.organizer }}/{{ $json.event }}', attendee],
+		['={{ $json.positionId }}', attendee],
+		['={{ $json.subeventId }}', attendee],
+		['={{ $json.missing }}', attendee],
+		['={{ $json.mxid?.missing }}', attendee],
+		['=id {{ $json.subeventId }}', attendee],
+		['=id {{ $json.missing }}.', attendee],
+		["={{ $json.matrixId ?? '' }}", invalid],
+		["={{ $json.mxid?.valid ? $json.mxid.userId : '' }}", noMxid],
+		['={{ !$json.plan.removeMember }}', attendee],
+		["={{ $json.plan.action !== 'invite' }}", { plan: { action: 'skip' } }],
+		['=Order {{ $json.orderCode }}, ticket {{ $json.positionId }}', attendee],
+	];
+	async function n8nValue(raw: string, json: IDataObject): Promise<unknown> {
+		const workflow = new Workflow({
+			nodes: [{ id: '1', name: 'Plan', type: 'test.node', typeVersion: 1, position: [0, 0], parameters: {} }],
+			connections: {},
+			active: false,
+			nodeTypes,
+		});
+		await workflow.expression.acquireIsolate();
+		try {
+			return workflow.expression.getParameterValue(raw, createRunExecutionData(), 0, 0, 'Plan', [{ json }], 'manual', {});
+		} finally {
+			await workflow.expression.releaseIsolate();
+		}
+	}
+
+	for (const engine of ['legacy', 'vm'] as const) {
+		describe(`${engine} engine`, () => {
+			beforeAll(async () => {
+				if (engine === 'vm')
+					await Expression.initExpressionEngine({ engine: 'vm', bridgeTimeout: 5000, bridgeMemoryLimit: 128, poolSize: 1, maxCodeCacheSize: 1024 });
+				expect(Expression.getActiveImplementation()).toBe(engine);
+			});
+			afterAll(async () => {
+				if (engine === 'vm') await Expression.disposeExpressionEngine();
+			});
+			test.each(cases)('%s', async (raw, json) => {
+				const ours = simpleExpressionValue(raw, json);
+				expect(ours).toBeDefined();
+				expect(ours!.value).toStrictEqual(await n8nValue(raw, json));
+			});
+		});
+	}
 });

@@ -17,7 +17,7 @@ export type Operation = (this: IExecuteFunctions, admin: SynapseAdmin, itemIndex
 export async function adminFor(context: IExecuteFunctions): Promise<SynapseAdmin> {
 	const credentials = await context.getCredentials('matrixAdminApi');
 	try {
-		return new SynapseAdmin(new MatrixClient(String(credentials.homeserverUrl ?? ''), n8nTransport(context, 'matrixAdminApi')));
+		return new SynapseAdmin(new MatrixClient(String(credentials.homeserverUrl ?? ''), n8nTransport(context, 'matrixAdminApi', credentials)));
 	} catch (error) {
 		throw new NodeOperationError(context.getNode(), `The Matrix Admin API credential is not usable: ${(error as Error).message}`);
 	}

@@ -15,7 +15,7 @@ export async function matrixClientFor(context: IExecuteFunctions): Promise<Matri
 	try {
 		const client = new MatrixClient(
 			String(credentials.homeserverUrl ?? ''),
-			n8nTransport(context, 'matrixBotApi'),
+			n8nTransport(context, 'matrixBotApi', credentials),
 		);
 		const sorted = Object.keys(credentials)
 			.sort()
