@@ -92,6 +92,9 @@ describe('Matrix Invite node', () => {
 		expect(hs.inviteCount(roomId, '@new2:localhost')).toBe(1);
 		// Nine items, a handful of people: member state read per person, never the whole list.
 		expect(hs.countRequests({ path: /\/members$/ })).toBe(0);
+		// One credential read for the run, not one per request (n8n decrypts it from its database on each).
+		expect(hs.countRequests({ path: /\/_matrix\/client\// })).toBeGreaterThan(5);
+		expect(run.credentialsHelper.reads).toEqual(['matrixBotApi']);
 	});
 
 	test('webhook runs one after another (one attendee each) share what they learned about the bot: one whoami, one alias lookup, one power-level read; a new token starts afresh', async () => {
@@ -445,6 +448,7 @@ describe('Matrix Invite node', () => {
 			body: '{}',
 		});
 		expect(logout.status).toBe(200);
+		const readsBefore = first.credentialsHelper.reads.length;
 		const second = await runWorkflow({
 			workflow: node({ operation: 'invite', rooms: roomId }),
 			credentials: password,
@@ -454,6 +458,9 @@ describe('Matrix Invite node', () => {
 		expect(second.status).toBe('success');
 		expect((second.output('Matrix')[0].matrix as IDataObject).status).toBe('invited');
 		expect(hs.countRequests({ path: /\/login$/, method: 'POST' })).toBe(2);
+		// The credential read once; n8n's refresh-and-retry on 401 worked on that copy.
+		expect(second.credentialsHelper.reads.length - readsBefore).toBe(1);
+		expect(second.credentialUpdates.at(-1)?.data.sessionToken).not.toBe(token);
 		expect(hs.deviceCount(bot.userId)).toBe(2);
 	});
 

@@ -62,6 +62,9 @@ describe('every fixture notification', () => {
 		expect(emitted.map((a) => a.positionId)).toEqual(want);
 		for (const item of emitted) expect(item).toMatchObject({ notificationId: body.notification_id, action: body.action, organizer: 'exampleorg', event: 'summit26', orderCode: body.code });
 		expect(fake.requestCount({ path: `/orders/${String(body.code)}/` })).toBe(1);
+		// The credential read once for the re-read, and handed to n8n to sign it (in the webhook
+		// phase n8n sets up an expression isolate for every read: issue 16).
+		expect(w.credentialsHelper.reads).toEqual(['pretixApi']);
 	});
 
 	test('pending included by option; deleted order (404) answered 200 with nothing emitted', async () => {

@@ -172,6 +172,8 @@ export interface CredentialUpdate {
  */
 export class EngineCredentialsHelper extends ICredentialsHelper {
 	readonly updates: CredentialUpdate[] = [];
+	/** The type of every credential read (n8n reads and decrypts from its database on each). */
+	readonly reads: string[] = [];
 
 	private readonly stored = new Map<string, ICredentialDataDecryptedObject>();
 
@@ -210,6 +212,7 @@ export class EngineCredentialsHelper extends ICredentialsHelper {
 	}
 
 	async getDecrypted(_additionalData: IWorkflowExecuteAdditionalData, _nodeCredentials: INodeCredentialsDetails, type: string): Promise<ICredentialDataDecryptedObject> {
+		this.reads.push(type);
 		const stored = this.stored.get(type);
 		if (!stored) throw new Error(`No test credentials of type ${type} were given to the harness`);
 		const properties = this.getCredentialsProperties(type);
@@ -523,6 +526,7 @@ export interface WebhookResult {
 	/** The workflow run the webhook started, if it returned workflowData. */
 	run?: EngineRun;
 	staticData: IDataObject;
+	credentialsHelper: EngineCredentialsHelper;
 }
 
 /** A recording stand-in for the express Response n8n hands to `webhook()`. */
@@ -622,7 +626,7 @@ export async function runWebhook(opts: WebhookOptions): Promise<WebhookResult> {
 	if (webhookResponse.workflowData) {
 		run = await execute(prepared, node, webhookResponse.workflowData, opts.mode ?? 'webhook');
 	}
-	return { response, webhookResponse, run, staticData: plain(prepared.workflow.staticData as IDataObject) };
+	return { response, webhookResponse, run, staticData: plain(prepared.workflow.staticData as IDataObject), credentialsHelper: prepared.credentialsHelper };
 }
 
 export type WebhookLifecycleMethod = 'checkExists' | 'create' | 'delete';
