@@ -1,6 +1,7 @@
-import { createRunExecutionData, Expression, Workflow, type IDataObject, type INodeTypes } from 'n8n-workflow';
+import { createRunExecutionData, Workflow, type IDataObject, type INodeTypes } from 'n8n-workflow';
 
 import { simpleExpressionValue } from '../../lib/item-expressions';
+import { describeOnEachExpressionEngine, withIsolate } from '../harness/expression-engines';
 
 const attendee = {
 	organizer: 'exampleorg',
@@ -70,7 +71,7 @@ describe('simple per-item expressions, computed without the expression engine', 
  * getNodeParameter returns for an item), on its legacy engine and on the isolated-vm engine n8n 2.x
  * runs by default. Every expression the shortcut computes must give exactly n8n's value.
  */
-describe('parity with n8n evaluating the same expression', () => {
+describeOnEachExpressionEngine('parity with n8n evaluating the same expression', () => {
 	const nodeTypes = {
 		getByName: () => ({ description: { properties: [] } }),
 		getByNameAndVersion: () => ({ description: { properties: [] } }),
@@ -97,29 +98,14 @@ describe('parity with n8n evaluating the same expression', () => {
 			active: false,
 			nodeTypes,
 		});
-		await workflow.expression.acquireIsolate();
-		try {
-			return workflow.expression.getParameterValue(raw, createRunExecutionData(), 0, 0, 'Plan', [{ json }], 'manual', {});
-		} finally {
-			await workflow.expression.releaseIsolate();
-		}
+		return await withIsolate(workflow, () =>
+			workflow.expression.getParameterValue(raw, createRunExecutionData(), 0, 0, 'Plan', [{ json }], 'manual', {}),
+		);
 	}
 
-	for (const engine of ['legacy', 'vm'] as const) {
-		describe(`${engine} engine`, () => {
-			beforeAll(async () => {
-				if (engine === 'vm')
-					await Expression.initExpressionEngine({ engine: 'vm', bridgeTimeout: 5000, bridgeMemoryLimit: 128, poolSize: 1, maxCodeCacheSize: 1024 });
-				expect(Expression.getActiveImplementation()).toBe(engine);
-			});
-			afterAll(async () => {
-				if (engine === 'vm') await Expression.disposeExpressionEngine();
-			});
-			test.each(cases)('%s', async (raw, json) => {
-				const ours = simpleExpressionValue(raw, json);
-				expect(ours).toBeDefined();
-				expect(ours!.value).toStrictEqual(await n8nValue(raw, json));
-			});
-		});
-	}
+	test.each(cases)('%s', async (raw, json) => {
+		const ours = simpleExpressionValue(raw, json);
+		expect(ours).toBeDefined();
+		expect(ours!.value).toStrictEqual(await n8nValue(raw, json));
+	});
 });

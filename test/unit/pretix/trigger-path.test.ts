@@ -1,5 +1,4 @@
 import {
-	Expression,
 	resolveWebhookDescriptionField,
 	Workflow,
 	type INode,
@@ -9,6 +8,7 @@ import {
 } from 'n8n-workflow';
 
 import { PretixTrigger } from '../../../nodes/PretixTrigger/PretixTrigger.node';
+import { describeOnEachExpressionEngine, withIsolate } from '../../harness/expression-engines';
 
 /**
  * The Pretix Trigger's webhook path is declared with n8n's `fromFunction`: n8n 2.40 resolves it
@@ -17,7 +17,8 @@ import { PretixTrigger } from '../../../nodes/PretixTrigger/PretixTrigger.node';
  * every request), and evaluates the template otherwise and in the editor. Both must give the path
  * the trigger had as a plain expression, on n8n's legacy and its isolated-vm engine.
  */
-const BEFORE = '={{ ["pathSecret", "pathSecretAndBasicAuth"].includes($parameter["callerAuth"]) && $parameter["pathSecret"] ? "pretix/" + $parameter["pathSecret"] : "pretix" }}';
+const BEFORE =
+	'={{ ["pathSecret", "pathSecretAndBasicAuth"].includes($parameter["callerAuth"]) && $parameter["pathSecret"] ? "pretix/" + $parameter["pathSecret"] : "pretix" }}';
 
 const trigger = new PretixTrigger();
 const description = trigger.description.webhooks![0] as IWebhookDescription;
@@ -29,7 +30,16 @@ const nodeTypes = {
 
 function workflowWith(parameters: INodeParameters): { workflow: Workflow; node: INode } {
 	const workflow = new Workflow({
-		nodes: [{ id: '1', name: 'pretix webhook', type: 'n8n-nodes-pretix-matrix.pretixTrigger', typeVersion: 1, position: [0, 0], parameters }],
+		nodes: [
+			{
+				id: '1',
+				name: 'pretix webhook',
+				type: 'n8n-nodes-pretix-matrix.pretixTrigger',
+				typeVersion: 1,
+				position: [0, 0],
+				parameters,
+			},
+		],
 		connections: {},
 		active: true,
 		nodeTypes,
@@ -40,46 +50,50 @@ function workflowWith(parameters: INodeParameters): { workflow: Workflow; node: 
 
 async function evaluate(parameters: INodeParameters, template: string): Promise<unknown> {
 	const { workflow, node } = workflowWith(parameters);
-	await workflow.expression.acquireIsolate();
-	try {
-		return workflow.expression.getSimpleParameterValue(node, template, 'internal', {});
-	} finally {
-		await workflow.expression.releaseIsolate();
-	}
+	return await withIsolate(workflow, () =>
+		workflow.expression.getSimpleParameterValue(node, template, 'internal', {}),
+	);
 }
 
 const staticCases: Array<[string, INodeParameters, string]> = [
-	['path secret', { callerAuth: 'pathSecret', pathSecret: 'Bv7pQ3xN9kT2wR6z' }, 'pretix/Bv7pQ3xN9kT2wR6z'],
-	['path secret and Basic auth', { callerAuth: 'pathSecretAndBasicAuth', pathSecret: 'Bv7pQ3xN9kT2wR6z' }, 'pretix/Bv7pQ3xN9kT2wR6z'],
-	['Basic auth only (a secret left over is not used)', { callerAuth: 'basicAuth', pathSecret: 'Bv7pQ3xN9kT2wR6z' }, 'pretix'],
+	[
+		'path secret',
+		{ callerAuth: 'pathSecret', pathSecret: 'Bv7pQ3xN9kT2wR6z' },
+		'pretix/Bv7pQ3xN9kT2wR6z',
+	],
+	[
+		'path secret and Basic auth',
+		{ callerAuth: 'pathSecretAndBasicAuth', pathSecret: 'Bv7pQ3xN9kT2wR6z' },
+		'pretix/Bv7pQ3xN9kT2wR6z',
+	],
+	[
+		'Basic auth only (a secret left over is not used)',
+		{ callerAuth: 'basicAuth', pathSecret: 'Bv7pQ3xN9kT2wR6z' },
+		'pretix',
+	],
 	['path secret chosen, none set', { callerAuth: 'pathSecret', pathSecret: '' }, 'pretix'],
 	['defaults', {}, 'pretix'],
 ];
 
-for (const engine of ['legacy', 'vm'] as const) {
-	describe(`the webhook path, ${engine} engine`, () => {
-		beforeAll(async () => {
-			if (engine === 'vm')
-				await Expression.initExpressionEngine({ engine: 'vm', bridgeTimeout: 5000, bridgeMemoryLimit: 128, poolSize: 1, maxCodeCacheSize: 1024 });
-			expect(Expression.getActiveImplementation()).toBe(engine);
-		});
-		afterAll(async () => {
-			if (engine === 'vm') await Expression.disposeExpressionEngine();
-		});
-
-		test.each(staticCases)('%s: resolved without the engine, equal to the template and the old expression', async (_name, parameters, expected) => {
+describeOnEachExpressionEngine('the webhook path', () => {
+	test.each(staticCases)(
+		'%s: resolved without the engine, equal to the template and the old expression',
+		async (_name, parameters, expected) => {
 			const { node } = workflowWith(parameters);
-			expect(resolveWebhookDescriptionField(node, description, 'path')).toEqual({ resolved: true, value: expected });
+			expect(resolveWebhookDescriptionField(node, description, 'path')).toEqual({
+				resolved: true,
+				value: expected,
+			});
 			expect(await evaluate(parameters, description.path as string)).toBe(expected);
 			expect(await evaluate(parameters, BEFORE)).toBe(expected);
-		});
+		},
+	);
 
-		test('a path secret given as an expression is left to the engine, which still gives the same path', async () => {
-			const parameters = { callerAuth: 'pathSecret', pathSecret: '={{ "Bv7pQ3xN" + "9kT2wR6z" }}' };
-			const { node } = workflowWith(parameters);
-			expect(resolveWebhookDescriptionField(node, description, 'path')).toEqual({ resolved: false });
-			expect(await evaluate(parameters, description.path as string)).toBe('pretix/Bv7pQ3xN9kT2wR6z');
-			expect(await evaluate(parameters, BEFORE)).toBe('pretix/Bv7pQ3xN9kT2wR6z');
-		});
+	test('a path secret given as an expression is left to the engine, which still gives the same path', async () => {
+		const parameters = { callerAuth: 'pathSecret', pathSecret: '={{ "Bv7pQ3xN" + "9kT2wR6z" }}' };
+		const { node } = workflowWith(parameters);
+		expect(resolveWebhookDescriptionField(node, description, 'path')).toEqual({ resolved: false });
+		expect(await evaluate(parameters, description.path as string)).toBe('pretix/Bv7pQ3xN9kT2wR6z');
+		expect(await evaluate(parameters, BEFORE)).toBe('pretix/Bv7pQ3xN9kT2wR6z');
 	});
-}
+});
