@@ -915,7 +915,7 @@ export const n8nBench: Benchmark = {
 			);
 
 			// 4. The batches and the burst again in an n8n as on a small VM with the README's settings: the
-			// heap limit Node gives V8 there (a quarter of the memory: 512 MiB on 2 GiB, also in a container
+			// heap limit Node gives V8 there (about half the memory: 512 MiB on 1 GiB, also in a container
 			// with that limit; on this 24 GiB machine it is 4 GiB and V8 collects late, so the rows above
 			// measure its laziness too) and n8n's lazy expression isolates (an execution that evaluates no
 			// expression sets none up; the package's webhook path evaluates none).
