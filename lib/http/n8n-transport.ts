@@ -56,7 +56,7 @@ const NETWORK_CODES = new Set([
  * `credentials`: what the caller's `getCredentials(credentialType)` returned, handed to n8n with
  * every request (its `credentialsDecrypted` option), so n8n signs with them instead of reading and
  * decrypting the credential from its database again per request (in a webhook's phase it also set
- * up an expression isolate each time: a fifth of a webhook's CPU, test/bench/README.md). n8n still
+ * up an expression isolate each time: 14 % of a webhook's CPU in a burst, test/bench/README.md). n8n still
  * runs the credential's `preAuthentication` and its refresh-and-retry on 401 with them; OAuth2
  * credential types ignore the option (n8n reads and refreshes their token itself).
  */

@@ -19,7 +19,7 @@ export const webhookPathOf = (p: { callerAuth?: unknown; pathSecret?: unknown })
 /**
  * n8n ≥ 2.40 resolves a field declared with `fromFunction` from the node's parameters itself when
  * they hold no expression; otherwise it evaluates the template in an expression isolate on every
- * webhook (a tenth of a webhook's CPU in a burst, test/bench/README.md). Older n8n has neither
+ * webhook (6 % of a webhook's CPU in a burst, test/bench/README.md). Older n8n has neither
  * helper and gets the same template as a plain expression.
  */
 export const webhookPathField: Pick<IWebhookDescription, 'path'> =
@@ -35,7 +35,7 @@ export class PretixTrigger implements INodeType {
 		group: ['trigger'],
 		// 1.1 behaves as 1. n8n treats a webhook node's version 1 as its own Webhook node's first
 		// version and evaluates `$parameter.options.binaryData` in an expression isolate on every
-		// request (webhook-helpers.ts parseRequestBody): a tenth of a webhook's CPU in a burst.
+		// request (webhook-helpers.ts parseRequestBody): 6 % of a webhook's CPU in a burst.
 		version: [1, 1.1],
 		defaultVersion: 1.1,
 		subtitle: '={{$parameter["resolveOrder"] ? "attendees of changed orders" : "order notifications"}}',
