@@ -450,6 +450,33 @@ function envSizes(name: string, fallback: number[]): number[] {
 	return sizes.length ? sizes : fallback;
 }
 
+/** A pretix webhook for `order.paid` of these events to this target (the fake pretix's sender). */
+function paidWebhook(pretix: FakePretix, targetUrl: string, events: string[] = [HOOK_EVENT]) {
+	return pretix.addWebhook({
+		target_url: targetUrl,
+		action_types: ['pretix.event.order.paid'],
+		all_events: false,
+		limit_events: events,
+	});
+}
+
+/** Room mappings written into a new embedded ledger where that n8n's Dedupe Store will find them. */
+async function writeMappings(ledgerFile: string, mappings: Array<{ event: string; room: string }>): Promise<void> {
+	mkdirSync(path.dirname(ledgerFile), { recursive: true });
+	const backend = new SqliteBackend({ path: ledgerFile });
+	await backend.init();
+	const ledger = new Ledger(backend, { secret: LEDGER_SECRET });
+	for (const mapping of mappings) await ledger.setMapping(mapping);
+	await ledger.close();
+}
+
+/** A row: the q-th percentile of `samples` beside that of `floorSamples`, and their ratio. */
+function percentileRow(what: string, samples: number[], floorSamples: number[], q: number, target: string, note: string): BenchRow {
+	const figure = percentile(samples, q);
+	const floor = percentile(floorSamples, q);
+	return { bench: BENCH, what: `${what} p${q}`, figure: seconds(figure), floor: seconds(floor), ratio: times(figure / floor), target, note };
+}
+
 /** One n8n instance's `!batchinvite` runs, smallest batch first (VmHWM only grows). */
 interface BatchRun {
 	ctx: BenchContext;
@@ -638,14 +665,11 @@ export const n8nBench: Benchmark = {
 			mkdirSync(path.join(REPO_ROOT, '.tmp'), { recursive: true });
 			const userFolder = mkdtempSync(path.join(REPO_ROOT, '.tmp', 'n8n-bench-'));
 			const ledgerFile = path.join(userFolder, '.n8n/pretix-matrix-ledger.sqlite');
-			mkdirSync(path.dirname(ledgerFile), { recursive: true });
-			const backend = new SqliteBackend({ path: ledgerFile });
-			await backend.init();
-			const ledger = new Ledger(backend, { secret: LEDGER_SECRET });
-			for (const batch of batches) await ledger.setMapping({ event: `${ORGANIZER}/${batch.slug}`, room: batch.room! });
-			await ledger.setMapping({ event: `${ORGANIZER}/${HOOK_EVENT}`, room: hookRoom });
-			await ledger.setMapping({ event: `${ORGANIZER}/${STEADY_EVENT}`, room: steadyRoom });
-			await ledger.close();
+			await writeMappings(ledgerFile, [
+				...batches.map((batch) => ({ event: `${ORGANIZER}/${batch.slug}`, room: batch.room! })),
+				{ event: `${ORGANIZER}/${HOOK_EVENT}`, room: hookRoom },
+				{ event: `${ORGANIZER}/${STEADY_EVENT}`, room: steadyRoom },
+			]);
 
 			const credentials: CredentialImport[] = [
 				{
@@ -731,12 +755,7 @@ export const n8nBench: Benchmark = {
 
 			// 2. Webhook burst: latency.
 			ctx.log(`n8n: burst of ${burst} order.paid webhooks`);
-			const hook = pretix.addWebhook({
-				target_url: n8n.webhookUrl(webhookPath(hookWorkflow)),
-				action_types: ['pretix.event.order.paid'],
-				all_events: false,
-				limit_events: [HOOK_EVENT, STEADY_EVENT],
-			});
+			const hook = paidWebhook(pretix, n8n.webhookUrl(webhookPath(hookWorkflow)), [HOOK_EVENT, STEADY_EVENT]);
 			if (profiling) {
 				profiler = await CpuProfiler.attach(pid);
 				await profiler.start();
@@ -762,24 +781,14 @@ export const n8nBench: Benchmark = {
 				);
 
 			ctx.log('n8n: the same burst into a trivial n8n Webhook workflow (n8n alone)');
-			const n8nHook = pretix.addWebhook({
-				target_url: n8n.webhookUrl(FLOOR_WEBHOOK_PATH),
-				action_types: ['pretix.event.order.paid'],
-				all_events: false,
-				limit_events: [HOOK_EVENT],
-			});
+			const n8nHook = paidWebhook(pretix, n8n.webhookUrl(FLOOR_WEBHOOK_PATH));
 			if (profiler) await profiler.start();
 			const n8nAlone = await trivialBurst(pretix, n8n, hookOrders, 300_000);
 			if (profiler) ctx.log(`n8n: trivial burst: ${summarizeProfile(await profiler.stop())}`);
 			n8nHook.enabled = false;
 
 			ctx.log('n8n: the same burst into the same job built from n8n nodes (Webhook → HTTP Request ×2)');
-			const builtinHook = pretix.addWebhook({
-				target_url: n8n.webhookUrl(BUILTIN_WEBHOOK_PATH),
-				action_types: ['pretix.event.order.paid'],
-				all_events: false,
-				limit_events: [HOOK_EVENT],
-			});
+			const builtinHook = paidWebhook(pretix, n8n.webhookUrl(BUILTIN_WEBHOOK_PATH));
 			if (profiler) await profiler.start();
 			const viaBuiltin = await webhookBurst(pretix, hs, builtinRoom, hookOrders, 300_000);
 			if (profiler) ctx.log(`n8n: burst into the job from n8n nodes: ${summarizeProfile(await profiler.stop())}`);
@@ -790,12 +799,7 @@ export const n8nBench: Benchmark = {
 			ctx.log('n8n: the same burst through the bare bridge (floor)');
 			const bridge = await startBareBridge(pretix, hs, bot.accessToken, floorRoom);
 			bare = bridge.server;
-			const bareHook = pretix.addWebhook({
-				target_url: bridge.url,
-				action_types: ['pretix.event.order.paid'],
-				all_events: false,
-				limit_events: [HOOK_EVENT],
-			});
+			const bareHook = paidWebhook(pretix, bridge.url);
 			const viaBare = await webhookBurst(pretix, hs, floorRoom, hookOrders, 120_000);
 			bareHook.enabled = false;
 
@@ -808,42 +812,16 @@ export const n8nBench: Benchmark = {
 			if (steadyN8n.duplicated) broken.push(`n8n steady: ${steadyN8n.duplicated} duplicate invites`);
 			ctx.log('n8n: the same steady registrations through the bare bridge (floor)');
 			bridge.roomId = steadyFloorRoom;
-			pretix.addWebhook({
-				target_url: bridge.url,
-				action_types: ['pretix.event.order.paid'],
-				all_events: false,
-				limit_events: [STEADY_EVENT],
-			});
+			paidWebhook(pretix, bridge.url, [STEADY_EVENT]);
 			const steadyBare = await steadyStream(pretix, hs, steadyFloorRoom, STEADY_EVENT, steadyOrders, steadyRate, 120_000);
 
 			const p = (s: number[], q: number) => percentile(s, q);
-			const latencyRow = (what: string, samples: number[], q: number, note: string): BenchRow => ({
-				bench,
-				what: `${what} p${q}`,
-				figure: seconds(p(samples, q)),
-				floor: seconds(p(viaBare.latencies, q)),
-				ratio: times(p(samples, q) / p(viaBare.latencies, q)),
-				target: '',
-				note,
-			});
-			const versusN8n = (q: number): BenchRow => ({
-				bench,
-				what: `${burst} webhooks: package ÷ n8n alone p${q}`,
-				figure: seconds(p(viaN8n.latencies, q)),
-				floor: seconds(p(n8nAlone, q)),
-				ratio: times(p(viaN8n.latencies, q) / p(n8nAlone, q)),
-				target: `≤ ${BURST_TARGET.toFixed(1)}×`,
-				note: 'floor here: the same burst into a one-node n8n Webhook workflow',
-			});
-			const versusBuiltin = (q: number): BenchRow => ({
-				bench,
-				what: `${burst} webhooks: package ÷ the job from n8n nodes p${q}`,
-				figure: seconds(p(viaN8n.latencies, q)),
-				floor: seconds(p(viaBuiltin.latencies, q)),
-				ratio: times(p(viaN8n.latencies, q) / p(viaBuiltin.latencies, q)),
-				target: '',
-				note: 'floor here: the same burst, same invites, through n8n Webhook + 2 HTTP Request nodes',
-			});
+			const latencyRow = (what: string, samples: number[], q: number, note: string): BenchRow =>
+				percentileRow(what, samples, viaBare.latencies, q, '', note);
+			const versusN8n = (q: number): BenchRow =>
+				percentileRow(`${burst} webhooks: package ÷ n8n alone`, viaN8n.latencies, n8nAlone, q, `≤ ${BURST_TARGET.toFixed(1)}×`, 'floor here: the same burst into a one-node n8n Webhook workflow');
+			const versusBuiltin = (q: number): BenchRow =>
+				percentileRow(`${burst} webhooks: package ÷ the job from n8n nodes`, viaN8n.latencies, viaBuiltin.latencies, q, '', 'floor here: the same burst, same invites, through n8n Webhook + 2 HTTP Request nodes');
 			rows.push(
 				latencyRow(
 					`${burst} webhooks → invite: latency`,
@@ -894,15 +872,14 @@ export const n8nBench: Benchmark = {
 					target: '0 / 0',
 					note: `${viaN8n.notDelivered} deliveries not 2xx at first try`,
 				},
-				{
-					bench,
-					what: `steady ${steadyRate}/s for ${steadySeconds} s → invite: latency p95`,
-					figure: seconds(p(steadyN8n.latencies, 95)),
-					floor: seconds(p(steadyBare.latencies, 95)),
-					ratio: times(p(steadyN8n.latencies, 95) / p(steadyBare.latencies, 95)),
-					target: `< ${seconds(STEADY_TARGET_MS)}`,
-					note: `p50 ${seconds(p(steadyN8n.latencies, 50))} (bridge ${seconds(p(steadyBare.latencies, 50))}); ${steadyN8n.expected} attendees, lost ${steadyN8n.lost}, duplicated ${steadyN8n.duplicated}; floor: bare bridge`,
-				},
+				percentileRow(
+					`steady ${steadyRate}/s for ${steadySeconds} s → invite: latency`,
+					steadyN8n.latencies,
+					steadyBare.latencies,
+					95,
+					`< ${seconds(STEADY_TARGET_MS)}`,
+					`p50 ${seconds(p(steadyN8n.latencies, 50))} (bridge ${seconds(p(steadyBare.latencies, 50))}); ${steadyN8n.expected} attendees, lost ${steadyN8n.lost}, duplicated ${steadyN8n.duplicated}; floor: bare bridge`,
+				),
 				{
 					bench,
 					what: 'peak RSS (VmHWM) after batches + burst',
@@ -926,15 +903,12 @@ export const n8nBench: Benchmark = {
 				ctx.log(`n8n: the batches and the burst again in an n8n with --max-old-space-size=${smallVmHeapMb} and N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true`);
 				const smallFolder = mkdtempSync(path.join(REPO_ROOT, '.tmp', 'n8n-bench-small-'));
 				const smallLedgerFile = path.join(smallFolder, '.n8n/pretix-matrix-ledger.sqlite');
-				mkdirSync(path.dirname(smallLedgerFile), { recursive: true });
-				const smallBackend = new SqliteBackend({ path: smallLedgerFile });
-				await smallBackend.init();
-				const smallLedger = new Ledger(smallBackend, { secret: LEDGER_SECRET });
 				const smallBatches = batches.map((b) => ({ ...b, room: room(`Batch attendees (${b.size})${label}`) }));
-				for (const batch of smallBatches) await smallLedger.setMapping({ event: `${ORGANIZER}/${batch.slug}`, room: batch.room });
 				const smallHookRoom = room(`Webhook attendees${label}`);
-				await smallLedger.setMapping({ event: `${ORGANIZER}/${HOOK_EVENT}`, room: smallHookRoom });
-				await smallLedger.close();
+				await writeMappings(smallLedgerFile, [
+					...smallBatches.map((batch) => ({ event: `${ORGANIZER}/${batch.slug}`, room: batch.room })),
+					{ event: `${ORGANIZER}/${HOOK_EVENT}`, room: smallHookRoom },
+				]);
 				const syncsBefore = hs.countRequests({ path: /\/sync$/ });
 				n8n = await N8nInstance.start({
 					label: 'bench-small-heap',
@@ -966,34 +940,18 @@ export const n8nBench: Benchmark = {
 					broken,
 				});
 				ctx.log(`n8n: burst of ${burst} order.paid webhooks${label}`);
-				const smallHook = pretix.addWebhook({
-					target_url: n8n.webhookUrl(webhookPath(hookWorkflow)),
-					action_types: ['pretix.event.order.paid'],
-					all_events: false,
-					limit_events: [HOOK_EVENT],
-				});
+				const smallHook = paidWebhook(pretix, n8n.webhookUrl(webhookPath(hookWorkflow)));
 				const smallViaN8n = await webhookBurst(pretix, hs, smallHookRoom, hookOrders, 300_000);
 				smallHook.enabled = false;
 				if (smallViaN8n.lost || smallViaN8n.duplicated)
 					broken.push(`n8n webhooks${label}: ${smallViaN8n.lost} not invited, ${smallViaN8n.duplicated} duplicated`);
-				const smallTrivialHook = pretix.addWebhook({
-					target_url: n8n.webhookUrl(FLOOR_WEBHOOK_PATH),
-					action_types: ['pretix.event.order.paid'],
-					all_events: false,
-					limit_events: [HOOK_EVENT],
-				});
+				const smallTrivialHook = paidWebhook(pretix, n8n.webhookUrl(FLOOR_WEBHOOK_PATH));
 				const smallAlone = await trivialBurst(pretix, n8n, hookOrders, 300_000);
 				smallTrivialHook.enabled = false;
 				for (const q of [50, 95])
-					rows.push({
-						bench,
-						what: `${burst} webhooks${label}: package ÷ n8n alone p${q}`,
-						figure: seconds(p(smallViaN8n.latencies, q)),
-						floor: seconds(p(smallAlone, q)),
-						ratio: times(p(smallViaN8n.latencies, q) / p(smallAlone, q)),
-						target: `≤ ${BURST_TARGET.toFixed(1)}×`,
-						note: `the same burst into a one-node n8n Webhook workflow in this n8n; lost ${smallViaN8n.lost}, duplicated ${smallViaN8n.duplicated}`,
-					});
+					rows.push(
+						percentileRow(`${burst} webhooks${label}: package ÷ n8n alone`, smallViaN8n.latencies, smallAlone, q, `≤ ${BURST_TARGET.toFixed(1)}×`, `the same burst into a one-node n8n Webhook workflow in this n8n; lost ${smallViaN8n.lost}, duplicated ${smallViaN8n.duplicated}`),
+					);
 			}
 			return { rows, broken };
 		} finally {
