@@ -55,12 +55,6 @@ const ORGANIZER = 'exampleorg';
 const HOOK_EVENT = 'hook26';
 /** The burst's second set of orders: the package and n8n alone take turns going first (see sideBySide). */
 const HOOK_EVENT_B = 'hook26b';
-
-/** One burst's orders: the event they belong to and the generated orders. */
-interface HookSet {
-	event: string;
-	orders: GeneratedOrders;
-}
 const STEADY_EVENT = 'steady26';
 const LEDGER_SECRET = 'Rq4Vn8Lw2Xc6Bz1Mk7Jt3Hp9Gf5Sd0Ya';
 /** A path secret the Pretix Trigger accepts (the templates ship an empty one, which refuses to publish). */
@@ -130,6 +124,12 @@ async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: numbe
 	return check();
 }
 
+/** One burst's orders: the event they belong to and the generated orders. */
+interface HookSet {
+	event: string;
+	orders: GeneratedOrders;
+}
+
 /** One `order.paid` notification per order of the set, handed to the fake pretix's sender. */
 function sendPaidBurst(pretix: FakePretix, set: HookSet) {
 	return set.orders.orders.map((order) => ({
@@ -151,12 +151,12 @@ function firstSendTimes(deliveries: ReturnType<typeof sendPaidBurst>): Map<strin
 	return sentAt;
 }
 
-/**
- * A burst of `order.paid` notifications for every order of the hook event; returns per attendee
- * the latency (invite recorded at the homeserver − webhook sent), and who was never invited.
- */
 type BurstResult = Awaited<ReturnType<typeof webhookBurst>>;
 
+/**
+ * A burst of `order.paid` notifications for every order of the set; returns per attendee
+ * the latency (invite recorded at the homeserver − webhook sent), and who was never invited.
+ */
 async function webhookBurst(
 	pretix: FakePretix,
 	hs: FakeHomeserver,
@@ -490,21 +490,20 @@ async function writeMappings(ledgerFile: string, mappings: Array<{ event: string
 	await ledger.close();
 }
 
-/** A row: the q-th percentile of `samples` beside that of `floorSamples`, and their ratio. */
 /**
  * The package's burst and n8n alone's, side by side without an order effect: round 1 the package
  * first, then n8n alone, on set A; round 2 n8n alone first, then the package, on set B (ABBA). What
  * runs between them (the n8n-nodes job) runs after round 1. Rows pool both rounds' samples.
  */
-async function sideBySide(
+async function sideBySide<Between = undefined>(
 	sets: [HookSet, HookSet],
 	pkg: (set: HookSet, round: number) => Promise<BurstResult>,
 	alone: (set: HookSet, round: number) => Promise<number[]>,
-	between: () => Promise<void> = async () => undefined,
-): Promise<{ rounds: Array<{ pkg: BurstResult; alone: number[] }>; pkg: BurstResult; alone: number[] }> {
+	between?: () => Promise<Between>,
+): Promise<{ rounds: Array<{ pkg: BurstResult; alone: number[] }>; pkg: BurstResult; alone: number[]; between?: Between }> {
 	const pkgA = await pkg(sets[0], 1);
 	const aloneA = await alone(sets[0], 1);
-	await between();
+	const betweenResult = await between?.();
 	const aloneB = await alone(sets[1], 2);
 	const pkgB = await pkg(sets[1], 2);
 	return {
@@ -521,6 +520,7 @@ async function sideBySide(
 			burstStart: pkgA.burstStart,
 		},
 		alone: [...aloneA, ...aloneB],
+		between: betweenResult,
 	};
 }
 
@@ -532,6 +532,7 @@ function roundRatios(rounds: Array<{ pkg: BurstResult; alone: number[] }>, q: nu
 	return `package first ${times(first)}, n8n alone first ${times(second)}`;
 }
 
+/** A row: the q-th percentile of `samples` beside that of `floorSamples`, and their ratio. */
 function percentileRow(what: string, samples: number[], floorSamples: number[], q: number, target: string, note: string): BenchRow {
 	const figure = percentile(samples, q);
 	const floor = percentile(floorSamples, q);
@@ -635,6 +636,9 @@ async function runBatches(run: BatchRun): Promise<void> {
 }
 
 const BENCH = 'real n8n (templates)';
+const BURST_TARGET = 1.5;
+const STEADY_TARGET_MS = 1000;
+const BATCH_RSS_TARGET = 300 * 1024 * 1024;
 
 /**
  * BENCH_N8N_PROFILE_FILE: each burst's raw profile too (Chrome DevTools opens it), to follow callers —
@@ -645,9 +649,6 @@ function keepProfile<P>(profile: P, suffix: string): P {
 	if (file) writeFileSync(`${file}${suffix}`, JSON.stringify(profile));
 	return profile;
 }
-const BURST_TARGET = 1.5;
-const STEADY_TARGET_MS = 1000;
-const BATCH_RSS_TARGET = 300 * 1024 * 1024;
 
 export const n8nBench: Benchmark = {
 	name: 'n8n',
@@ -706,9 +707,8 @@ export const n8nBench: Benchmark = {
 			const batches: Array<{ size: number; slug: string; orders: GeneratedOrders; room?: string }> = [];
 			for (const [i, size] of batchSizes.entries())
 				batches.push({ size, slug: `batch${i + 1}x${size}`, orders: await seedEvent(pretix, `batch${i + 1}x${size}`, size, 101 + i) });
-			const hookOrders = await seedEvent(pretix, HOOK_EVENT, burst, 202);
 			const hookSets: [HookSet, HookSet] = [
-				{ event: HOOK_EVENT, orders: hookOrders },
+				{ event: HOOK_EVENT, orders: await seedEvent(pretix, HOOK_EVENT, burst, 202) },
 				{ event: HOOK_EVENT_B, orders: await seedEvent(pretix, HOOK_EVENT_B, burst, 204) },
 			];
 			const steadyOrders = await seedEvent(pretix, STEADY_EVENT, steadyCount, 303);
@@ -837,7 +837,6 @@ export const n8nBench: Benchmark = {
 			const n8nHook = paidWebhook(pretix, live.webhookUrl(FLOOR_WEBHOOK_PATH));
 			n8nHook.enabled = false;
 			let peak = procStatus(pid);
-			let viaBuiltin: BurstResult | undefined;
 			const side = await sideBySide(
 				hookSets,
 				async (set, round) => {
@@ -874,10 +873,11 @@ export const n8nBench: Benchmark = {
 					ctx.log('n8n: the same burst into the same job built from n8n nodes (Webhook → HTTP Request ×2)');
 					const builtinHook = paidWebhook(pretix, live.webhookUrl(BUILTIN_WEBHOOK_PATH), [HOOK_EVENT]);
 					if (profiler) await profiler.start();
-					viaBuiltin = await webhookBurst(pretix, hs, builtinRoom, hookSets[0], 300_000);
+					const result = await webhookBurst(pretix, hs, builtinRoom, hookSets[0], 300_000);
 					if (profiler)
 						ctx.log(`n8n: burst into the job from n8n nodes: ${summarizeProfile(keepProfile(await profiler.stop(), '.n8n-nodes'))}`);
 					builtinHook.enabled = false;
+					return result;
 				},
 			);
 			const viaN8n = side.pkg;
@@ -887,7 +887,7 @@ export const n8nBench: Benchmark = {
 					`n8n webhooks: ${viaN8n.lost} of ${viaN8n.expected} attendees not invited (counted at the homeserver)`,
 				);
 			if (viaN8n.duplicated) broken.push(`n8n webhooks: ${viaN8n.duplicated} duplicate invites`);
-			const builtin = viaBuiltin as BurstResult | undefined;
+			const builtin = side.between;
 			if (!builtin) throw new Error('the n8n-nodes burst did not run');
 			if (builtin.lost || builtin.duplicated)
 				broken.push(`n8n nodes burst: ${builtin.lost} not invited, ${builtin.duplicated} duplicated (is the workflow wired?)`);
